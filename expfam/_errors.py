@@ -1,0 +1,38 @@
+"""Exception types raised by expfam's solvers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ConvergenceError", "InfeasibleError"]
+
+
+class InfeasibleError(ValueError):
+    """The requested constraints cannot be met by any probability distribution.
+
+    Raised, for example, when a target mean energy lies outside ``[min E, max E]`` or
+    target moments lie outside the convex hull of the feature vectors. It is a
+    :class:`ValueError`, so ``except ValueError`` also catches it.
+    """
+
+
+class ConvergenceError(RuntimeError):
+    """An iterative solve did not reach its tolerance.
+
+    Parameters
+    ----------
+    message : str
+        What failed.
+    **diagnostics
+        Solver diagnostics (e.g. ``iterations``, ``residual``, ``multipliers``), kept
+        in :attr:`diagnostics` for inspection.
+
+    Attributes
+    ----------
+    diagnostics : dict
+        The solver's diagnostics at the point of failure.
+    """
+
+    def __init__(self, message: str, **diagnostics: Any) -> None:
+        super().__init__(message)
+        self.diagnostics: dict[str, Any] = diagnostics

@@ -1,0 +1,276 @@
+r"""The exponential-family base class.
+
+A member of an exponential family has density (or mass) with respect to a base
+measure
+
+.. math:: p(x \mid \eta) = h(x) \exp(\langle \eta, T(x)\rangle - A(\eta)),
+
+with natural parameters :math:`\eta`, sufficient statistic :math:`T`, log-partition
+:math:`A` and mean parameters :math:`\mu = \nabla A(\eta) = E[T(x)]`.
+
+A family supplies closed forms for :math:`A`, :math:`\nabla A`, :math:`\nabla^2 A`,
+the inverse mean map, :math:`T(x)`, :math:`\log h(x)` and :math:`E[\log h(x)]`; this
+class writes ``log_prob``, ``entropy``, ``cross_entropy``, ``kl_divergence`` (a
+Bregman divergence of :math:`A`) and maximum-likelihood ``fit`` once, from those. A
+family may override one of the generic formulas for accuracy; the generic formula,
+called as ``ExponentialFamily.entropy(dist)``, is then its test oracle.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from expfam._kernels import mul0
+from expfam._validation import FloatArray, as_float_array
+
+__all__ = ["ExponentialFamily"]
+
+Self = TypeVar("Self", bound="ExponentialFamily")
+
+
+class ExponentialFamily(abc.ABC):
+    r"""Base class of every exponential family in expfam.
+
+    An instance holds the natural parameters of a batch of distributions in an array
+    of shape ``batch_shape + param_shape``, the parameter axis last
+    (``param_shape = (d,)``; ``d = 1`` for one-parameter families). All methods
+    broadcast over the batch.
+
+    Subclasses implement :meth:`log_partition`, :meth:`_mean_map`,
+    :meth:`fisher_information`, :meth:`_inverse_mean_map`,
+    :meth:`sufficient_statistic`, :meth:`log_base_measure`,
+    :meth:`_expected_log_base_measure` and :meth:`sample`; the rest is generic.
+
+    Attributes
+    ----------
+    event_ndim : int
+        Number of dimensions of one outcome ``x`` (0 for scalar outcomes and
+        categorical labels, 1 for vector outcomes such as a Dirichlet's).
+    """
+
+    event_ndim: ClassVar[int] = 0
+
+    _natural: FloatArray
+
+    def __init__(self, natural_params: ArrayLike, /) -> None:
+        eta = as_float_array(natural_params, "natural_params")
+        if eta.ndim == 0:
+            raise ValueError("`natural_params` must have a trailing parameter axis")
+        eta = np.array(eta, copy=True)
+        eta.flags.writeable = False
+        self._natural = eta
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_natural_params(cls: type[Self], natural_params: ArrayLike, /, **fixed: Any) -> Self:
+        """Build a distribution from natural parameters (``batch_shape + (d,)``).
+
+        `fixed` holds the family's known, non-natural parameters (e.g. ``n`` of a
+        binomial). Families validate the parameters here.
+        """
+        obj = cls.__new__(cls)
+        ExponentialFamily.__init__(obj, natural_params)
+        obj._init_fixed(**fixed)
+        obj._check_natural()
+        return obj
+
+    @classmethod
+    def from_mean_params(cls: type[Self], mean_params: ArrayLike, /, **fixed: Any) -> Self:
+        r"""Build a distribution from mean parameters :math:`\\mu = E[T(x)]`."""
+        mu = as_float_array(mean_params, "mean_params")
+        return cls.from_natural_params(cls._inverse_mean_map(mu, **fixed), **fixed)
+
+    def _init_fixed(self, **fixed: Any) -> None:
+        """Store known (non-natural) parameters; the default family has none."""
+        if fixed:
+            raise TypeError(f"{type(self).__name__} takes no fixed parameters; got {fixed}")
+
+    def _check_natural(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Validate ``self._natural`` (shape and domain); raise ``ValueError``."""
+
+    def _fixed(self) -> dict[str, Any]:
+        """Return the known parameters, for rebuilding a distribution of the same kind."""
+        return {}
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def natural_params(self) -> FloatArray:
+        r"""Natural parameters :math:`\\eta`, shape ``batch_shape + param_shape``."""
+        return self._natural
+
+    @property
+    def mean_params(self) -> FloatArray:
+        r"""Mean parameters :math:`\\mu = \\nabla A(\\eta) = E[T(x)]`."""
+        return self._mean_map()
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Shape of the batch of distributions."""
+        return self._natural.shape[:-1]
+
+    @property
+    def param_shape(self) -> tuple[int, ...]:
+        """Shape of one distribution's natural parameter vector, ``(d,)``."""
+        return self._natural.shape[-1:]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """Floating dtype of the parameters (float32 or float64)."""
+        return self._natural.dtype
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(batch_shape={self.batch_shape}, dtype={self.dtype})"
+
+    # ------------------------------------------------------------------ family closed forms
+    @abc.abstractmethod
+    def log_partition(self) -> FloatArray:
+        r"""Log-partition :math:`A(\\eta)`, shape ``batch_shape``."""
+
+    @abc.abstractmethod
+    def _mean_map(self) -> FloatArray:
+        r""":math:`\\nabla A(\\eta)`, shape ``batch_shape + param_shape``."""
+
+    @abc.abstractmethod
+    def fisher_information(self) -> FloatArray:
+        r"""Fisher information :math:`\\nabla^2 A(\\eta)`, shape ``batch_shape + (d, d)``."""
+
+    @classmethod
+    @abc.abstractmethod
+    def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:
+        """Natural parameters whose mean map is `mean_params`."""
+
+    @abc.abstractmethod
+    def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
+        """:math:`T(x)`: shape ``x.shape[:x.ndim - event_ndim] + param_shape``.
+
+        Raises ``ValueError`` for ``x`` outside the support.
+        """
+
+    @abc.abstractmethod
+    def log_base_measure(self, x: ArrayLike) -> FloatArray:
+        r""":math:`\\log h(x)`, shape ``x.shape[:x.ndim - event_ndim]``."""
+
+    @abc.abstractmethod
+    def _expected_log_base_measure(self) -> FloatArray:
+        r""":math:`E_\\eta[\\log h(x)]`, shape ``batch_shape``."""
+
+    @abc.abstractmethod
+    def sample(
+        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+    ) -> NDArray[Any]:
+        """Draw samples of shape ``size + batch_shape + event_shape``."""
+
+    # ------------------------------------------------------------------ generic formulas
+    def _check_same_family(self, other: ExponentialFamily, name: str = "other") -> None:
+        if type(other) is not type(self):
+            raise TypeError(
+                f"`{name}` must be a {type(self).__name__}; got {type(other).__name__}"
+            )
+        if other.param_shape != self.param_shape:
+            raise ValueError(
+                f"`{name}` has parameter shape {other.param_shape}, "
+                f"but this distribution has {self.param_shape}"
+            )
+        try:
+            np.broadcast_shapes(self.batch_shape, other.batch_shape)
+        except ValueError:
+            raise ValueError(
+                f"batch shapes {self.batch_shape} and {other.batch_shape} (`{name}`) "
+                "do not broadcast"
+            ) from None
+
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        r"""Log density or mass :math:`\langle\eta, T(x)\rangle - A(\eta) + \log h(x)`.
+
+        Parameters
+        ----------
+        x : array_like
+            Outcomes, shape ``sample_shape + batch_shape + event_shape`` (broadcasting
+            against the batch).
+
+        Returns
+        -------
+        ndarray
+            Shape ``sample_shape + batch_shape``.
+        """
+        t = self.sufficient_statistic(x)
+        return np.asarray(
+            mul0(t, self._natural).sum(axis=-1) - self.log_partition() + self.log_base_measure(x)
+        )
+
+    def entropy(self) -> FloatArray:
+        r"""Entropy :math:`A(\eta) - \langle \eta, \mu\rangle - E[\log h(x)]`, in nats."""
+        return np.asarray(
+            self.log_partition()
+            - mul0(self.mean_params, self._natural).sum(axis=-1)
+            - self._expected_log_base_measure()
+        )
+
+    def cross_entropy(self, other: ExponentialFamily) -> FloatArray:
+        r"""Cross-entropy :math:`-E_{\text{self}}[\log q(x)]` with `other` as :math:`q`.
+
+        :math:`A(\eta_q) - \langle \eta_q, \mu_p\rangle - E_p[\log h(x)]`.
+        """
+        self._check_same_family(other)
+        return np.asarray(
+            other.log_partition()
+            - mul0(self.mean_params, other.natural_params).sum(axis=-1)
+            - self._expected_log_base_measure()
+        )
+
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other), the Bregman divergence of :math:`A`.
+
+        :math:`A(\eta_q) - A(\eta_p) - \langle \eta_q - \eta_p, \mu_p \rangle`.
+        """
+        self._check_same_family(other)
+        with np.errstate(invalid="ignore"):  # -inf - -inf where mu_p = 0: weight 0
+            diff = other.natural_params - self._natural
+        return np.asarray(
+            other.log_partition()
+            - self.log_partition()
+            - mul0(self.mean_params, diff).sum(axis=-1)
+        )
+
+    @classmethod
+    def fit(
+        cls: type[Self], x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
+    ) -> Self:
+        """Maximum-likelihood fit: the (weighted) mean of :math:`T(x)`, then the inverse mean map.
+
+        Parameters
+        ----------
+        x : array_like
+            Observations along the first axis, shape ``(n,) + event_shape``.
+        weights : array_like, optional
+            Non-negative weights of shape ``(n,)``.
+        **fixed
+            Known parameters of the family.
+        """
+        probe = cls._fit_probe(**fixed)
+        t = probe.sufficient_statistic(x)
+        if t.ndim < 2 or t.shape[0] == 0:
+            raise ValueError("`x` must hold at least one observation along its first axis")
+        if weights is None:
+            mu = t.mean(axis=0)
+        else:
+            w = as_float_array(weights, "weights")
+            if w.shape != t.shape[:1]:
+                raise ValueError(
+                    f"`weights` must have shape {t.shape[:1]} (one per observation); got {w.shape}"
+                )
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError("`weights` must be finite and non-negative")
+            if not w.sum() > 0:
+                raise ValueError("`weights` must not all be zero")
+            mu = np.tensordot(w / w.sum(), t, axes=(0, 0))
+        return cls.from_mean_params(mu, **fixed)
+
+    @classmethod
+    def _fit_probe(cls: type[Self], **fixed: Any) -> Self:
+        """Return an instance used only for its `sufficient_statistic` during `fit`."""
+        raise NotImplementedError(f"{cls.__name__} does not define a generic fit")

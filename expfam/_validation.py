@@ -1,0 +1,79 @@
+"""Input conversion and checks shared by every public function.
+
+Every public entry point turns its array arguments into floating arrays here, so the
+dtype policy (float32 and float64 kept, integers and booleans become float64, float16
+becomes float32, complex is a ``TypeError``) and the wording of errors are the same
+everywhere.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "as_float_array",
+    "check_axis",
+    "check_finite",
+    "check_nonnegative",
+    "result_float_dtype",
+]
+
+FloatArray = NDArray[np.floating[Any]]
+
+
+def as_float_array(x: ArrayLike, name: str) -> FloatArray:
+    """Return `x` as a float32 or float64 array, or raise naming the argument `name`.
+
+    float32 and float64 are kept; bool and integer input becomes float64; float16
+    becomes float32. Complex, object and string input raise :class:`TypeError`.
+    """
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise ValueError(f"`{name}` could not be converted to an array: {exc}") from None
+    kind = a.dtype.kind
+    if kind == "c":
+        raise TypeError(f"`{name}` must be real; got complex dtype {a.dtype}")
+    if kind in "biu":
+        return a.astype(np.float64)
+    if kind == "f":
+        if a.dtype == np.float16:
+            return a.astype(np.float32)
+        if a.dtype in (np.float32, np.float64):
+            return a
+        raise TypeError(f"`{name}` has dtype {a.dtype}; expfam supports float32 and float64")
+    raise TypeError(f"`{name}` must be a real numeric array; got dtype {a.dtype}")
+
+
+def result_float_dtype(*arrays: FloatArray) -> np.dtype[Any]:
+    """Return the common floating dtype of already-converted arrays (float32 only if all are)."""
+    return np.result_type(*arrays)
+
+
+def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
+    """Normalise an integer axis for an array of `ndim` dimensions."""
+    try:
+        ax = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"`{name}` must be an integer; got {axis!r}") from None
+    if not -ndim <= ax < ndim:
+        raise ValueError(f"`{name}`={ax} is out of range for an array of dimension {ndim}")
+    return ax % ndim
+
+
+def check_nonnegative(a: FloatArray, name: str) -> None:
+    """Raise ``ValueError`` if `a` has a negative entry (nan entries are allowed)."""
+    if a.size and np.fmin.reduce(a, axis=None, initial=np.inf) < 0:
+        bad = a[a < 0].flat[0]
+        raise ValueError(f"`{name}` must be non-negative (probabilities or counts); found {bad!r}")
+
+
+def check_finite(a: FloatArray, name: str) -> None:
+    """Raise ``ValueError`` if `a` holds a nan or an infinity."""
+    if not np.all(np.isfinite(a)):
+        bad = a[~np.isfinite(a)].flat[0]
+        raise ValueError(f"`{name}` must be finite; found {bad!r}")
