@@ -80,7 +80,7 @@ class ExponentialFamily(abc.ABC):
 
     @classmethod
     def from_mean_params(cls: type[Self], mean_params: ArrayLike, /, **fixed: Any) -> Self:
-        r"""Build a distribution from mean parameters :math:`\\mu = E[T(x)]`."""
+        r"""Build a distribution from mean parameters :math:`\mu = E[T(x)]`."""
         mu = as_float_array(mean_params, "mean_params")
         return cls.from_natural_params(cls._inverse_mean_map(mu, **fixed), **fixed)
 
@@ -99,12 +99,12 @@ class ExponentialFamily(abc.ABC):
     # ------------------------------------------------------------------ parameters
     @property
     def natural_params(self) -> FloatArray:
-        r"""Natural parameters :math:`\\eta`, shape ``batch_shape + param_shape``."""
+        r"""Natural parameters :math:`\eta`, shape ``batch_shape + param_shape``."""
         return self._natural
 
     @property
     def mean_params(self) -> FloatArray:
-        r"""Mean parameters :math:`\\mu = \\nabla A(\\eta) = E[T(x)]`."""
+        r"""Mean parameters :math:`\mu = \nabla A(\eta) = E[T(x)]`."""
         return self._mean_map()
 
     @property
@@ -128,15 +128,15 @@ class ExponentialFamily(abc.ABC):
     # ------------------------------------------------------------------ family closed forms
     @abc.abstractmethod
     def log_partition(self) -> FloatArray:
-        r"""Log-partition :math:`A(\\eta)`, shape ``batch_shape``."""
+        r"""Log-partition :math:`A(\eta)`, shape ``batch_shape``."""
 
     @abc.abstractmethod
     def _mean_map(self) -> FloatArray:
-        r""":math:`\\nabla A(\\eta)`, shape ``batch_shape + param_shape``."""
+        r""":math:`\nabla A(\eta)`, shape ``batch_shape + param_shape``."""
 
     @abc.abstractmethod
     def fisher_information(self) -> FloatArray:
-        r"""Fisher information :math:`\\nabla^2 A(\\eta)`, shape ``batch_shape + (d, d)``."""
+        r"""Fisher information :math:`\nabla^2 A(\eta)`, shape ``batch_shape + (d, d)``."""
 
     @classmethod
     @abc.abstractmethod
@@ -152,11 +152,11 @@ class ExponentialFamily(abc.ABC):
 
     @abc.abstractmethod
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
-        r""":math:`\\log h(x)`, shape ``x.shape[:x.ndim - event_ndim]``."""
+        r""":math:`\log h(x)`, shape ``x.shape[:x.ndim - event_ndim]``."""
 
     @abc.abstractmethod
     def _expected_log_base_measure(self) -> FloatArray:
-        r""":math:`E_\\eta[\\log h(x)]`, shape ``batch_shape``."""
+        r""":math:`E_\eta[\log h(x)]`, shape ``batch_shape``."""
 
     @abc.abstractmethod
     def sample(
@@ -182,6 +182,20 @@ class ExponentialFamily(abc.ABC):
                 f"batch shapes {self.batch_shape} and {other.batch_shape} (`{name}`) "
                 "do not broadcast"
             ) from None
+        mine, theirs = self._fixed(), other._fixed()
+        for key in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(key), theirs.get(key)
+            try:
+                same = bool(np.all(np.asarray(a) == np.asarray(b)))
+            except ValueError:  # shapes that do not broadcast
+                same = False
+            if not same:
+                theirs_s = np.array2string(np.asarray(b), threshold=8)
+                mine_s = np.array2string(np.asarray(a), threshold=8)
+                raise ValueError(
+                    f"`{name}` has {key}={theirs_s}, but this distribution has {key}={mine_s}; "
+                    "both must have the same known parameters"
+                )
 
     def log_prob(self, x: ArrayLike) -> FloatArray:
         r"""Log density or mass :math:`\langle\eta, T(x)\rangle - A(\eta) + \log h(x)`.
@@ -196,6 +210,15 @@ class ExponentialFamily(abc.ABC):
         -------
         ndarray
             Shape ``sample_shape + batch_shape``.
+
+        Examples
+        --------
+        The generic formula, called on a family that overrides it for accuracy:
+
+        >>> from expfam import Categorical, ExponentialFamily
+        >>> d = Categorical(probs=[0.25, 0.75])
+        >>> ExponentialFamily.log_prob(d, [0, 1])
+        array([-1.38629436, -0.28768207])
         """
         t = self.sufficient_statistic(x)
         return np.asarray(
@@ -203,7 +226,24 @@ class ExponentialFamily(abc.ABC):
         )
 
     def entropy(self) -> FloatArray:
-        r"""Entropy :math:`A(\eta) - \langle \eta, \mu\rangle - E[\log h(x)]`, in nats."""
+        r"""Entropy :math:`A(\eta) - \langle \eta, \mu\rangle - E[\log h(x)]`, in nats.
+
+        Returns
+        -------
+        ndarray
+            Shape ``batch_shape``.
+
+        Notes
+        -----
+        The generic formula cancels when :math:`A(\eta)` is large compared with the
+        entropy; families override it where that matters.
+
+        Examples
+        --------
+        >>> from expfam import Categorical, ExponentialFamily
+        >>> float(ExponentialFamily.entropy(Categorical(probs=[0.5, 0.5])))
+        0.6931471805599453
+        """
         return np.asarray(
             self.log_partition()
             - mul0(self.mean_params, self._natural).sum(axis=-1)
@@ -214,6 +254,32 @@ class ExponentialFamily(abc.ABC):
         r"""Cross-entropy :math:`-E_{\text{self}}[\log q(x)]` with `other` as :math:`q`.
 
         :math:`A(\eta_q) - \langle \eta_q, \mu_p\rangle - E_p[\log h(x)]`.
+
+        Parameters
+        ----------
+        other : ExponentialFamily
+            A distribution of the same family, with the same known parameters and
+            parameter shape; batch shapes broadcast.
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(batch_shape, other.batch_shape)``.
+
+        Raises
+        ------
+        TypeError
+            If `other` is of another family.
+        ValueError
+            If the parameter shapes or known parameters differ, or the batch shapes do
+            not broadcast.
+
+        Examples
+        --------
+        >>> from expfam import Categorical, ExponentialFamily
+        >>> p, q = Categorical(probs=[0.5, 0.5]), Categorical(probs=[0.25, 0.75])
+        >>> float(ExponentialFamily.cross_entropy(p, q))
+        0.8369882167858358
         """
         self._check_same_family(other)
         return np.asarray(
@@ -226,9 +292,26 @@ class ExponentialFamily(abc.ABC):
         r"""KL(self ‖ other), the Bregman divergence of :math:`A`.
 
         :math:`A(\eta_q) - A(\eta_p) - \langle \eta_q - \eta_p, \mu_p \rangle`.
+
+        Parameters
+        ----------
+        other : ExponentialFamily
+            The second distribution (see :meth:`cross_entropy`).
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(batch_shape, other.batch_shape)``.
+
+        Examples
+        --------
+        >>> from expfam import Categorical, ExponentialFamily
+        >>> p, q = Categorical(probs=[0.5, 0.5]), Categorical(probs=[0.25, 0.75])
+        >>> float(ExponentialFamily.kl_divergence(p, q))
+        0.14384103622589045
         """
         self._check_same_family(other)
-        with np.errstate(invalid="ignore"):  # -inf - -inf where mu_p = 0: weight 0
+        with np.errstate(invalid="ignore", over="ignore"):  # -inf - -inf where mu_p = 0
             diff = other.natural_params - self._natural
         return np.asarray(
             other.log_partition()
@@ -250,6 +333,26 @@ class ExponentialFamily(abc.ABC):
             Non-negative weights of shape ``(n,)``.
         **fixed
             Known parameters of the family.
+
+        Returns
+        -------
+        ExponentialFamily
+            A distribution of batch shape ``()``.
+
+        Raises
+        ------
+        ValueError
+            If there is no observation, or a weight is negative or not finite, or all
+            weights are 0.
+
+        Examples
+        --------
+        The generic fit, on a family that overrides it:
+
+        >>> from expfam import Categorical, ExponentialFamily
+        >>> generic_fit = ExponentialFamily.fit.__func__
+        >>> generic_fit(Categorical, [0, 1, 1, 1], num_categories=2).probs
+        array([0.25, 0.75])
         """
         probe = cls._fit_probe(**fixed)
         t = probe.sufficient_statistic(x)
@@ -263,8 +366,11 @@ class ExponentialFamily(abc.ABC):
                 raise ValueError(
                     f"`weights` must have shape {t.shape[:1]} (one per observation); got {w.shape}"
                 )
-            if not np.all(np.isfinite(w)) or np.any(w < 0):
-                raise ValueError("`weights` must be finite and non-negative")
+            bad = ~np.isfinite(w) | (w < 0)
+            if np.any(bad):
+                raise ValueError(
+                    f"`weights` must be finite and non-negative; found {w[bad].flat[0].item()}"
+                )
             if not w.sum() > 0:
                 raise ValueError("`weights` must not all be zero")
             mu = np.tensordot(w / w.sum(), t, axes=(0, 0))
