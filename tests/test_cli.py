@@ -1,0 +1,440 @@
+"""The ``expfam`` command line, run as users run it: ``python -m expfam`` in a subprocess.
+
+Checked: the values printed (against the library called directly), the ``--json``
+schema (always strict JSON, non-finite numbers as strings), and that bad input
+gives one line on stderr with exit status 2 and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import expfam
+from expfam._cli import main, to_jsonable
+
+ENV = {k: v for k, v in os.environ.items() if k != "EXPFAM_DEBUG"} | {
+    "PYTHONWARNINGS": "error",  # a warning on stderr fails the clean-output checks
+    "COLUMNS": "100",
+}
+
+
+def run(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "expfam", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=ENV,
+        check=False,
+    )
+
+
+def ok(*args: str, stdin: str = "", cwd: Path | None = None) -> str:
+    r = run(*args, stdin=stdin, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr
+    return r.stdout
+
+
+def strict_json(text: str) -> dict[str, Any]:
+    """Parse JSON, failing on the non-standard NaN/Infinity tokens."""
+
+    def reject(token: str) -> None:
+        pytest.fail(f"invalid JSON constant {token!r} in output")
+
+    obj = json.loads(text, parse_constant=reject)
+    assert isinstance(obj, dict)
+    return obj
+
+
+def as_float(x: Any) -> float:
+    """Decode a JSON number, or one of the strings "inf", "-inf", "nan"."""
+    if isinstance(x, str):
+        assert x in {"inf", "-inf", "nan"}, x
+    return float(x)
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("expfam"), lines[0]
+    assert "error" in lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert r.stdout == ""
+
+
+# ---------------------------------------------------------------------------- general
+def test_no_command_prints_help() -> None:
+    out = ok()
+    for cmd in ("demo", "boltzmann", "maxent", "fit"):
+        assert cmd in out
+
+
+def test_version() -> None:
+    assert ok("--version").strip() == f"expfam {expfam.__version__}"
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("expfam")
+    if not script.exists():
+        pytest.skip("no `expfam` console script next to the interpreter")
+    r = subprocess.run(  # noqa: S603 - the console script installed with the package
+        [str(script), "--version"], capture_output=True, text=True, check=False, env=ENV
+    )
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"expfam {expfam.__version__}"
+
+
+# ---------------------------------------------------------------------------- demo
+def test_demo_tells_the_whole_story_quickly() -> None:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = ok("demo")
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # the promise is "under 5 seconds"; CPU time is what a busy CI machine cannot inflate
+    assert cpu < 5.0, f"expfam demo used {cpu:.1f} s of CPU"
+    assert elapsed < 30.0, f"expfam demo took {elapsed:.1f} s"
+    assert "skipped" not in out
+    assert "1000.6931471805599" in out  # logsumexp where the naive formula overflows
+    assert "-4.248354255291589e-18" in out  # log_softmax keeps e**-40
+    assert "KL(p || S(u)) + H(p) = 0.651413277983" in out
+    assert "beta = -0.371049" in out  # Jaynes' dice
+    # the Pythagorean identity: both sides printed equal
+    line = next(x for x in out.splitlines() if "H(maxent) - H(fit)" in x)
+    values = [float(t) for t in line.replace("=", " ").split() if t[0].isdigit()]
+    assert len(values) == 2
+    assert values[0] == values[1]
+    assert values[0] > 0
+
+
+# ---------------------------------------------------------------------------- boltzmann
+def test_boltzmann_default_is_jaynes_dice() -> None:
+    out = ok("boltzmann")
+    assert "Jaynes" in out
+    rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
+    assert [r[0] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    probs = np.array([float(r[2]) for r in rows])
+    expected = expfam.boltzmann(np.arange(1.0, 7.0), 4.5).distribution.probs
+    np.testing.assert_allclose(probs, expected, atol=1e-6)
+    assert "-0.3710489381" in out
+    for label in ("beta", "temperature", "log Z", "free energy", "entropy"):
+        assert label in out
+
+
+BOLTZMANN_KEYS: dict[str, type | tuple[type, ...]] = {
+    "command": str,
+    "states": list,
+    "energies": list,
+    "probabilities": list,
+    "beta": (float, str),
+    "temperature": (float, str),
+    "log_partition": (float, str),
+    "free_energy": (float, str),
+    "entropy": float,
+    "mean_energy": float,
+    "variance": float,
+    "converged": bool,
+    "iterations": int,
+}
+
+
+def test_boltzmann_json_schema_and_values() -> None:
+    obj = strict_json(ok("boltzmann", "0", "1", "1", "2", "--mean-energy", "0.7", "--json"))
+    assert set(obj) == set(BOLTZMANN_KEYS)
+    for key, kind in BOLTZMANN_KEYS.items():
+        assert isinstance(obj[key], kind), (key, obj[key])
+    assert obj["command"] == "boltzmann"
+    assert obj["states"] == ["0", "1", "2", "3"]
+    ref = expfam.boltzmann([0.0, 1.0, 1.0, 2.0], 0.7)
+    np.testing.assert_allclose(obj["probabilities"], ref.distribution.probs, rtol=1e-15)
+    assert obj["beta"] == pytest.approx(ref.beta, rel=1e-15)
+    assert obj["mean_energy"] == pytest.approx(0.7, rel=1e-14)
+    assert obj["free_energy"] == pytest.approx(-obj["temperature"] * obj["log_partition"])
+    assert obj["converged"] is True
+
+
+def test_boltzmann_json_infinite_temperature_is_a_string() -> None:
+    obj = strict_json(ok("boltzmann", "1", "2", "3", "--beta", "0", "--json"))
+    assert obj["temperature"] in {"inf", "-inf"}
+    assert math.isinf(as_float(obj["temperature"]))
+    np.testing.assert_allclose(obj["probabilities"], [1 / 3] * 3, rtol=1e-15)
+
+
+def test_boltzmann_temperature_equals_inverse_beta() -> None:
+    a = strict_json(ok("boltzmann", "0", "1", "3", "--temperature", "2", "--json"))
+    b = strict_json(ok("boltzmann", "0", "1", "3", "--beta", "0.5", "--json"))
+    assert a["probabilities"] == b["probabilities"]
+
+
+def test_boltzmann_from_files(tmp_path: Path) -> None:
+    (tmp_path / "one.txt").write_text("# energies\n0\n1.5\n\n1.5\n4\n")
+    (tmp_path / "table.csv").write_text("state,energy,g\nground,0,1\na,1.5,2\nb,1.5,2\nc,4,1\n")
+    plain = strict_json(ok("boltzmann", "-f", "one.txt", "-t", "2", "--json", cwd=tmp_path))
+    table = strict_json(ok("boltzmann", "-f", "table.csv", "-t", "2", "--json", cwd=tmp_path))
+    by_index = strict_json(
+        ok("boltzmann", "-f", "table.csv", "-c", "0", "-t", "2", "--json", cwd=tmp_path)
+    )
+    piped = strict_json(ok("boltzmann", "-f", "-", "-t", "2", "--json", stdin="0 \n1.5\n1.5\n4"))
+    assert plain["energies"] == table["energies"] == by_index["energies"] == [0, 1.5, 1.5, 4]
+    assert table["states"] == ["ground", "a", "b", "c"]  # the label column
+    assert plain["probabilities"] == table["probabilities"] == piped["probabilities"]
+    text = ok("boltzmann", "-f", "table.csv", "-t", "2", cwd=tmp_path)
+    assert "ground" in text
+
+
+# ---------------------------------------------------------------------------- maxent
+STATES = "state,energy,spin,q\na,0,1,0.4\nb,1,-1,0.3\nc,2,1,0.2\nd,3,-1,0.1\n"
+
+MAXENT_KEYS = {
+    "command",
+    "features",
+    "moments",
+    "states",
+    "probabilities",
+    "multipliers",
+    "entropy",
+    "kl_to_prior",
+    "residual",
+    "converged",
+    "iterations",
+}
+
+
+def test_maxent_matches_moments_and_library(tmp_path: Path) -> None:
+    (tmp_path / "states.csv").write_text(STATES)
+    obj = strict_json(
+        ok(
+            "maxent",
+            "states.csv",
+            "--features",
+            "energy",
+            "spin",
+            "-m",
+            "1.2",
+            "0.1",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    assert set(obj) == MAXENT_KEYS
+    assert obj["features"] == ["energy", "spin"]
+    assert obj["states"] == ["a", "b", "c", "d"]
+    assert obj["kl_to_prior"] is None
+    p = np.array(obj["probabilities"])
+    F = np.array([[0, 1], [1, -1], [2, 1], [3, -1]], dtype=float)
+    np.testing.assert_allclose(p @ F, [1.2, 0.1], atol=1e-12)
+    ref = expfam.max_entropy(F, [1.2, 0.1])
+    np.testing.assert_allclose(p, ref.distribution.probs, rtol=1e-14)
+    assert obj["entropy"] == pytest.approx(float(expfam.entropy(p)), rel=1e-12)
+    # with every numeric column but the prior as a feature, the prior column excluded
+    text = ok("maxent", "states.csv", "-m", "1.2", "0.1", "--prior", "q", cwd=tmp_path)
+    assert "KL to prior" in text
+    assert "prior" in text.splitlines()[0]
+
+
+def test_maxent_prior_column_equals_prior_file(tmp_path: Path) -> None:
+    (tmp_path / "states.csv").write_text(STATES)
+    (tmp_path / "prior.txt").write_text("4\n3\n2\n1\n")  # normalised by the command
+    a = strict_json(
+        ok(
+            "maxent",
+            "states.csv",
+            "--features",
+            "energy",
+            "-m",
+            "1.2",
+            "--prior",
+            "q",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    b = strict_json(
+        ok(
+            "maxent",
+            "states.csv",
+            "--features",
+            "energy",
+            "-m",
+            "1.2",
+            "--prior-file",
+            "prior.txt",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    np.testing.assert_allclose(a["probabilities"], b["probabilities"], rtol=1e-14)
+    assert as_float(a["kl_to_prior"]) >= 0
+    np.testing.assert_allclose(np.dot(a["probabilities"], [0, 1, 2, 3]), 1.2, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- fit
+FIT_KEYS = {
+    "command",
+    "num_categories",
+    "num_observations",
+    "pseudocount",
+    "counts",
+    "probabilities",
+    "logits",
+    "entropy_nats",
+    "entropy_bits",
+    "log_likelihood",
+}
+
+
+def test_fit_json_values() -> None:
+    labels = "0 2 1 2 2 0 2 1 2 2"
+    obj = strict_json(ok("fit", "--labels", labels, "-k", "4", "--json"))
+    assert set(obj) == FIT_KEYS
+    assert obj["counts"] == [2, 2, 6, 0]
+    assert obj["num_observations"] == 10
+    np.testing.assert_allclose(obj["probabilities"], [0.2, 0.2, 0.6, 0.0], rtol=1e-15)
+    assert obj["logits"][3] == "-inf"  # an unseen category, as a JSON string
+    np.testing.assert_allclose(
+        [as_float(v) for v in obj["logits"][:3]], np.log([0.2, 0.2, 0.6]), rtol=1e-15
+    )
+    h = -(2 * 0.2 * math.log(0.2) + 0.6 * math.log(0.6))
+    assert obj["entropy_nats"] == pytest.approx(h, rel=1e-14)
+    assert obj["entropy_bits"] == pytest.approx(h / math.log(2), rel=1e-14)
+    loglik = 4 * math.log(0.2) + 6 * math.log(0.6)
+    assert obj["log_likelihood"] == pytest.approx(loglik, rel=1e-14)
+    dist = expfam.Categorical.fit(np.array(labels.split(), dtype=int), 4)
+    assert obj["log_likelihood"] == pytest.approx(
+        float(dist.log_prob(np.array(labels.split(), dtype=int)).sum())
+    )
+
+
+def test_fit_sources_agree(tmp_path: Path) -> None:
+    (tmp_path / "labels.txt").write_text("# die faces minus one\n0, 1, 1\n2 2\n\n2\n")
+    from_file = strict_json(ok("fit", "labels.txt", "--json", cwd=tmp_path))
+    from_stdin = strict_json(ok("fit", "--json", stdin="0 1 1\n2 2 2\n"))
+    from_dash = strict_json(ok("fit", "-", "--json", stdin="0 1 1 2 2 2"))
+    from_arg = strict_json(ok("fit", "--labels", "0,1,1,2,2,2", "--json"))
+    assert from_file == from_stdin == from_dash == from_arg
+    assert from_file["num_categories"] == 3  # default: largest label + 1
+
+
+def test_fit_pseudocount_and_table() -> None:
+    obj = strict_json(ok("fit", "--labels", "0 0 0 1", "-k", "3", "-a", "1", "--json"))
+    np.testing.assert_allclose(obj["probabilities"], [4 / 7, 2 / 7, 1 / 7], rtol=1e-15)
+    assert obj["pseudocount"] == 1.0
+    text = ok("fit", "--labels", "0 0 0 1", "-k", "3")
+    assert "-inf" in text  # the unseen category's logit
+    assert "bits" in text
+    assert "log-likelihood" in text
+
+
+# ---------------------------------------------------------------------------- bad input
+#: (command line, standard input, substrings of the one-line message). All run in a
+#: data directory holding ``states.csv`` and an ``empty.csv`` of blank and comment lines.
+BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
+    (["boltzmann", "1", "x", "--beta", "1"], "", ["'x' is not a number"]),
+    (["boltzmann", "1", "2", "3", "--mean-energy", "7"], "", ["mean_energy"]),  # infeasible
+    (["boltzmann", "1", "2"], "", ["--mean-energy"]),  # energies but no target
+    (["boltzmann", "1", "2", "--beta", "1", "--mean-energy", "1.5"], "", ["not allowed"]),
+    (["boltzmann", "1", "inf", "--beta", "1"], "", ["finite"]),
+    (["boltzmann", "--column", "energy", "--beta", "1"], "", ["--column needs --file"]),
+    (["boltzmann", "--file", "-", "--beta", "1"], "", ["empty"]),
+    (["boltzmann", "--file", "empty.csv", "--beta", "1"], "", ["empty.csv", "empty"]),
+    (["boltzmann", "--file", "-", "--beta", "1"], "0\n1\nnope\n", ["line 3", "'nope'"]),
+    (["boltzmann", "--file", "-", "--beta", "1"], "a,b\n1,2\n3,4\n", ["--column"]),
+    (["boltzmann", "--file", "-", "--beta", "1", "-c", "z"], "a,b\n1,2\n", ["no such column"]),
+    (["boltzmann", "--file", "-", "--beta", "1"], "1,2\n3\n", ["line 2"]),
+    (["boltzmann", "--file", "missing.txt", "--beta", "1"], "", ["no such file"]),
+    (["boltzmann", "1", "2", "--beta", "nan"], "", ["finite"]),
+    (["boltzmann", "1", "2", "--temperature", "0"], "", ["--temperature"]),
+    (["boltzmann", "1", "2", "--beta", "abc"], "", ["--beta", "invalid float value"]),
+    (["maxent", "states.csv", "-m", "1.0"], "", ["--moments has 1 values for 3 features"]),
+    (["maxent", "states.csv", "--features", "energy", "-m", "5"], "", ["outside"]),
+    (["maxent", "states.csv", "--features", "energy", "spin", "-m", "2.9", "0.9"], "", []),
+    (["maxent", "states.csv", "--features", "energy", "-m", "x"], "", ["'x' is not a number"]),
+    (["maxent", "states.csv", "--features", "nope", "-m", "1"], "", ["no such column"]),
+    (["maxent", "missing.csv", "-m", "1"], "", ["no such file"]),
+    (["maxent", "empty.csv", "-m", "1"], "", ["empty"]),
+    (["maxent", "states.csv", "-m", "1", "--prior", "q", "--prior-file", "p"], "", ["not both"]),
+    (["maxent", "states.csv"], "", ["--moments"]),  # a required option is missing
+    (["fit", "--labels", "0 1 x"], "", ["'x' is not an integer label"]),
+    (["fit", "--labels", "0 1.5"], "", ["'1.5'"]),
+    (["fit", "--labels", "0 -1"], "", ["negative"]),
+    (["fit", "--labels", "0 1 5", "-k", "3"], "", ["label 5 is outside 0..2"]),
+    (["fit"], "", ["no labels"]),
+    (["fit"], "\n# only a comment\n", ["no labels"]),
+    (["fit", "--labels", "0 1", "-a", "-1"], "", ["--pseudocount"]),
+    (["fit", "--labels", "0 1", "-a", "inf"], "", ["--pseudocount"]),
+    (["fit", "--labels", "0 1", "-k", "0"], "", ["--num-categories"]),
+    (["fit", "--labels", "0 1", "-k", "two"], "", ["invalid int value"]),
+    (["fit", "missing.txt"], "", ["no such file"]),
+    (["fit", "--labels", "0 100000000000"], "", ["more than this command handles"]),
+    (["frobnicate"], "", ["invalid choice"]),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_results(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[int, subprocess.CompletedProcess[str]]:
+    """Run every BAD_INPUT case, a few at a time (each is mostly interpreter start-up)."""
+    data = tmp_path_factory.mktemp("cli-data")
+    (data / "states.csv").write_text(STATES)
+    (data / "empty.csv").write_text("\n# nothing here\n\n")
+    workers = max(2, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            i: pool.submit(run, *args, stdin=stdin, cwd=data)
+            for i, (args, stdin, _) in enumerate(BAD_INPUT)
+        }
+        return {i: f.result() for i, f in futures.items()}
+
+
+@pytest.mark.parametrize("case", range(len(BAD_INPUT)), ids=lambda i: " ".join(BAD_INPUT[i][0]))
+def test_bad_input_is_one_line_and_status_2(
+    case: int, bad_input_results: dict[int, subprocess.CompletedProcess[str]]
+) -> None:
+    needles = BAD_INPUT[case][2]
+    assert_one_line_error(bad_input_results[case], *needles)
+
+
+def test_boundary_mean_energy_is_feasible() -> None:
+    # the minimum energy is a feasible target: all mass on the ground state
+    obj = strict_json(ok("boltzmann", "1", "2", "3", "--mean-energy", "1", "--json"))
+    np.testing.assert_allclose(obj["probabilities"], [1.0, 0.0, 0.0], atol=1e-300)
+    assert as_float(obj["beta"]) == math.inf
+
+
+# ---------------------------------------------------------------------------- in process
+def test_to_jsonable_encodes_non_finite_as_strings() -> None:
+    obj = to_jsonable(
+        {"a": np.array([1.0, np.inf, -np.inf, np.nan]), "b": (np.float32(0.5), np.True_)}
+    )
+    assert obj == {"a": [1.0, "inf", "-inf", "nan"], "b": [0.5, True]}
+    json.dumps(obj, allow_nan=False)
+    with pytest.raises(TypeError, match="cannot convert"):
+        to_jsonable(object())
+
+
+def test_main_returns_status_without_exiting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fit", "--labels", "0 1 1"]) == 0
+    assert main(["fit", "--labels", "oops"]) == 2
+    assert main(["--help"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
