@@ -1,0 +1,1313 @@
+r"""Continuous families: exponential, normal, gamma and beta.
+
+* :class:`Exponential` (``rate`` :math:`\lambda`): :math:`\eta = -\lambda`,
+  :math:`T(x) = x`, :math:`h = 1` on :math:`[0, \infty)`.
+* :class:`Normal` (``loc`` :math:`\mu`, ``scale`` :math:`\sigma`):
+  :math:`\eta = (\mu/\sigma^2, -1/(2\sigma^2))`, :math:`T(x) = (x, x^2)`,
+  :math:`h = (2\pi)^{-1/2}`.
+* :class:`Gamma` (``shape`` :math:`\alpha`, ``rate`` :math:`\beta`):
+  :math:`\eta = (\alpha - 1, -\beta)`, :math:`T(x) = (\log x, x)`, :math:`h = 1` on
+  :math:`(0, \infty)`.
+* :class:`Beta` (``a``, ``b``): :math:`\eta = (a - 1, b - 1)`,
+  :math:`T(x) = (\log x, \log(1 - x))`, :math:`h = 1` on :math:`(0, 1)`.
+
+A distribution *is* its natural parameters, stored in its dtype; the usual
+parameters are read back from them in closed form. (So a gamma, beta or Dirichlet
+shape :math:`\alpha`, stored as :math:`\alpha - 1`, is held to an absolute
+precision of one ulp of 1: relative ``eps / alpha`` for :math:`\alpha < 1`.)
+Everything is computed in float64 and returned in the distribution's dtype (float32
+parameters give float32 results).
+
+Samples of the gamma and beta families are rounded to the nearest float of the
+*open* support: a variate below the smallest positive float becomes that float (and
+a beta variate within half an ulp of 1 becomes the largest float below 1), never 0
+or 1, where :math:`T(x)` would be infinite.
+
+Where a textbook closed form cancels, a rearranged one is used (each documented
+where it is used): the gamma log-density in Loader's form for large shapes,
+cancellation-free digamma differences (the beta and Dirichlet mean maps), log-beta
+functions (scipy's ``betaln`` loses up to ten digits for a small argument against a
+large one) and entropies (asymptotic series for large shapes).
+
+This module also holds the small helpers that the discrete and Dirichlet modules
+share: parameter conversion and checks, Loader's ``stirlerr`` and ``bd0``, and the
+special-function kernels above.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+from expfam._dual import DualProblem, solve_dual
+from expfam._errors import InfeasibleError
+from expfam._family import ExponentialFamily
+from expfam._validation import FloatArray, as_float_array
+
+__all__ = ["Beta", "Exponential", "Gamma", "Normal"]
+
+_D = TypeVar("_D", bound=ExponentialFamily)
+
+F64 = NDArray[np.float64]
+_HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
+
+
+# ---------------------------------------------------------------------- shared helpers
+def _usual(named: dict[str, ArrayLike]) -> tuple[np.dtype[Any], list[F64]]:
+    """Convert, broadcast and round the usual parameters; return their dtype and float64 copies.
+
+    Python scalars and lists are *weak*: they take the dtype of the numpy arguments, so
+    ``Normal(loc=np.float32(0), scale=1.0)`` is float32. Without numpy arguments the
+    dtype is float64. Values are rounded to that dtype, then widened to float64.
+    """
+    arrays = {k: as_float_array(v, k) for k, v in named.items()}
+    strong = [arrays[k] for k, v in named.items() if isinstance(v, (np.ndarray, np.generic))]
+    dtype = np.result_type(*strong) if strong else np.dtype(np.float64)
+    try:
+        parts = np.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"`{k}` {a.shape}" for k, a in arrays.items())
+        raise ValueError(f"parameter shapes do not broadcast: {shapes}") from None
+    return dtype, [np.asarray(p, dtype=dtype).astype(np.float64) for p in parts]
+
+
+def _cast(x: Any, dtype: Any) -> FloatArray:
+    """``x`` as an array of `dtype` (float32 or float64): the last step of every result."""
+    out: FloatArray = np.asarray(x, dtype=dtype)
+    return out
+
+
+def _f64(x: Any) -> F64:
+    """``x`` as a float64 array (typed: scipy's special functions are untyped)."""
+    out: F64 = np.asarray(x, dtype=np.float64)
+    return out
+
+
+def _require(ok: NDArray[np.bool_], values: FloatArray, name: str, what: str) -> None:
+    """Raise ``ValueError`` naming `name` and the first offending value where ``ok`` fails."""
+    if not np.all(ok):
+        bad = np.broadcast_to(values, ok.shape)[~ok].flat[0]
+        raise ValueError(f"`{name}` must be {what}; found {float(bad)!r}")
+
+
+def _check_positive(a: F64, name: str) -> None:
+    with np.errstate(invalid="ignore"):
+        _require(np.isfinite(a) & (a > 0), a, name, "positive and finite")
+
+
+def _natural64(dist: ExponentialFamily, d: int | None, family: str) -> F64:
+    """Return the natural parameters as float64, after checking their trailing axis."""
+    eta = dist._natural
+    if d is not None and eta.shape[-1] != d:
+        raise ValueError(
+            f"`natural_params` of a {family} must have shape batch_shape + ({d},); got {eta.shape}"
+        )
+    _require(~np.isnan(eta), eta, "natural_params", "free of nan")
+    return eta.astype(np.float64)
+
+
+def _mean_input(mean_params: FloatArray, d: int, family: str) -> F64:
+    """Check the trailing axis and finiteness of mean parameters; return float64."""
+    mu = as_float_array(mean_params, "mean_params")
+    if mu.ndim == 0 or mu.shape[-1] != d:
+        raise ValueError(
+            f"`mean_params` of a {family} must have shape batch_shape + ({d},); got {mu.shape}"
+        )
+    _require(np.isfinite(mu), mu, "mean_params", "finite")
+    return mu.astype(np.float64)
+
+
+def _out_dtype(dist: ExponentialFamily, x: ArrayLike, a: FloatArray) -> np.dtype[Any]:
+    """Return the result dtype for outcomes `x` (converted: `a`).
+
+    A float numpy `x` joins the parameters' dtype.
+
+    Python scalars, lists and integer arrays take the distribution's dtype. The probe
+    built by ``_fit_probe`` has no dtype of its own: its results take the dtype of `x`
+    (float32 data fit to a float32 distribution).
+    """
+    if dist.__dict__.get("_probe", False):
+        return a.dtype
+    if isinstance(x, (np.ndarray, np.generic)) and np.asarray(x).dtype.kind == "f":
+        return np.result_type(a.dtype, dist.dtype)
+    return dist.dtype
+
+
+def _probe(dist: _D) -> _D:
+    """Mark `dist` as a fit probe (see :func:`_out_dtype`)."""
+    dist.__dict__["_probe"] = True
+    return dist
+
+
+def _open_support(x: F64, dtype: np.dtype[Any], upper: float | None = None) -> FloatArray:
+    """Round variates to `dtype`, then into the open support ``(0, upper)`` (see module docs)."""
+    out = np.maximum(x.astype(dtype), np.finfo(dtype).smallest_subnormal)
+    if upper is not None:
+        out = np.minimum(out, np.nextafter(np.asarray(upper, dtype), np.asarray(0, dtype)))
+    return _cast(out, dtype)
+
+
+def _size(size: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a.flags.writeable = False
+    return a
+
+
+def _gamma_entropy_unit(x: F64) -> F64:
+    r"""Entropy of a Gamma(x, rate 1) distribution, :math:`x + \ln\Gamma(x) + (1-x)\psi(x)`.
+
+    For :math:`x \ge 25` the closed form cancels terms of size :math:`x\log x`, so the
+    asymptotic series (from Stirling's series for :math:`\ln\Gamma` and :math:`\psi`)
+
+    .. math:: \tfrac12(1 + \ln 2\pi) + \tfrac12\ln x - \frac1{2x}
+              + \sum_k \frac{B_{2k}}{(2k-1)x^{2k-1}} - \sum_k \frac{B_{2k}}{2k\,x^{2k}}
+
+    is used, through :math:`x^{-10}` (truncation error below ``2e-17``).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    small = x < 25
+    xs = x[small]
+    out[small] = xs + special.gammaln(xs) + (1 - xs) * special.digamma(xs)
+    xl = x[~small]
+    r = 1 / xl
+    # coefficients of r**1 ... r**10
+    coef = (
+        -1 / 3,
+        -1 / 12,
+        -1 / 90,
+        1 / 120,
+        1 / 210,
+        -1 / 252,
+        -1 / 210,
+        1 / 240,
+        5 / 594,
+        -1 / 132,
+    )
+    series = np.zeros_like(xl)
+    for c in reversed(coef):
+        series = (series + c) * r
+    out[~small] = 0.5 * (1 + np.log(2 * np.pi)) + 0.5 * np.log(xl) + series
+    return _f64(out)
+
+
+# ---------------------------------------------------------------------- Loader's kernels
+# stirlerr(n) = log(n!) - log(sqrt(2 pi n) (n/e)**n) for n = 1..15, from mpmath:
+#   mp.dps = 40; [loggamma(n+1) - (n+0.5)*log(n) + n - log(2*pi)/2 for n in 1..15]
+_STIRLERR = np.array(
+    [
+        0.0,  # n = 0: not used (x = 0 is handled separately)
+        0.08106146679532726,
+        0.0413406959554093,
+        0.02767792568499834,
+        0.020790672103765093,
+        0.016644691189821193,
+        0.013876128823070748,
+        0.01189670994589177,
+        0.010411265261972096,
+        0.009255462182712733,
+        0.00833056343336287,
+        0.007573675487951841,
+        0.00694284010720953,
+        0.006408994188004207,
+        0.0059513701127588475,
+        0.005554733551962801,
+    ]
+)
+# Stirling series coefficients B_2k / (2k (2k-1)) of n**-(2k-1), k = 1..8
+_STIRLING = (
+    1 / 12,
+    -1 / 360,
+    1 / 1260,
+    -1 / 1680,
+    1 / 1188,
+    -691 / 360360,
+    1 / 156,
+    -3617 / 122400,
+)
+
+
+def _stirlerr(n: F64) -> F64:
+    r""":math:`\ln\Gamma(n+1) - \log(\sqrt{2\pi n}(n/e)^n)` for ``n >= 0`` (0 for ``n = 0``).
+
+    Exact table values for the integers up to 15, the closed form for other
+    ``n <= 15`` (whose terms are below 90, so the absolute error stays below ``2e-14``:
+    what a log-density needs), Stirling's series above.
+    """
+    n = np.asarray(n, dtype=np.float64)
+    out = np.zeros(n.shape)
+    small = (n <= 15) & (n > 0)
+    ns = n[small]
+    whole = ns == np.round(ns)
+    vals = np.empty(ns.shape)
+    vals[whole] = _STIRLERR[ns[whole].astype(np.intp)]
+    nf = ns[~whole]
+    vals[~whole] = special.gammaln(nf + 1) - (nf + 0.5) * np.log(nf) + nf - _HALF_LOG_2PI
+    out[small] = vals
+    big = n > 15
+    nb = n[big]
+    r2 = 1 / (nb * nb)
+    acc = np.zeros_like(nb)
+    for c in reversed(_STIRLING):
+        acc = acc * r2 + c
+    out[big] = acc / nb
+    return out
+
+
+def _bd0(x: F64, m: F64) -> F64:
+    r"""Loader's :math:`\mathrm{bd0}(x, M) = x\log(x/M) + M - x \ge 0`, without cancellation.
+
+    For :math:`|x - M| < 0.1(x + M)` it is summed as
+    :math:`(x-M)v + 2x\sum_{j\ge1} v^{2j+1}/(2j+1)` with :math:`v = (x-M)/(x+M)`.
+    Requires ``M > 0`` and ``x >= 0``.
+    """
+    x, m = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
+    d = x - m
+    s = x + m
+    close = np.abs(d) < 0.1 * s
+    out = np.empty(d.shape)
+    v = d[close] / s[close]
+    v2 = v * v
+    ej = 2 * x[close] * v
+    acc = np.zeros_like(v)
+    for j in range(1, 12):
+        ej = ej * v2
+        acc = acc + ej / (2 * j + 1)
+    out[close] = d[close] * v + acc
+    far = ~close
+    out[far] = special.xlogy(x[far], x[far] / m[far]) + m[far] - x[far]
+    return out
+
+
+def _log_dpois_raw(k: F64, lam: F64) -> F64:
+    r""":math:`\log(\lambda^k e^{-\lambda}/\Gamma(k+1))` for real ``k >= 0``, ``lam > 0`` (Loader).
+
+    :math:`-\tfrac12\log(2\pi k) - \mathrm{stirlerr}(k) - \mathrm{bd0}(k, \lambda)`, free of
+    the cancellation of :math:`k\log\lambda - \lambda - \ln\Gamma(k+1)` between terms of
+    size :math:`k\log k`. The Poisson pmf, and the gamma density through
+    :math:`f(x) = \beta\,\mathrm{dpois}(\alpha - 1, \beta x)`.
+    """
+    k, lam = np.broadcast_arrays(np.asarray(k, np.float64), np.asarray(lam, np.float64))
+    out = -lam.copy()
+    pos = k > 0
+    kp = k[pos]
+    out[pos] = -_HALF_LOG_2PI - 0.5 * np.log(kp) - _stirlerr(kp) - _bd0(kp, lam[pos])
+    return _f64(out)
+
+
+# B_2k / (2k), k = 1..7: psi(x) ~ log x - 1/(2x) - sum_k c_k x**-2k
+_PSI_SERIES = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12)
+
+
+def _digamma_diff(x: F64, d: F64) -> F64:
+    r""":math:`\psi(x) - \psi(x + d)` for ``x > 0``, ``d >= 0``, to full relative precision.
+
+    The mean map of the beta and Dirichlet families is
+    :math:`\psi(\alpha_k) - \psi(\alpha_0)`; subtracting two digammas loses
+    :math:`\log_{10}(\psi(\alpha_0)/|\mu_k|)` digits when the other concentrations
+    :math:`d = \alpha_0 - \alpha_k` are small against :math:`\alpha_k`. Here both
+    arguments are shifted to :math:`X = x + m \ge 10` with the recurrence
+    (:math:`\sum_{j<m} d/((x+j)(x+d+j))`), and the difference at :math:`X` is summed
+    from the asymptotic series,
+
+    .. math:: -\operatorname{log1p}(d/X) - \frac{d}{2X(X+d)}
+              + \sum_k c_k X^{-2k} \operatorname{expm1}(-2k\operatorname{log1p}(d/X)),
+
+    every term of which carries the factor :math:`d` exactly. `d` must be computed
+    without cancellation (e.g. as a sum of the other concentrations).
+    """
+    x, d = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(d, np.float64))
+    out = np.zeros(x.shape)
+    big = x
+    for _ in range(10):  # shift the arguments below 10 up, one step at a time
+        low = big < 10
+        if not np.any(low):
+            break
+        out = np.where(low, out - d / (big * (big + d)), out)
+        big = np.where(low, big + 1, big)
+    lg = np.log1p(d / big)
+    series = np.zeros(x.shape)
+    r2 = 1 / (big * big)
+    for k in range(len(_PSI_SERIES), 0, -1):
+        series = (series + _PSI_SERIES[k - 1] * np.expm1(-2 * k * lg)) * r2
+    out = out - lg - d / (2 * big * (big + d)) + series
+    return _f64(out)
+
+
+def _lgamma_diff(x: F64, d: F64) -> F64:
+    r""":math:`\ln\Gamma(x + d) - \ln\Gamma(x)` for ``x >= 10`` and ``d >= 0``.
+
+    From Stirling's series, with every difference written through
+    :math:`\operatorname{log1p}(d/x)`:
+    :math:`(x - \tfrac12)\operatorname{log1p}(d/x) + d\log(x+d) - d
+    + \sum_k s_k x^{1-2k}\operatorname{expm1}((1-2k)\operatorname{log1p}(d/x))`.
+    """
+    lg = np.log1p(d / x)
+    series = np.zeros(np.broadcast_shapes(x.shape, d.shape))
+    r2 = 1 / (x * x)
+    for k in range(len(_STIRLING), 0, -1):
+        series = series * r2 + _STIRLING[k - 1] * np.expm1((1 - 2 * k) * lg)
+    return _f64((x - 0.5) * lg + d * np.log(x + d) - d + series / x)
+
+
+def _log_beta(alpha: F64) -> F64:
+    r"""Multivariate log-beta :math:`\sum_k\ln\Gamma(\alpha_k) - \ln\Gamma(\alpha_0)` (last axis).
+
+    When the largest concentration :math:`\alpha_m \ge 10`, it is evaluated as
+    :math:`\sum_{k\ne m}\ln\Gamma(\alpha_k) - (\ln\Gamma(\alpha_m + d) - \ln\Gamma(\alpha_m))`
+    with :math:`d = \sum_{k \ne m}\alpha_k` and the difference from
+    :func:`_lgamma_diff`, which keeps full precision where :func:`scipy.special.betaln`
+    loses up to ten digits (small :math:`d` against a large :math:`\alpha_m`).
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    out = _f64(special.gammaln(alpha).sum(axis=-1) - special.gammaln(alpha.sum(axis=-1)))
+    m = np.argmax(alpha, axis=-1)[..., None]
+    top = np.take_along_axis(alpha, m, axis=-1)[..., 0]
+    big = top >= 10
+    if np.any(big):
+        rest = alpha[big].copy()
+        np.put_along_axis(rest, m[big], 0.0, axis=-1)
+        d = rest.sum(axis=-1)  # the other concentrations, summed without cancellation
+        np.put_along_axis(rest, m[big], 1.0, axis=-1)  # lgamma(1) = 0 drops the largest
+        others = _f64(special.gammaln(rest).sum(axis=-1))
+        out[big] = others - _lgamma_diff(top[big], d)
+    return out
+
+
+def _others(a: F64) -> F64:
+    """``sum_{j != k} a_j`` for each ``k``, from prefix and suffix sums (no cancellation)."""
+    zero = np.zeros((*a.shape[:-1], 1))
+    prefix = np.concatenate([zero, np.cumsum(a[..., :-1], axis=-1)], axis=-1)
+    suffix = np.concatenate([np.cumsum(a[..., :0:-1], axis=-1)[..., ::-1], zero], axis=-1)
+    return _f64(prefix + suffix)
+
+
+def _dirichlet_entropy(alpha: F64) -> F64:
+    r"""Entropy of Dirichlet distributions (last axis: the concentrations), in nats.
+
+    :math:`\sum_k H_\Gamma(\alpha_k) - H_\Gamma(\alpha_0) - (K-1)\psi(\alpha_0)`, with
+    :math:`H_\Gamma` the entropy of a unit-rate gamma distribution
+    (:func:`_gamma_entropy_unit`), free of the cancellation of the textbook formula
+    :math:`A - \langle\eta, \mu\rangle` for large concentrations. Where the textbook
+    formula does not cancel (its terms are within a factor 4 of the result) it is used
+    instead: it is then as accurate, and exact for the uniform distribution.
+    """
+    a0 = alpha.sum(axis=-1)
+    k = alpha.shape[-1]
+    h = _gamma_entropy_unit(alpha).sum(axis=-1) - _gamma_entropy_unit(a0)
+    h = h - (k - 1) * special.digamma(a0)
+    log_b = _log_beta(alpha)
+    eta_mu = (alpha - 1) * _digamma_diff(alpha, _others(alpha))
+    textbook = log_b - eta_mu.sum(axis=-1)
+    scale = np.abs(log_b) + np.abs(eta_mu).sum(axis=-1)
+    return _f64(np.where(scale <= 4 * np.abs(textbook), textbook, h))
+
+
+def _normalised_weights(weights: ArrayLike | None, n: int) -> F64:
+    """Weights of `n` observations, checked and normalised to sum to one (float64)."""
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    w = as_float_array(weights, "weights")
+    if w.shape != (n,):
+        raise ValueError(f"`weights` must have shape {(n,)} (one per observation); got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("`weights` must be finite and non-negative")
+    w64 = w.astype(np.float64)
+    if not w64.sum() > 0:
+        raise ValueError("`weights` must not all be zero")
+    return _f64(w64 / w64.sum())
+
+
+def _digamma_scale(x: F64) -> F64:
+    return _f64(np.abs(special.digamma(x)))
+
+
+# ---------------------------------------------------------------------- exponential
+class Exponential(ExponentialFamily):
+    r"""Exponential distributions with rate :math:`\lambda > 0`.
+
+    Density :math:`\lambda e^{-\lambda x}` on :math:`x \ge 0`. As an exponential
+    family: :math:`T(x) = x`, :math:`\eta = -\lambda`, :math:`h(x) = 1`,
+    :math:`A(\eta) = -\log(-\eta)`, mean parameter :math:`E[x] = 1/\lambda`.
+
+    Parameters
+    ----------
+    rate : array_like
+        Rates :math:`\lambda > 0`; the batch shape is ``rate.shape``.
+
+    See Also
+    --------
+    Gamma : its conjugate prior (see :meth:`Gamma.posterior`).
+
+    Examples
+    --------
+    >>> from expfam import Exponential
+    >>> d = Exponential(rate=[0.5, 2.0])
+    >>> d.mean()
+    array([2. , 0.5])
+    >>> d.natural_params
+    array([[-0.5],
+           [-2. ]])
+    """
+
+    def __init__(self, rate: ArrayLike) -> None:
+        dtype, (lam,) = _usual({"rate": rate})
+        _check_positive(lam, "rate")
+        super().__init__((-lam[..., None]).astype(dtype))
+
+    def _check_natural(self) -> None:
+        eta = _natural64(self, 1, "Exponential")
+        with np.errstate(invalid="ignore"):
+            _require(np.isfinite(eta) & (eta < 0), eta, "natural_params", "negative and finite")
+
+    @cached_property
+    def _params64(self) -> tuple[F64]:
+        return (-self._natural[..., 0].astype(np.float64),)
+
+    @property
+    def rate(self) -> FloatArray:
+        r"""Rates :math:`\lambda`, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[0], self.dtype))
+
+    def mean(self) -> FloatArray:
+        r"""Mean :math:`1/\lambda`."""
+        return _cast(1 / self._params64[0], self.dtype)
+
+    def variance(self) -> FloatArray:
+        r"""Variance :math:`1/\lambda^2`."""
+        return _cast(1 / self._params64[0] ** 2, self.dtype)
+
+    def log_partition(self) -> FloatArray:
+        r"""Log-partition :math:`A(\eta) = -\log(-\eta) = -\log\lambda`."""
+        return _cast(-np.log(self._params64[0]), self.dtype)
+
+    def _mean_map(self) -> FloatArray:
+        return self.mean()[..., None]
+
+    def fisher_information(self) -> FloatArray:
+        r"""Fisher information :math:`1/\eta^2 = 1/\lambda^2`, shape ``batch_shape + (1, 1)``."""
+        return self.variance()[..., None, None]
+
+    @classmethod
+    def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
+        mu = _mean_input(mean_params, 1, "Exponential")
+        if np.any(mu <= 0):
+            raise InfeasibleError(
+                f"`mean_params` of an Exponential (the mean) must be positive; "
+                f"found {float(mu[mu <= 0].flat[0])!r}"
+            )
+        return _cast(-1 / mu, as_float_array(mean_params, "mean_params").dtype)
+
+    def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
+        """:math:`T(x) = x` for ``x >= 0``, shape ``x.shape + (1,)``."""
+        a = as_float_array(x, "x")
+        with np.errstate(invalid="ignore"):
+            _require(a >= 0, a, "x", "in the support [0, inf) of an Exponential")
+        return _cast(a[..., None], _out_dtype(self, x, a))
+
+    def log_base_measure(self, x: ArrayLike) -> FloatArray:
+        """Zero (Lebesgue measure on ``[0, inf)``), shape ``x.shape``."""
+        t = self.sufficient_statistic(x)
+        return np.zeros(t.shape[:-1], dtype=t.dtype)
+
+    def _expected_log_base_measure(self) -> FloatArray:
+        return np.zeros(self.batch_shape, dtype=self.dtype)
+
+    def sample(
+        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+    ) -> FloatArray:
+        """Draw samples of shape ``size + batch_shape``."""
+        gen = np.random.default_rng(rng)
+        shape = _size(size) + self.batch_shape
+        return _cast(gen.exponential(1 / self._params64[0], size=shape), self.dtype)
+
+    @classmethod
+    def _fit_probe(cls, **fixed: Any) -> Exponential:
+        return _probe(cls(rate=1.0, **fixed))
+
+
+# ---------------------------------------------------------------------- normal
+class Normal(ExponentialFamily):
+    r"""Normal distributions with unknown mean :math:`\mu` and standard deviation :math:`\sigma`.
+
+    As an exponential family: :math:`T(x) = (x, x^2)`,
+    :math:`\eta = (\mu/\sigma^2,\; -1/(2\sigma^2))`, :math:`h(x) = (2\pi)^{-1/2}`,
+
+    .. math:: A(\eta) = -\frac{\eta_1^2}{4\eta_2} - \frac12\log(-2\eta_2)
+              = \frac{\mu^2}{2\sigma^2} + \log\sigma,
+
+    mean parameters :math:`(\mu,\; \mu^2 + \sigma^2)`.
+
+    Parameters
+    ----------
+    loc : array_like
+        Means :math:`\mu`.
+    scale : array_like
+        Standard deviations :math:`\sigma > 0`. `loc` and `scale` broadcast to the
+        batch shape.
+
+    Notes
+    -----
+    :meth:`log_prob`, :meth:`entropy`, :meth:`cross_entropy` and
+    :meth:`kl_divergence` use the textbook closed forms in :math:`(\mu, \sigma)`:
+    the generic formulas cancel terms of size :math:`\mu^2/\sigma^2` and lose
+    :math:`2\log_{10}|\mu/\sigma|` digits. :meth:`fit` centres the data before
+    squaring for the same reason.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from expfam import Normal
+    >>> d = Normal(loc=1.0, scale=2.0)
+    >>> d.natural_params
+    array([ 0.25 , -0.125])
+    >>> d.mean_params  # E[x], E[x**2]
+    array([1., 5.])
+    >>> bool(np.isclose(d.entropy(), 0.5 * np.log(2 * np.pi * np.e * 4)))
+    True
+    """
+
+    def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
+        dtype, (m, s) = _usual({"loc": loc, "scale": scale})
+        _require(np.isfinite(m), m, "loc", "finite")
+        _check_positive(s, "scale")
+        var = s * s
+        with np.errstate(over="ignore", under="ignore"):
+            eta = np.stack([m / var, -0.5 / var], axis=-1)
+        super().__init__(eta.astype(dtype))
+        self._check_natural()
+
+    def _check_natural(self) -> None:
+        eta = _natural64(self, 2, "Normal")
+        _require(np.isfinite(eta), eta, "natural_params", "finite")
+        with np.errstate(invalid="ignore"):
+            _require(eta[..., 1] < 0, eta[..., 1], "natural_params[..., 1]", "negative")
+        _, s = self._params64
+        _require(
+            np.isfinite(s) & (s > 0),
+            s,
+            "scale",
+            "positive and finite (the parameters over- or underflow in natural form)",
+        )
+
+    @cached_property
+    def _params64(self) -> tuple[F64, F64]:
+        eta = self._natural.astype(np.float64)
+        with np.errstate(over="ignore", divide="ignore"):
+            var = -0.5 / eta[..., 1]
+            return var * eta[..., 0], np.sqrt(var)
+
+    @property
+    def loc(self) -> FloatArray:
+        r"""Means :math:`\mu`, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[0], self.dtype))
+
+    @property
+    def scale(self) -> FloatArray:
+        r"""Standard deviations :math:`\sigma`, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[1], self.dtype))
+
+    def mean(self) -> FloatArray:
+        r"""Mean :math:`\mu`."""
+        return _cast(self._params64[0], self.dtype)
+
+    def variance(self) -> FloatArray:
+        r"""Variance :math:`\sigma^2`."""
+        return _cast(self._params64[1] ** 2, self.dtype)
+
+    def log_partition(self) -> FloatArray:
+        r"""Log-partition :math:`\mu^2/(2\sigma^2) + \log\sigma`, shape ``batch_shape``."""
+        m, s = self._params64
+        return _cast(0.5 * (m / s) ** 2 + np.log(s), self.dtype)
+
+    def _mean_map(self) -> FloatArray:
+        m, s = self._params64
+        return _cast(np.stack([m, m * m + s * s], axis=-1), self.dtype)
+
+    def fisher_information(self) -> FloatArray:
+        r"""Covariance of :math:`(x, x^2)`: :math:`[[\sigma^2, 2\mu\sigma^2], [2\mu\sigma^2, 4\mu^2\sigma^2 + 2\sigma^4]]`."""  # noqa: E501
+        m, v = self._params64[0], self._params64[1] ** 2
+        c = 2 * m * v
+        out = np.stack([np.stack([v, c], -1), np.stack([c, 4 * m * m * v + 2 * v * v], -1)], -2)
+        return _cast(out, self.dtype)
+
+    @classmethod
+    def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
+        mu = _mean_input(mean_params, 2, "Normal")
+        var = mu[..., 1] - mu[..., 0] ** 2
+        if np.any(var <= 0):
+            bad = np.flatnonzero(var.ravel() <= 0)[0]
+            raise InfeasibleError(
+                "`mean_params` = (E[x], E[x**2]) of a Normal need E[x**2] > E[x]**2; found "
+                f"{mu.reshape(-1, 2)[bad].tolist()}"
+            )
+        eta = np.stack([mu[..., 0] / var, -0.5 / var], axis=-1)
+        return _cast(eta, as_float_array(mean_params, "mean_params").dtype)
+
+    def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
+        """:math:`T(x) = (x, x^2)` for finite real ``x``, shape ``x.shape + (2,)``."""
+        a = as_float_array(x, "x")
+        _require(np.isfinite(a), a, "x", "finite (the support of a Normal is the real line)")
+        return _cast(np.stack([a, a * a], axis=-1), _out_dtype(self, x, a))
+
+    def log_base_measure(self, x: ArrayLike) -> FloatArray:
+        r""":math:`\log h(x) = -\tfrac12\log(2\pi)`, shape ``x.shape``."""
+        t = self.sufficient_statistic(x)
+        return np.full(t.shape[:-1], -_HALF_LOG_2PI, dtype=t.dtype)
+
+    def _expected_log_base_measure(self) -> FloatArray:
+        return np.full(self.batch_shape, -_HALF_LOG_2PI, dtype=self.dtype)
+
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        r"""Log density :math:`-\tfrac12((x-\mu)/\sigma)^2 - \log\sigma - \tfrac12\log 2\pi`.
+
+        Parameters
+        ----------
+        x : array_like
+            Finite real outcomes, broadcasting against the batch.
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(x.shape, batch_shape)``.
+        """
+        a = as_float_array(x, "x")
+        self.sufficient_statistic(a)  # support check
+        m, s = self._params64
+        z = (a.astype(np.float64) - m) / s
+        return _cast(-0.5 * z * z - np.log(s) - _HALF_LOG_2PI, _out_dtype(self, x, a))
+
+    def entropy(self) -> FloatArray:
+        r"""Entropy :math:`\tfrac12\log(2\pi e\sigma^2)`, in nats."""
+        return _cast(0.5 + _HALF_LOG_2PI + np.log(self._params64[1]), self.dtype)
+
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other) :math:`= \log\frac{\sigma_q}{\sigma_p} + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12`."""  # noqa: E501
+        self._check_same_family(other)
+        assert isinstance(other, Normal)  # noqa: S101 - narrowed by _check_same_family
+        mp, sp = self._params64
+        mq, sq = other._params64
+        # r**2 - 1 - 2 log r with r = sp / sq, written to keep its digits for r ~ 1
+        lr = np.log(sp) - np.log(sq)
+        kl = 0.5 * (((mp - mq) / sq) ** 2 + (np.expm1(2 * lr) - 2 * lr))
+        return _cast(kl, np.result_type(self.dtype, other.dtype))
+
+    def cross_entropy(self, other: ExponentialFamily) -> FloatArray:
+        r"""Cross-entropy :math:`H(p) + \mathrm{KL}(p\|q)`, from the two closed forms."""
+        return np.asarray(self.entropy() + self.kl_divergence(other))
+
+    def sample(
+        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+    ) -> FloatArray:
+        """Draw samples of shape ``size + batch_shape``."""
+        gen = np.random.default_rng(rng)
+        m, s = self._params64
+        return _cast(gen.normal(m, s, size=_size(size) + self.batch_shape), self.dtype)
+
+    @classmethod
+    def fit(cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any) -> Normal:
+        r"""Maximum-likelihood fit: the (weighted) mean and the centred (weighted) variance.
+
+        Same result as the generic moment matching of :math:`(x, x^2)`, but the
+        variance is computed from centred data (two passes), so it keeps its digits
+        when :math:`|\bar x| \gg s`.
+
+        Parameters
+        ----------
+        x : array_like
+            Observations along the first axis, shape ``(n,) + batch_shape``.
+        weights : array_like, optional
+            Non-negative weights of shape ``(n,)``.
+        **fixed
+            None for this family.
+
+        Returns
+        -------
+        Normal
+
+        Raises
+        ------
+        InfeasibleError
+            If the data have zero variance (the MLE does not exist).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from expfam import Normal
+        >>> x = 1e8 + np.array([-1.0, 1.0])
+        >>> d = Normal.fit(x)  # E[x**2] - E[x]**2 would round to 0 here
+        >>> float(d.loc), float(d.scale)
+        (100000000.0, 1.0)
+        """
+        a = as_float_array(x, "x")
+        t = cls._fit_probe(**fixed).sufficient_statistic(a)
+        if t.ndim < 2 or t.shape[0] == 0:
+            raise ValueError("`x` must hold at least one observation along its first axis")
+        a64 = a.astype(np.float64)
+        w = _normalised_weights(weights, a.shape[0])
+        mean = np.tensordot(w, a64, axes=(0, 0))
+        var = np.tensordot(w, (a64 - mean) ** 2, axes=(0, 0))
+        if np.any(var <= 0):
+            raise InfeasibleError("`x` has zero variance: the Normal MLE does not exist")
+        dtype = t.dtype
+        return cls(loc=mean.astype(dtype), scale=np.sqrt(var).astype(dtype))
+
+    @classmethod
+    def _fit_probe(cls, **fixed: Any) -> Normal:
+        return _probe(cls(loc=0.0, scale=1.0, **fixed))
+
+
+# ---------------------------------------------------------------------- gamma
+def _gamma_A(eta: F64) -> F64:
+    a, b = eta[:, 0] + 1, -eta[:, 1]
+    return _f64(special.gammaln(a) - a * np.log(b))
+
+
+def _gamma_mean(eta: F64) -> F64:
+    a, b = eta[..., 0] + 1, -eta[..., 1]
+    return np.stack([special.digamma(a) - np.log(b), a / b], axis=-1)
+
+
+def _gamma_fisher(eta: F64) -> F64:
+    a, b = eta[..., 0] + 1, -eta[..., 1]
+    c = 1 / b
+    return np.stack([np.stack([special.polygamma(1, a), c], -1), np.stack([c, a * c * c], -1)], -2)
+
+
+_GAMMA = DualProblem(
+    log_partition=_gamma_A,
+    mean_map=_gamma_mean,
+    fisher=_gamma_fisher,
+    in_domain=lambda eta: np.all(np.isfinite(eta), axis=-1) & (eta[:, 0] > -1) & (eta[:, 1] < 0),
+    scale=lambda eta: np.abs(eta + np.array([1.0, 0.0])),
+    mean_scale=lambda eta: np.stack(
+        [_digamma_scale(eta[:, 0] + 1) + np.abs(np.log(-eta[:, 1])), (eta[:, 0] + 1) / -eta[:, 1]],
+        axis=-1,
+    ),
+)
+
+
+def _gamma_shape_init(s: F64) -> F64:
+    r"""Minka's initial guess for :math:`\alpha` solving :math:`\log\alpha - \psi(\alpha) = s`."""
+    return (3 - s + np.sqrt((s - 3) ** 2 + 24 * s)) / (12 * s)
+
+
+class Gamma(ExponentialFamily):
+    r"""Gamma distributions with shape :math:`\alpha > 0` and rate :math:`\beta > 0`.
+
+    Density :math:`\beta^\alpha x^{\alpha-1} e^{-\beta x} / \Gamma(\alpha)` on
+    :math:`x > 0`. As an exponential family: :math:`T(x) = (\log x, x)`,
+    :math:`\eta = (\alpha - 1, -\beta)`, :math:`h(x) = 1`,
+    :math:`A(\eta) = \ln\Gamma(\alpha) - \alpha\log\beta`, mean parameters
+    :math:`(\psi(\alpha) - \log\beta,\; \alpha/\beta)`.
+
+    Parameters
+    ----------
+    shape : array_like
+        Shapes :math:`\alpha > 0`.
+    rate : array_like
+        Rates :math:`\beta > 0`. `shape` and `rate` broadcast to the batch shape.
+
+    Notes
+    -----
+    The inverse mean map has no closed form: :math:`\alpha` solves
+    :math:`\log\alpha - \psi(\alpha) = \log E[x] - E[\log x] =: s`, which has a
+    solution exactly when :math:`s > 0` (Jensen's inequality). It is solved on the
+    convex dual by :func:`expfam._dual.solve_dual` from Minka's initial guess
+    :math:`\alpha_0 = (3 - s + \sqrt{(s-3)^2 + 24 s}) / (12 s)` [1]_.
+
+    :meth:`entropy` uses an asymptotic series for :math:`\alpha \ge 25`, where the
+    closed form :math:`\alpha - \log\beta + \ln\Gamma(\alpha) + (1-\alpha)\psi(\alpha)`
+    cancels terms of size :math:`\alpha\log\alpha`.
+
+    References
+    ----------
+    .. [1] T. P. Minka, "Estimating a Gamma distribution", 2002.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from expfam import Gamma
+    >>> d = Gamma(shape=2.0, rate=[1.0, 4.0])
+    >>> d.mean()
+    array([2. , 0.5])
+    >>> x = d.sample(100_000, rng=0)
+    >>> fitted = Gamma.fit(x[:, 0])  # MLE: moment matching of (log x, x)
+    >>> bool(abs(fitted.shape - 2.0) < 0.05)
+    True
+    """
+
+    def __init__(self, shape: ArrayLike, rate: ArrayLike) -> None:
+        dtype, (a, b) = _usual({"shape": shape, "rate": rate})
+        _check_positive(a, "shape")
+        _check_positive(b, "rate")
+        super().__init__(np.stack([a - 1, -b], axis=-1).astype(dtype))
+
+    def _check_natural(self) -> None:
+        eta = _natural64(self, 2, "Gamma")
+        _require(np.isfinite(eta), eta, "natural_params", "finite")
+        with np.errstate(invalid="ignore"):
+            _require(eta[..., 0] > -1, eta[..., 0], "natural_params[..., 0]", "> -1 (shape > 0)")
+            _require(eta[..., 1] < 0, eta[..., 1], "natural_params[..., 1]", "< 0 (rate > 0)")
+
+    @cached_property
+    def _params64(self) -> tuple[F64, F64]:
+        eta = self._natural.astype(np.float64)
+        return eta[..., 0] + 1, -eta[..., 1]
+
+    @property
+    def shape(self) -> FloatArray:
+        r"""Shapes :math:`\alpha`, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[0], self.dtype))
+
+    @property
+    def rate(self) -> FloatArray:
+        r"""Rates :math:`\beta`, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[1], self.dtype))
+
+    def mean(self) -> FloatArray:
+        r"""Mean :math:`\alpha/\beta`."""
+        a, b = self._params64
+        return _cast(a / b, self.dtype)
+
+    def variance(self) -> FloatArray:
+        r"""Variance :math:`\alpha/\beta^2`."""
+        a, b = self._params64
+        return _cast(a / b / b, self.dtype)
+
+    def log_partition(self) -> FloatArray:
+        r"""Log-partition :math:`\ln\Gamma(\alpha) - \alpha\log\beta`, shape ``batch_shape``."""
+        a, b = self._params64
+        return _cast(special.gammaln(a) - a * np.log(b), self.dtype)
+
+    def _mean_map(self) -> FloatArray:
+        a, b = self._params64
+        return _cast(np.stack([special.digamma(a) - np.log(b), a / b], axis=-1), self.dtype)
+
+    def fisher_information(self) -> FloatArray:
+        r"""Fisher information :math:`[[\psi_1(\alpha), 1/\beta], [1/\beta, \alpha/\beta^2]]`."""
+        a, b = self._params64
+        return _cast(_gamma_fisher(np.stack([a - 1, -b], axis=-1)), self.dtype)
+
+    @classmethod
+    def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
+        mu = _mean_input(mean_params, 2, "Gamma")
+        flat = mu.reshape(-1, 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = np.log(flat[:, 1]) - flat[:, 0]
+        bad = ~(flat[:, 1] > 0) | ~(s > 0)
+        if np.any(bad):
+            i = np.flatnonzero(bad)[0]
+            raise InfeasibleError(
+                "`mean_params` = (E[log x], E[x]) of a Gamma need E[x] > 0 and "
+                f"E[log x] < log E[x] (Jensen); found {flat[i].tolist()}"
+            )
+        a0 = _gamma_shape_init(s)
+        init = np.stack([a0 - 1, -a0 / flat[:, 1]], axis=-1)
+        eta = solve_dual(_GAMMA, flat, init)
+        return _cast(eta.reshape(mu.shape), as_float_array(mean_params, "mean_params").dtype)
+
+    def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
+        r""":math:`T(x) = (\log x, x)` for ``x >= 0``, shape ``x.shape + (2,)``."""
+        a = as_float_array(x, "x")
+        with np.errstate(invalid="ignore"):
+            _require(np.isfinite(a) & (a >= 0), a, "x", "in the support [0, inf) of a Gamma")
+        with np.errstate(divide="ignore"):
+            t = np.stack([np.log(a), a], axis=-1)
+        return _cast(t, _out_dtype(self, x, a))
+
+    def log_base_measure(self, x: ArrayLike) -> FloatArray:
+        """Zero (Lebesgue measure on ``(0, inf)``), shape ``x.shape``."""
+        t = self.sufficient_statistic(x)
+        return np.zeros(t.shape[:-1], dtype=t.dtype)
+
+    def _expected_log_base_measure(self) -> FloatArray:
+        return np.zeros(self.batch_shape, dtype=self.dtype)
+
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        r"""Log density :math:`(\alpha - 1)\log x - \beta x - A`, with :math:`0\log 0 = 0`.
+
+        For :math:`\alpha \ge 1` in Loader's form
+        :math:`\log\beta + \log\mathrm{dpois}(\alpha - 1, \beta x)`, which keeps full
+        precision where the terms above are large and cancel (large shapes).
+
+        Parameters
+        ----------
+        x : array_like
+            Outcomes ``x >= 0``, broadcasting against the batch.
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(x.shape, batch_shape)``.
+        """
+        a = as_float_array(x, "x")
+        self.sufficient_statistic(a)  # support check
+        al, b = self._params64
+        x64 = a.astype(np.float64)
+        al, b, x64 = np.broadcast_arrays(al, b, x64)
+        out = _f64(special.xlogy(al - 1, x64) - b * x64 - (special.gammaln(al) - al * np.log(b)))
+        y = b * x64
+        loader = (al >= 1) & (y > 0) & np.isfinite(y)  # f(x) = beta * dpois(alpha - 1, beta x)
+        out[loader] = np.log(b[loader]) + _log_dpois_raw(al[loader] - 1, y[loader])
+        return _cast(out, _out_dtype(self, x, a))
+
+    def entropy(self) -> FloatArray:
+        r"""Entropy :math:`\alpha - \log\beta + \ln\Gamma(\alpha) + (1-\alpha)\psi(\alpha)`.
+
+        Computed with an asymptotic series for :math:`\alpha \ge 25` (see Notes of the
+        class), so it keeps full precision for large shapes.
+        """
+        a, b = self._params64
+        return _cast(_gamma_entropy_unit(a) - np.log(b), self.dtype)
+
+    def sample(
+        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+    ) -> FloatArray:
+        """Draw samples of shape ``size + batch_shape``."""
+        gen = np.random.default_rng(rng)
+        a, b = self._params64
+        x = gen.gamma(a, 1 / b, size=_size(size) + self.batch_shape)
+        return _open_support(x, self.dtype)
+
+    @classmethod
+    def _fit_probe(cls, **fixed: Any) -> Gamma:
+        return _probe(cls(shape=1.0, rate=1.0, **fixed))
+
+    def posterior(
+        self,
+        likelihood: type[ExponentialFamily],
+        x: ArrayLike,
+        *,
+        weights: ArrayLike | None = None,
+    ) -> Gamma:
+        r"""Posterior after observing `x` from a Poisson or Exponential `likelihood`.
+
+        =================  ===================================================
+        likelihood         posterior
+        =================  ===================================================
+        :class:`Poisson`   :math:`\text{Gamma}(\alpha + \sum x_i,\; \beta + n)`
+        :class:`Exponential` :math:`\text{Gamma}(\alpha + n,\; \beta + \sum x_i)`
+        =================  ===================================================
+
+        Parameters
+        ----------
+        likelihood : type
+            :class:`~expfam.Poisson` (the gamma distribution is over its rate) or
+            :class:`~expfam.Exponential`.
+        x : array_like
+            Observations along the first axis, shape ``(n,) + batch_shape``
+            (broadcasting against this prior's batch).
+        weights : array_like, optional
+            Non-negative weights of shape ``(n,)`` (fractional counts).
+
+        Returns
+        -------
+        Gamma
+
+        See Also
+        --------
+        posterior_predictive
+
+        Examples
+        --------
+        >>> from expfam import Gamma, Poisson
+        >>> post = Gamma(shape=2.0, rate=1.0).posterior(Poisson, [3, 0, 4])
+        >>> float(post.shape), float(post.rate)
+        (9.0, 4.0)
+        """
+        from expfam._conjugate import posterior  # noqa: PLC0415 - _conjugate imports the families
+
+        out = posterior(self, likelihood, x, weights=weights)
+        assert isinstance(out, Gamma)  # noqa: S101 - the dispatch table maps Gamma to Gamma
+        return out
+
+    def posterior_predictive(self, likelihood: type[ExponentialFamily]) -> Any:
+        r"""Predictive distribution of a new observation, with this distribution as the prior.
+
+        ==================  ====================================================
+        likelihood          predictive (a frozen :mod:`scipy.stats` distribution)
+        ==================  ====================================================
+        :class:`Poisson`    negative binomial ``nbinom(n=shape, p=rate/(1+rate))``
+        :class:`Exponential`  Lomax ``scipy.stats.lomax(c=shape, scale=rate)``
+        ==================  ====================================================
+
+        Parameters
+        ----------
+        likelihood : type
+            :class:`~expfam.Poisson` or :class:`~expfam.Exponential`.
+
+        Returns
+        -------
+        scipy.stats frozen distribution
+            Batched over this distribution's batch; computes in float64.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from expfam import Gamma, Poisson
+        >>> pred = Gamma(shape=2.0, rate=1.0).posterior_predictive(Poisson)
+        >>> bool(np.isclose(pred.pmf(0), (1 / 2) ** 2))
+        True
+        """
+        from expfam._conjugate import posterior_predictive  # noqa: PLC0415 - see posterior
+
+        return posterior_predictive(self, likelihood)
+
+
+# ---------------------------------------------------------------------- beta
+def _beta_mean(eta: F64) -> F64:
+    a, b = eta[..., 0] + 1, eta[..., 1] + 1
+    return np.stack([_digamma_diff(a, b), _digamma_diff(b, a)], axis=-1)
+
+
+def _beta_fisher(eta: F64) -> F64:
+    a, b = eta[..., 0] + 1, eta[..., 1] + 1
+    c = -special.polygamma(1, a + b)
+    return np.stack(
+        [
+            np.stack([special.polygamma(1, a) + c, c], -1),
+            np.stack([c, special.polygamma(1, b) + c], -1),
+        ],
+        -2,
+    )
+
+
+class Beta(ExponentialFamily):
+    r"""Beta distributions with shape parameters :math:`a > 0` and :math:`b > 0`.
+
+    Density :math:`x^{a-1}(1-x)^{b-1}/B(a, b)` on :math:`0 < x < 1`. As an
+    exponential family: :math:`T(x) = (\log x, \log(1-x))`,
+    :math:`\eta = (a - 1, b - 1)`, :math:`h(x) = 1`, :math:`A(\eta) = \ln B(a, b)`,
+    mean parameters :math:`(\psi(a) - \psi(a+b),\; \psi(b) - \psi(a+b))`. It is the
+    two-category :class:`Dirichlet`.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Positive shape parameters, broadcast to the batch shape.
+
+    Notes
+    -----
+    The inverse mean map has no closed form; it exists exactly when
+    :math:`e^{\mu_1} + e^{\mu_2} < 1` (Jensen) and is solved on the convex dual (see
+    :class:`Dirichlet` for the initial guess). :meth:`entropy` is evaluated as
+    :math:`H_\Gamma(a) + H_\Gamma(b) - H_\Gamma(a+b) - \psi(a+b)` with
+    :math:`H_\Gamma` the entropy of a unit-rate gamma distribution, which avoids the
+    cancellation of the textbook formula for large :math:`a, b`.
+
+    Examples
+    --------
+    >>> from expfam import Beta, Bernoulli
+    >>> prior = Beta(a=1.0, b=1.0)
+    >>> post = prior.posterior(Bernoulli, [1, 1, 0, 1])
+    >>> float(post.a), float(post.b)
+    (4.0, 2.0)
+    >>> float(post.posterior_predictive(Bernoulli).probs)
+    0.6666666666666666
+    """
+
+    def __init__(self, a: ArrayLike, b: ArrayLike) -> None:
+        dtype, (a64, b64) = _usual({"a": a, "b": b})
+        _check_positive(a64, "a")
+        _check_positive(b64, "b")
+        super().__init__(np.stack([a64 - 1, b64 - 1], axis=-1).astype(dtype))
+
+    def _check_natural(self) -> None:
+        eta = _natural64(self, 2, "Beta")
+        _require(np.isfinite(eta), eta, "natural_params", "finite")
+        with np.errstate(invalid="ignore"):
+            _require(eta > -1, eta, "natural_params", "> -1 (a, b > 0)")
+
+    @cached_property
+    def _params64(self) -> tuple[F64, F64]:
+        eta = self._natural.astype(np.float64)
+        return eta[..., 0] + 1, eta[..., 1] + 1
+
+    @property
+    def a(self) -> FloatArray:
+        """First shape parameters ``a``, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[0], self.dtype))
+
+    @property
+    def b(self) -> FloatArray:
+        """Second shape parameters ``b``, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[1], self.dtype))
+
+    def mean(self) -> FloatArray:
+        r"""Mean :math:`a/(a+b)`."""
+        a, b = self._params64
+        return _cast(a / (a + b), self.dtype)
+
+    def variance(self) -> FloatArray:
+        r"""Variance :math:`ab/((a+b)^2(a+b+1))`."""
+        a, b = self._params64
+        c = a + b
+        return _cast(a / c * (b / c) / (c + 1), self.dtype)
+
+    def log_partition(self) -> FloatArray:
+        r"""Log-partition :math:`\ln B(a, b)`, shape ``batch_shape``."""
+        a, b = self._params64
+        return _cast(_log_beta(np.stack([a, b], axis=-1)), self.dtype)
+
+    def _mean_map(self) -> FloatArray:
+        a, b = self._params64
+        return _cast(_beta_mean(np.stack([a - 1, b - 1], axis=-1)), self.dtype)
+
+    def fisher_information(self) -> FloatArray:
+        r"""Fisher information :math:`\operatorname{diag}(\psi_1(a), \psi_1(b)) - \psi_1(a+b)`."""
+        a, b = self._params64
+        return _cast(_beta_fisher(np.stack([a - 1, b - 1], axis=-1)), self.dtype)
+
+    @classmethod
+    def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
+        from expfam._dirichlet import _dirichlet_inverse  # noqa: PLC0415 - Dirichlet imports Beta's helpers
+
+        mu = _mean_input(mean_params, 2, "Beta")
+        eta = _dirichlet_inverse(mu.reshape(-1, 2), "Beta")
+        return _cast(eta.reshape(mu.shape), as_float_array(mean_params, "mean_params").dtype)
+
+    def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
+        r""":math:`T(x) = (\log x, \log(1-x))` for ``0 <= x <= 1``, shape ``x.shape + (2,)``."""
+        a = as_float_array(x, "x")
+        with np.errstate(invalid="ignore"):
+            _require((a >= 0) & (a <= 1), a, "x", "in the support [0, 1] of a Beta")
+        with np.errstate(divide="ignore"):
+            t = np.stack([np.log(a), np.log1p(-a)], axis=-1)
+        return _cast(t, _out_dtype(self, x, a))
+
+    def log_base_measure(self, x: ArrayLike) -> FloatArray:
+        """Zero (Lebesgue measure on ``(0, 1)``), shape ``x.shape``."""
+        t = self.sufficient_statistic(x)
+        return np.zeros(t.shape[:-1], dtype=t.dtype)
+
+    def _expected_log_base_measure(self) -> FloatArray:
+        return np.zeros(self.batch_shape, dtype=self.dtype)
+
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        r"""Log density :math:`(a-1)\log x + (b-1)\log(1-x) - \ln B(a, b)`, :math:`0\log 0 = 0`.
+
+        Parameters
+        ----------
+        x : array_like
+            Outcomes in ``[0, 1]``, broadcasting against the batch.
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(x.shape, batch_shape)``.
+        """
+        xa = as_float_array(x, "x")
+        self.sufficient_statistic(xa)  # support check
+        a, b = self._params64
+        x64 = xa.astype(np.float64)
+        lb = _log_beta(np.stack([a, b], axis=-1))
+        out = special.xlogy(a - 1, x64) + special.xlog1py(b - 1, -x64) - lb
+        return _cast(out, _out_dtype(self, x, xa))
+
+    def entropy(self) -> FloatArray:
+        r"""Entropy :math:`\ln B(a,b) - (a-1)\psi(a) - (b-1)\psi(b) + (a+b-2)\psi(a+b)`.
+
+        Evaluated without cancellation for large :math:`a, b` (see Notes of the class).
+        """
+        a, b = self._params64
+        return _cast(_dirichlet_entropy(np.stack([a, b], axis=-1)), self.dtype)
+
+    def sample(
+        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+    ) -> FloatArray:
+        """Draw samples of shape ``size + batch_shape``."""
+        gen = np.random.default_rng(rng)
+        a, b = self._params64
+        x = gen.beta(a, b, size=_size(size) + self.batch_shape)
+        return _open_support(x, self.dtype, upper=1.0)
+
+    @classmethod
+    def _fit_probe(cls, **fixed: Any) -> Beta:
+        return _probe(cls(a=1.0, b=1.0, **fixed))
+
+    def posterior(
+        self,
+        likelihood: type[ExponentialFamily],
+        x: ArrayLike,
+        *,
+        weights: ArrayLike | None = None,
+        n: ArrayLike | None = None,
+    ) -> Beta:
+        r"""Posterior after observing `x` from a Bernoulli, Binomial or Geometric `likelihood`.
+
+        =====================  ==================================================
+        likelihood             posterior (``N`` observations)
+        =====================  ==================================================
+        :class:`Bernoulli`     :math:`\text{Beta}(a + \sum x_i,\; b + N - \sum x_i)`
+        :class:`Binomial`      :math:`\text{Beta}(a + \sum x_i,\; b + Nn - \sum x_i)`
+        :class:`Geometric`     :math:`\text{Beta}(a + N,\; b + \sum x_i - N)`
+        =====================  ==================================================
+
+        The beta distribution is over the success probability ``probs``. (Geometric
+        outcomes count trials up to and including the first success, ``x >= 1``.)
+
+        Parameters
+        ----------
+        likelihood : type
+            :class:`~expfam.Bernoulli`, :class:`~expfam.Binomial` or
+            :class:`~expfam.Geometric`.
+        x : array_like
+            Observations along the first axis, shape ``(n_obs,) + batch_shape``.
+        weights : array_like, optional
+            Non-negative weights of shape ``(n_obs,)`` (fractional counts).
+        n : array_like, optional
+            Number of trials; required for :class:`~expfam.Binomial` only.
+
+        Returns
+        -------
+        Beta
+
+        See Also
+        --------
+        posterior_predictive
+        """
+        from expfam._conjugate import posterior  # noqa: PLC0415 - _conjugate imports the families
+
+        fixed = {} if n is None else {"n": n}
+        out = posterior(self, likelihood, x, weights=weights, **fixed)
+        assert isinstance(out, Beta)  # noqa: S101 - the dispatch table maps Beta to Beta
+        return out
+
+    def posterior_predictive(
+        self, likelihood: type[ExponentialFamily], *, n: ArrayLike | None = None
+    ) -> Any:
+        r"""Predictive distribution of a new observation, with this distribution as the prior.
+
+        ===================  =========================================================
+        likelihood           predictive
+        ===================  =========================================================
+        :class:`Bernoulli`   :class:`~expfam.Bernoulli` with ``probs = a / (a + b)``
+        :class:`Binomial`    beta-binomial ``scipy.stats.betabinom(n, a, b)``
+        :class:`Geometric`   beta-geometric ``scipy.stats.betanbinom(1, a, b, loc=1)``
+        ===================  =========================================================
+
+        Parameters
+        ----------
+        likelihood : type
+            :class:`~expfam.Bernoulli`, :class:`~expfam.Binomial` or
+            :class:`~expfam.Geometric`.
+        n : array_like, optional
+            Number of trials; required for :class:`~expfam.Binomial` only.
+
+        Returns
+        -------
+        Bernoulli or scipy.stats frozen distribution
+            Batched over this distribution's batch; the scipy objects compute in float64.
+        """
+        from expfam._conjugate import posterior_predictive  # noqa: PLC0415 - see posterior
+
+        fixed = {} if n is None else {"n": n}
+        return posterior_predictive(self, likelihood, **fixed)
