@@ -990,12 +990,12 @@ class Gamma(ExponentialFamily):
     ) -> Gamma:
         r"""Posterior after observing `x` from a Poisson or Exponential `likelihood`.
 
-        =================  ===================================================
-        likelihood         posterior
-        =================  ===================================================
-        :class:`Poisson`   :math:`\text{Gamma}(\alpha + \sum x_i,\; \beta + n)`
-        :class:`Exponential` :math:`\text{Gamma}(\alpha + n,\; \beta + \sum x_i)`
-        =================  ===================================================
+        ====================  ===================================================
+        likelihood            posterior
+        ====================  ===================================================
+        :class:`Poisson`      :math:`\text{Gamma}(\alpha + \sum x_i,\; \beta + n)`
+        :class:`Exponential`  :math:`\text{Gamma}(\alpha + n,\; \beta + \sum x_i)`
+        ====================  ===================================================
 
         Parameters
         ----------
@@ -1032,12 +1032,12 @@ class Gamma(ExponentialFamily):
     def posterior_predictive(self, likelihood: type[ExponentialFamily]) -> Any:
         r"""Predictive distribution of a new observation, with this distribution as the prior.
 
-        ==================  ====================================================
-        likelihood          predictive (a frozen :mod:`scipy.stats` distribution)
-        ==================  ====================================================
-        :class:`Poisson`    negative binomial ``nbinom(n=shape, p=rate/(1+rate))``
+        ====================  ====================================================
+        likelihood            predictive (a frozen :mod:`scipy.stats` distribution)
+        ====================  ====================================================
+        :class:`Poisson`      negative binomial ``nbinom(n=shape, p=rate/(1+rate))``
         :class:`Exponential`  Lomax ``scipy.stats.lomax(c=shape, scale=rate)``
-        ==================  ====================================================
+        ====================  ====================================================
 
         Parameters
         ----------
