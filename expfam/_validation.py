@@ -24,6 +24,8 @@ __all__ = [
 
 FloatArray = NDArray[np.floating[Any]]
 
+_KEPT = frozenset([np.dtype(np.float32), np.dtype(np.float64)])
+
 
 def as_float_array(x: ArrayLike, name: str) -> FloatArray:
     """Return `x` as a float32 or float64 array, or raise naming the argument `name`.
@@ -31,6 +33,8 @@ def as_float_array(x: ArrayLike, name: str) -> FloatArray:
     float32 and float64 are kept; bool and integer input becomes float64; float16
     becomes float32. Complex, object and string input raise :class:`TypeError`.
     """
+    if type(x) is np.ndarray and x.dtype in _KEPT:  # fast path for the common case
+        return x
     try:
         a = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested sequences

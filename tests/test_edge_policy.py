@@ -1,0 +1,335 @@
+"""The edge policy of the kernels, row by row (see the docstring of :mod:`expfam`).
+
+Every row of the policy is checked for every kernel it concerns, and in every code path
+a row can take: alone as a 1-D vector (the lean path), stacked with a benign row (the
+blocked path; the benign row must come out as if alone), along a non-contiguous axis
+(blocks copied to a buffer), and as a "long" row processed in chunks along the axis
+(forced by shrinking the block size).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import expfam
+from expfam import _kernels
+from tests.helpers import assert_close
+
+inf, nan = np.inf, np.nan
+LAYOUTS = ["vector", "batched", "strided", "long"]
+
+# name -> (function of (args..., axis) returning a tuple of arrays, kinds of the args,
+#          kinds of the outputs); an arg kind is "logits" or "probs", an output kind
+#          "reduced" or "full"
+Kernel = tuple[Callable[..., tuple[Any, ...]], tuple[str, ...], tuple[str, ...]]
+KERNELS: dict[str, Kernel] = {
+    "logsumexp": (lambda x, axis: (expfam.logsumexp(x, axis=axis),), ("logits",), ("reduced",)),
+    "softmax": (lambda x, axis: (expfam.softmax(x, axis=axis),), ("logits",), ("full",)),
+    "log_softmax": (lambda x, axis: (expfam.log_softmax(x, axis=axis),), ("logits",), ("full",)),
+    "cross_entropy_with_logits": (
+        lambda p, u, axis: expfam.cross_entropy_with_logits(p, u, axis=axis, return_grad=True),
+        ("probs", "logits"),
+        ("reduced", "full"),
+    ),
+    "entropy": (lambda p, axis: (expfam.entropy(p, axis=axis),), ("probs",), ("reduced",)),
+    "kl_divergence": (
+        lambda p, q, axis: (expfam.kl_divergence(p, q, axis=axis),),
+        ("probs", "probs"),
+        ("reduced",),
+    ),
+    "cross_entropy": (
+        lambda p, q, axis: (expfam.cross_entropy(p, q, axis=axis),),
+        ("probs", "probs"),
+        ("reduced",),
+    ),
+}
+
+
+def _benign(kind: str, k: int) -> Any:
+    return np.linspace(-1.0, 1.0, k) if kind == "logits" else np.full(k, 1.0 / k)
+
+
+def _stack(arg: Any, kind: str, axis: int) -> Any:
+    a = np.asarray(arg, dtype=float)
+    return np.stack([a, _benign(kind, a.shape[-1])], axis=axis)
+
+
+def evaluate(name: str, args: tuple[Any, ...], layout: str) -> tuple[Any, ...]:
+    """The outputs of kernel `name` for the row(s) `args`, computed in `layout`."""
+    fn, kinds, outs = KERNELS[name]
+    if layout == "vector":
+        return fn(*args, axis=-1)
+    # batched: rows stacked as (2, K), reduced over axis 1; strided: stacked as (K, 2) and
+    # reduced over axis 0, which is not contiguous
+    axis = 1 if layout in ("batched", "long") else 0
+    res = fn(*[_stack(a, kd, 1 - axis) for a, kd in zip(args, kinds, strict=True)], axis=axis)
+
+    def row(r: Any, i: int, out: str) -> Any:
+        return r[i] if (out == "reduced" or axis == 1) else r[:, i]
+
+    # the benign companion row is not affected by its neighbour
+    alone = fn(*[_benign(kd, np.shape(a)[-1]) for a, kd in zip(args, kinds, strict=True)], axis=-1)
+    for r, expected, out in zip(res, alone, outs, strict=True):
+        assert_close(row(r, 1, out), expected, rtol_eps=4)
+    return tuple(row(r, 0, out) for r, out in zip(res, outs, strict=True))
+
+
+@pytest.fixture(params=LAYOUTS)
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "long":  # rows of 3+ entries take the chunked long-row path
+        monkeypatch.setattr(_kernels, "_BLOCK", 2)
+    return str(request.param)
+
+
+def _check(actual: Any, expected: Any) -> None:
+    """Exact match of nan/inf/0 patterns; finite values to 4 eps."""
+    a = np.asarray(actual, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    assert a.shape == e.shape, (a.shape, e.shape)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(e))
+    exact = np.isinf(e) | (e == 0)
+    np.testing.assert_array_equal(a[exact], e[exact])
+    fin = ~(exact | np.isnan(e))
+    assert_close(a[fin], e[fin], rtol_eps=4)
+
+
+# --------------------------------------------------------------------------------------
+# -inf logits are masked categories
+# --------------------------------------------------------------------------------------
+
+
+def test_masked_category_has_probability_exactly_zero(layout: str) -> None:
+    (s,) = evaluate("softmax", ([0.0, -inf, np.log(3.0)],), layout)
+    _check(s, [0.25, 0.0, 0.75])
+
+
+def test_masked_category_has_log_probability_minus_inf(layout: str) -> None:
+    (ls,) = evaluate("log_softmax", ([0.0, -inf, np.log(3.0)],), layout)
+    _check(ls, [np.log(0.25), -inf, np.log(0.75)])
+
+
+def test_masked_category_equals_removing_it(layout: str) -> None:
+    u, keep = np.array([0.3, -inf, -1.2, -inf]), [0, 2]
+    (lse,) = evaluate("logsumexp", (u,), layout)
+    assert_close(lse, expfam.logsumexp(u[keep]), rtol_eps=4)
+    p = np.array([0.6, 0.0, 0.4, 0.0])
+    h, g = evaluate("cross_entropy_with_logits", (p, u), layout)
+    h_sub, g_sub = expfam.cross_entropy_with_logits(p[keep], u[keep], return_grad=True)
+    assert_close(h, h_sub, rtol_eps=4)
+    assert_close(g[keep], g_sub, rtol_eps=4)
+
+
+def test_masked_category_with_zero_weight_contributes_exactly_zero(layout: str) -> None:
+    # p = [1, 0], u = [0, -inf]: -1 log 1 - 0 log 0 = 0 exactly, and a zero gradient
+    h, g = evaluate("cross_entropy_with_logits", ([1.0, 0.0], [0.0, -inf]), layout)
+    _check(h, 0.0)
+    _check(g, [0.0, 0.0])
+    (h2,) = evaluate("cross_entropy", ([1.0, 0.0], [1.0, 0.0]), layout)
+    _check(h2, 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# 0 log 0 = 0; +inf where q = 0 < p; never a nan because of a zero
+# --------------------------------------------------------------------------------------
+
+
+def test_zero_log_zero_is_zero(layout: str) -> None:
+    (h,) = evaluate("entropy", ([0.5, 0.0, 0.5],), layout)
+    _check(h, np.log(2.0))
+    (h1,) = evaluate("entropy", ([1.0, 0.0, 0.0],), layout)
+    _check(h1, 0.0)
+    (kl,) = evaluate("kl_divergence", ([1.0, 0.0, 0.0], [0.5, 0.0, 0.5]), layout)
+    _check(kl, np.log(2.0))
+
+
+@pytest.mark.parametrize("name", ["kl_divergence", "cross_entropy"])
+def test_divergence_is_inf_where_q_is_zero_below_p(name: str, layout: str) -> None:
+    (v,) = evaluate(name, ([0.5, 0.5, 0.0], [1.0, 0.0, 0.0]), layout)
+    _check(v, inf)
+
+
+def test_cross_entropy_with_logits_is_inf_where_a_masked_category_has_weight(layout: str) -> None:
+    h, g = evaluate("cross_entropy_with_logits", ([0.5, 0.5], [0.0, -inf]), layout)
+    _check(h, inf)
+    _check(g, [0.5, -0.5])  # the gradient stays finite: S(u) - p
+
+
+@pytest.mark.parametrize("name", ["kl_divergence", "cross_entropy"])
+def test_zero_weight_on_zero_probability_is_zero_not_nan(name: str, layout: str) -> None:
+    (v,) = evaluate(name, ([0.0, 1.0], [0.0, 1.0]), layout)
+    _check(v, 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# logsumexp of special rows
+# --------------------------------------------------------------------------------------
+
+LSE_ROWS = [
+    ([-inf, -inf, -inf], -inf),
+    ([inf, 1.0, -inf], inf),
+    ([inf, inf, 0.0], inf),
+    ([-inf, inf, -inf], inf),
+    ([nan, 1.0, 2.0], nan),
+    ([1.0, nan, inf], nan),
+    ([inf, nan, 0.0], nan),
+    ([-inf, -inf, nan], nan),
+    ([0.0, -inf, -inf], 0.0),
+    ([-1e308, 1e308, -inf], 1e308),
+]
+
+
+@pytest.mark.parametrize(("row", "expected"), LSE_ROWS)
+def test_logsumexp_special_rows(row: list[float], expected: float, layout: str) -> None:
+    (v,) = evaluate("logsumexp", (row,), layout)
+    _check(v, expected)
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 0), (2, 0, 4)])
+def test_logsumexp_of_empty_axis_is_minus_inf(shape: tuple[int, ...]) -> None:
+    x = np.zeros(shape)
+    axis = len(shape) - 1 if len(shape) < 3 else 1
+    out = expfam.logsumexp(x, axis=axis)
+    assert out.shape == tuple(n for i, n in enumerate(shape) if i != axis)
+    assert np.all(out == -inf)
+    assert expfam.logsumexp(x, axis=axis, keepdims=True).shape == tuple(
+        1 if i == axis else n for i, n in enumerate(shape)
+    )
+
+
+def test_logsumexp_of_zero_rows_is_empty() -> None:
+    assert expfam.logsumexp(np.zeros((0, 5))).shape == (0,)
+    assert expfam.softmax(np.zeros((0, 5))).shape == (0, 5)
+
+
+# --------------------------------------------------------------------------------------
+# softmax / log_softmax / cross-entropy of undefined rows: nan for that row only
+# --------------------------------------------------------------------------------------
+
+UNDEFINED_ROWS = [
+    [inf, 0.0, -inf],  # max is +inf
+    [inf, inf, 1.0],
+    [-inf, -inf, -inf],  # all masked
+    [0.0, nan, 1.0],  # holds a nan
+    [nan, inf, -inf],
+]
+
+
+@pytest.mark.parametrize("row", UNDEFINED_ROWS)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_undefined_row_is_nan_throughout(name: str, row: list[float], layout: str) -> None:
+    (v,) = evaluate(name, (row,), layout)
+    _check(v, [nan, nan, nan])
+
+
+@pytest.mark.parametrize("row", UNDEFINED_ROWS)
+def test_cross_entropy_with_logits_of_undefined_row_is_nan(row: list[float], layout: str) -> None:
+    h, g = evaluate("cross_entropy_with_logits", ([0.2, 0.3, 0.5], row), layout)
+    _check(h, nan)
+    _check(g, [nan, nan, nan])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize(
+    ("shape", "axis"), [((0,), -1), ((3, 0), -1), ((0, 3), 0), ((2, 0, 3), 1)]
+)
+def test_empty_axis_gives_empty_result(name: str, shape: tuple[int, ...], axis: int) -> None:
+    out = getattr(expfam, name)(np.zeros(shape), axis=axis)
+    assert out.shape == shape
+    assert out.dtype == np.float64
+
+
+def test_empty_axis_of_probability_kernels() -> None:
+    assert np.all(expfam.entropy(np.zeros((2, 0))) == 0)
+    assert np.all(expfam.kl_divergence(np.zeros((2, 0)), np.zeros((2, 0))) == 0)
+    h, g = expfam.cross_entropy_with_logits(np.zeros((2, 0)), np.zeros((2, 0)), return_grad=True)
+    assert h.shape == (2,)
+    assert np.all(h == 0)
+    assert g.shape == (2, 0)
+
+
+# --------------------------------------------------------------------------------------
+# Negative probabilities: ValueError naming the argument; no renormalisation
+# --------------------------------------------------------------------------------------
+
+NEGATIVE_CASES = [
+    ("entropy", ([0.5, -0.1, 0.6],), "`p`"),
+    ("kl_divergence", ([0.5, -0.1, 0.6], [0.3, 0.3, 0.4]), "`p`"),
+    ("kl_divergence", ([0.3, 0.3, 0.4], [0.5, -0.1, 0.6]), "`q`"),
+    ("cross_entropy", ([0.5, -0.1, 0.6], [0.3, 0.3, 0.4]), "`p`"),
+    ("cross_entropy", ([0.3, 0.3, 0.4], [0.5, -0.1, 0.6]), "`q`"),
+    ("cross_entropy_with_logits", ([0.5, -0.1, 0.6], [0.0, 1.0, 2.0]), "`p`"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "argname"), NEGATIVE_CASES)
+def test_negative_probability_raises_naming_the_argument(
+    name: str, args: tuple[Any, ...], argname: str, layout: str
+) -> None:
+    with pytest.raises(ValueError, match=argname):
+        evaluate(name, args, layout)
+
+
+def test_negative_logits_are_fine_and_unnormalised_weights_are_not_rescaled() -> None:
+    h = expfam.cross_entropy_with_logits([2.0, 0.0], [-3.0, -5.0])  # counts: 2 * NLL
+    assert_close(h, -2 * expfam.log_softmax([-3.0, -5.0])[0], rtol_eps=4)
+    assert_close(expfam.entropy([2.0, 2.0]), -4 * np.log(2.0), rtol_eps=4)
+
+
+def test_nan_in_probabilities_propagates() -> None:
+    assert np.isnan(expfam.entropy([0.5, nan]))
+    assert np.isnan(expfam.kl_divergence([0.0, 1.0], [nan, 1.0]))
+    assert np.isnan(expfam.cross_entropy([0.0, 1.0], [nan, 1.0]))
+    assert np.isnan(expfam.cross_entropy_with_logits([nan, 1.0], [0.0, 1.0]))
+
+
+# --------------------------------------------------------------------------------------
+# No floating-point warning or error escapes, whatever the caller's np.errstate
+# --------------------------------------------------------------------------------------
+
+ALL_EDGE_INPUTS: list[tuple[str, tuple[Any, ...]]] = [
+    *[("logsumexp", (row,)) for row, _ in LSE_ROWS],
+    *[(n, (row,)) for n in ("softmax", "log_softmax") for row in UNDEFINED_ROWS],
+    *[("cross_entropy_with_logits", ([0.2, 0.3, 0.5], row)) for row in UNDEFINED_ROWS],
+    ("cross_entropy_with_logits", ([1.0, 0.0], [0.0, -inf])),
+    ("cross_entropy_with_logits", ([0.5, 0.5], [0.0, -inf])),
+    ("cross_entropy_with_logits", ([0.5, 0.5], [1e308, -1e308])),
+    ("softmax", ([1e308, -1e308, 0.0],)),
+    ("log_softmax", ([-1e308, 1e308],)),
+    ("logsumexp", ([-1e308, 1e308, 0.0],)),
+    ("logsumexp", ([0.0, -800.0],)),
+    ("logsumexp", (np.log([0.5, 0.5]),)),
+    ("entropy", ([0.0, 1.0, 1e-320],)),
+    ("kl_divergence", ([0.5, 0.5, 0.0], [1.0, 0.0, 0.0])),
+    ("kl_divergence", ([1e-300, 1e300], [1e300, 1e-300])),
+    ("kl_divergence", ([0.0, 1.0], [0.0, 1.0])),
+    ("cross_entropy", ([0.5, 0.5, 0.0], [1.0, 0.0, 0.0])),
+    ("cross_entropy", ([0.0, 1.0], [0.0, 1.0])),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), ALL_EDGE_INPUTS)
+def test_no_floating_point_warning_or_error(name: str, args: tuple[Any, ...], layout: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate(name, args, layout)
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            evaluate(name, args, layout)
+
+
+def test_float32_edge_rows_behave_the_same() -> None:
+    x = np.array([[0.0, -inf, 1.0], [inf, 0.0, 1.0], [-inf, -inf, -inf], [nan, 0.0, 1.0]])
+    for name in ("softmax", "log_softmax"):
+        r64 = getattr(expfam, name)(x)
+        r32 = getattr(expfam, name)(x.astype(np.float32))
+        assert r32.dtype == np.float32
+        np.testing.assert_array_equal(np.isnan(r32), np.isnan(r64))
+        np.testing.assert_allclose(r32, r64, rtol=1e-6)
+    lse32 = expfam.logsumexp(x.astype(np.float32))
+    np.testing.assert_array_equal(np.isnan(lse32), [False, False, False, True])
+    assert lse32[1] == inf
+    assert lse32[2] == -inf
