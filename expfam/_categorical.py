@@ -28,6 +28,7 @@ the round trip through their logarithms.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -131,7 +132,7 @@ class Categorical(ExponentialFamily):
 
     _probs: FloatArray | None = None
 
-    def __init__(self, logits: ArrayLike | None = None, probs: ArrayLike | None = None) -> None:
+    def __init__(self, *, logits: ArrayLike | None = None, probs: ArrayLike | None = None) -> None:
         if logits is not None and probs is not None:
             raise TypeError("give exactly one of `logits` and `probs`; got both")
         if logits is None and probs is None:
@@ -487,13 +488,15 @@ class Categorical(ExponentialFamily):
 
     # ------------------------------------------------------------------ sampling
     def sample(
-        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+        self,
+        size: int | Sequence[int] = (),
+        rng: np.random.Generator | int | None = None,
     ) -> NDArray[np.intp]:
         """Draw integer labels.
 
         Parameters
         ----------
-        size : int or tuple of int, optional
+        size : int or sequence of int, optional
             Sample shape; the result has shape ``size + batch_shape``.
         rng : numpy.random.Generator or int, optional
             Generator or seed (passed to :func:`numpy.random.default_rng`): the same seed
@@ -513,7 +516,7 @@ class Categorical(ExponentialFamily):
         ((5,), True)
         """
         gen = np.random.default_rng(rng)
-        shape = (operator.index(size),) if not isinstance(size, tuple) else size
+        shape = _sample_shape(size)
         K = self.num_categories
         p = self.probs.astype(np.float64).reshape(-1, K)
         cdf = np.cumsum(p, axis=-1)
@@ -924,3 +927,18 @@ def _check_labels(x: ArrayLike, K: int) -> NDArray[np.intp]:
             f"`x` holds label {bad.item()} outside [0, {K}) (K = number of categories)"
         )
     return a.astype(np.intp)
+
+
+def _sample_shape(size: int | Sequence[int]) -> tuple[int, ...]:
+    """Normalise a numpy-style `size` (an int or a sequence of ints) to a tuple."""
+    try:
+        shape = (
+            (operator.index(size),)
+            if not isinstance(size, Sequence)
+            else tuple(operator.index(n) for n in size)
+        )
+    except TypeError:
+        raise TypeError(f"`size` must be an int or a sequence of ints; got {size!r}") from None
+    if any(n < 0 for n in shape):
+        raise ValueError(f"`size` must not have negative entries; got {size!r}")
+    return shape

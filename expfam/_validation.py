@@ -70,10 +70,19 @@ def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
 
 
 def check_nonnegative(a: FloatArray, name: str) -> None:
-    """Raise ``ValueError`` if `a` has a negative entry (nan entries are allowed)."""
-    if a.size and np.fmin.reduce(a, axis=None, initial=np.inf) < 0:
+    """Raise ``ValueError`` if `a` has a negative or an infinite entry.
+
+    These are weights (probabilities or counts): ``+inf`` is no more a weight than a
+    negative number, and would otherwise turn a divergence into ``-inf``. ``nan``
+    entries are allowed and propagate to the result.
+    """
+    if not a.size:
+        return
+    if np.fmin.reduce(a, axis=None, initial=np.inf) < 0:
         bad = a[a < 0].flat[0]
         raise ValueError(f"`{name}` must be non-negative (probabilities or counts); found {bad!r}")
+    if np.fmax.reduce(a, axis=None, initial=-np.inf) == np.inf:
+        raise ValueError(f"`{name}` must be finite (probabilities or counts); found inf")
 
 
 def check_finite(a: FloatArray, name: str) -> None:

@@ -98,8 +98,8 @@ def test_construct_from_logits_and_probs() -> None:
     np.testing.assert_array_equal(p.probs, [[0.25, 0.75, 0.0]])
     assert p.logits[0, 2] == -inf
     assert p.batch_shape == (1,)
-    # integers become float64; the positional argument is the logits
-    assert Categorical([0, 1]).dtype == np.float64
+    # integers become float64
+    assert Categorical(logits=[0, 1]).dtype == np.float64
     assert Categorical(probs=[0, 1]).dtype == np.float64
     assert Categorical(logits=np.zeros(2, np.float16)).dtype == np.float32
     assert "num_categories=3" in repr(d)
@@ -586,3 +586,19 @@ def test_fisher_null_space_is_the_all_ones_direction() -> None:
     p = f64(d.probs)
     complement = np.array([p[1] + p[2], 1 - p[1], 1 - p[2]])  # 1 - p_i without cancellation
     assert_close(np.diagonal(d.fisher_information()), p * complement, rtol_eps=8)
+
+
+def test_probs_and_logits_are_keyword_only() -> None:
+    # Categorical([0.3, 0.7]) once silently read probabilities as logits
+    with pytest.raises(TypeError):
+        Categorical([0.3, 0.7])  # type: ignore[call-arg]
+
+
+def test_sample_size_accepts_a_list_and_rejects_negative_sizes() -> None:
+    d = Categorical(probs=[0.2, 0.8])
+    assert d.sample([2, 3], rng=0).shape == (2, 3)
+    np.testing.assert_array_equal(d.sample([2, 3], rng=0), d.sample((2, 3), rng=0))
+    with pytest.raises(ValueError, match="`size`"):
+        d.sample(-1, rng=0)
+    with pytest.raises(TypeError, match="`size`"):
+        d.sample(2.5, rng=0)  # type: ignore[arg-type]

@@ -274,6 +274,26 @@ def test_negative_probability_raises_naming_the_argument(
         evaluate(name, args, layout)
 
 
+# A weight of +inf is not a probability or a count: before this was checked,
+# kl_divergence([.5, .5], [inf, .5]) returned -inf and entropy([inf, .5]) -inf.
+INFINITE_WEIGHT_CASES = [
+    ("entropy", ([inf, 0.5],), "`p`"),
+    ("kl_divergence", ([inf, 0.5], [0.5, 0.5]), "`p`"),
+    ("kl_divergence", ([0.5, 0.5], [inf, 0.5]), "`q`"),
+    ("cross_entropy", ([inf, 0.5], [0.5, 0.5]), "`p`"),
+    ("cross_entropy", ([0.5, 0.5], [inf, 0.5]), "`q`"),
+    ("cross_entropy_with_logits", ([inf, 0.5], [0.0, 1.0]), "`p`"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "argname"), INFINITE_WEIGHT_CASES)
+def test_infinite_weight_raises_naming_the_argument(
+    name: str, args: tuple[Any, ...], argname: str, layout: str
+) -> None:
+    with pytest.raises(ValueError, match=f"{argname} must be finite"):
+        evaluate(name, args, layout)
+
+
 def test_negative_logits_are_fine_and_unnormalised_weights_are_not_rescaled() -> None:
     h = expfam.cross_entropy_with_logits([2.0, 0.0], [-3.0, -5.0])  # counts: 2 * NLL
     assert_close(h, -2 * expfam.log_softmax([-3.0, -5.0])[0], rtol_eps=4)
