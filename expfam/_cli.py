@@ -39,6 +39,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,8 +79,10 @@ class _Unavailable(Exception):  # noqa: N818 - a state, not an error of the user
 def to_jsonable(x: Any) -> Any:  # noqa: PLR0911 - one return per JSON type
     """Convert numbers, arrays and containers to JSON-ready Python objects.
 
-    Finite floats stay floats; ``inf``, ``-inf`` and ``nan`` become the strings
-    ``"inf"``, ``"-inf"`` and ``"nan"`` (plain JSON has no such numbers).
+    Finite floats stay floats, except that ``-0.0`` becomes ``0.0`` (a negative zero
+    from, say, ``-sum(0 * log 1)`` says nothing a reader should see); ``inf``, ``-inf``
+    and ``nan`` become the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (plain JSON has
+    no such numbers).
 
     Parameters
     ----------
@@ -95,7 +98,7 @@ def to_jsonable(x: Any) -> Any:  # noqa: PLR0911 - one return per JSON type
     Examples
     --------
     >>> import numpy as np
-    >>> to_jsonable({"p": np.array([0.5, 0.5]), "log_p": [-np.inf, 0.0], "n": np.int64(2)})
+    >>> to_jsonable({"p": np.array([0.5, 0.5]), "log_p": [-np.inf, -0.0], "n": np.int64(2)})
     {'p': [0.5, 0.5], 'log_p': ['-inf', 0.0], 'n': 2}
     """
     if isinstance(x, dict):
@@ -114,7 +117,7 @@ def to_jsonable(x: Any) -> Any:  # noqa: PLR0911 - one return per JSON type
             return "nan"
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
-        return v
+        return v if v != 0 else 0.0  # no negative zeros
     if x is None or isinstance(x, str):
         return x
     raise TypeError(f"cannot convert {type(x).__name__} to JSON")
@@ -148,7 +151,8 @@ def _column(values: Any, *, fixed: bool = False) -> list[str]:
         return [_num(x) if not math.isfinite(x) else str(int(x)) for x in v.tolist()]
     nonzero = np.abs(fin[fin != 0])
     if fixed and (nonzero.size == 0 or (nonzero.min() >= 1e-4 and nonzero.max() < 1e6)):
-        return [_num(x) if not math.isfinite(x) else f"{x:.6f}" for x in v.tolist()]
+        # `+ 0.0` turns a negative zero into 0.0, which prints without a sign
+        return [_num(x) if not math.isfinite(x) else f"{x + 0.0:.6f}" for x in v.tolist()]
     return [_num(x) for x in v.tolist()]
 
 
@@ -311,6 +315,58 @@ def _check_finite(values: Sequence[float], what: str) -> None:
             raise CLIError(f"{what}: entry {i} is {_num(v)}; values must be finite")
 
 
+#: How the library's argument names (in backticks in its messages) read on the command
+#: line of each command. Names not listed are left as they are.
+_CLI_NAMES: dict[str, dict[str, str]] = {
+    "boltzmann": {"mean_energy": "--mean-energy", "beta": "--beta", "energies": "the energies"},
+    "maxent": {"moments": "--moments", "features": "the --features columns", "prior": "the prior"},
+    "fit": {"pseudocount": "--pseudocount", "counts": "the label counts"},
+}
+
+
+def _in_cli_terms(message: str, command: str, columns: Sequence[str] = ()) -> str:
+    """Rewrite a library error message in the words of the command line.
+
+    `` `mean_energy`=7.0 `` becomes ``--mean-energy=7.0``, `` `energies` `` becomes
+    ``the energies``; with the feature `columns` of ``maxent``, `` `moments`[1]=2.0 ``
+    becomes ``--moments value 2.0 (for 'spin')`` and `` `features`[:, 1] `` becomes
+    ``feature column 'spin'``.
+
+    Examples
+    --------
+    >>> _in_cli_terms("`mean_energy`=7.0 is outside [1.0, 3.0] of `energies`", "boltzmann")
+    '--mean-energy=7.0 is outside [1.0, 3.0] of the energies'
+    >>> _in_cli_terms("`moments`[1]=2.0 is outside [-1.0, 1.0] of `features`[:, 1]",
+    ...               "maxent", ["energy", "spin"])
+    "--moments value 2.0 (for 'spin') is outside [-1.0, 1.0] of feature column 'spin'"
+    """
+    names = _CLI_NAMES.get(command, {})
+
+    def column(i: str) -> str | None:
+        return repr(columns[int(i)]) if int(i) < len(columns) else None
+
+    def indexed_moment(m: re.Match[str]) -> str:
+        col = column(m[1])
+        return m[0] if col is None else f"--moments value {m[2]} (for {col})"
+
+    def feature_column(m: re.Match[str]) -> str:
+        col = column(m[1])
+        return m[0] if col is None else f"feature column {col}"
+
+    if command == "maxent":
+        message = re.sub(r"`moments`\[(\d+)\]=([^\s,;]+)", indexed_moment, message)
+        message = re.sub(r"`features`\[:, ?(\d+)\]", feature_column, message)
+    return re.sub(r"`(\w+)`", lambda m: names.get(m[1], m[0]), message)
+
+
+#: Tokens argparse must read as (negative) numbers, not as options: "-" then a digit or
+#: "." and a digit (-1, -.5, -1e-3, -2.5E+10; a typo such as -1x then fails as "not a
+#: number"), or -inf, -infinity or -nan in any case. Python's own pattern accepts only
+#: -1 and -1.5, so -1e-3 and -inf would be taken for unknown options. No option of
+#: this command line looks like a number, so nothing is shadowed.
+_NEGATIVE_NUMBER = re.compile(r"^-(?:\.?\d|(?:inf|infinity|nan)$)", re.IGNORECASE)
+
+
 # ---------------------------------------------------------------------------- boltzmann
 def _indices(n: int) -> list[str]:
     return [str(i) for i in range(n)]
@@ -342,6 +398,12 @@ def _boltzmann_energies(args: argparse.Namespace) -> tuple[list[float], list[str
         states = table.labels or _indices(table.num_rows)
         source = f"energies from {table.source}"
     elif args.energies:
+        for e in args.energies:
+            if e.startswith("-") and not _NEGATIVE_NUMBER.match(e):  # only after `--`
+                raise CLIError(
+                    f"energy: {e!r} is not a number (every argument after `--` is an "
+                    "energy; put options before it; negative energies need no `--`)"
+                )
         energies = [_parse_float(e, "energy") for e in args.energies]
         states = _indices(len(energies))
         source = "energies from the command line"
@@ -359,14 +421,15 @@ def _boltzmann_target(args: argparse.Namespace) -> tuple[float | None, float | N
         if args.file is not None or args.energies:
             raise CLIError("give a target: --mean-energy E, --beta B or --temperature T")
         return DICE_MEAN, None
+    if args.mean_energy is not None and not math.isfinite(args.mean_energy):
+        raise CLIError(f"--mean-energy must be finite; got {_num(args.mean_energy)}")
+    for name, v in (("--beta", args.beta), ("--temperature", args.temperature)):
+        if v is not None and math.isnan(v):
+            raise CLIError(f"{name} must be a number or inf or -inf; got nan")
     beta = args.beta
     if args.temperature is not None:
-        if args.temperature == 0:
-            raise CLIError("--temperature must be non-zero (use --beta for the limits)")
-        beta = 1.0 / args.temperature
-    for name, v in (("--mean-energy", args.mean_energy), ("--beta", beta)):
-        if v is not None and not math.isfinite(v):
-            raise CLIError(f"{name} must be finite; got {_num(v)}")
+        # T -> 0 (from either side of zero, as -0 == 0) is beta = +inf: the ground states
+        beta = math.inf if args.temperature == 0 else 1.0 / args.temperature
     return args.mean_energy, beta
 
 
@@ -375,7 +438,10 @@ def _cmd_boltzmann(args: argparse.Namespace, out: TextIO) -> int:
     energies, states, source = _boltzmann_energies(args)
     mean_energy, beta = _boltzmann_target(args)
     e = np.asarray(energies, dtype=np.float64)
-    res = boltzmann(e, mean_energy) if beta is None else boltzmann(e, beta=beta)
+    try:
+        res = boltzmann(e, mean_energy) if beta is None else boltzmann(e, beta=beta)
+    except ValueError as exc:
+        raise CLIError(_in_cli_terms(str(exc), "boltzmann")) from exc
     probs = np.asarray(res.distribution.probs)
     if args.json:
         _dump_json(
@@ -489,7 +555,10 @@ def _cmd_maxent(args: argparse.Namespace, out: TextIO) -> int:
     table = _read_table(args.features)
     prior, prior_name, prior_column = _maxent_prior(args, table)
     feats, names, moments = _maxent_features(args, table, prior_column)
-    res = max_entropy(feats, np.asarray(moments), prior=prior)
+    try:
+        res = max_entropy(feats, np.asarray(moments), prior=prior)
+    except ValueError as exc:
+        raise CLIError(_in_cli_terms(str(exc), "maxent", names)) from exc
     probs = np.asarray(res.distribution.probs)
     states = table.labels or _indices(table.num_rows)
     if args.json:
@@ -536,8 +605,10 @@ def _cmd_maxent(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # ---------------------------------------------------------------------------- fit
-def _parse_labels(text: str, source: str) -> list[int]:
+def _parse_labels(text: str, source: str) -> tuple[list[int], list[int]]:
+    """Return the labels in `text` and the line number of each."""
     labels: list[int] = []
+    lines: list[int] = []
     for n, line in enumerate(text.splitlines(), start=1):
         if line.lstrip().startswith("#"):
             continue
@@ -549,17 +620,18 @@ def _parse_labels(text: str, source: str) -> list[int]:
             if v < 0:
                 raise CLIError(f"{source}, line {n}: label {v} is negative; labels are 0, 1, ...")
             labels.append(v)
+            lines.append(n)
     if not labels:
         raise CLIError(f"{source}: no labels (the input is empty)")
-    return labels
+    return labels, lines
 
 
-def _fit_labels(args: argparse.Namespace) -> tuple[list[int], str]:
-    """Return the labels (from --labels, a file or stdin) and where they came from."""
+def _fit_labels(args: argparse.Namespace) -> tuple[list[int], list[int], str]:
+    """Return the labels (from --labels, a file or stdin), their lines and their source."""
     if args.labels is not None and args.file is not None:
         raise CLIError("give labels either with --labels or as a file, not both")
     if args.labels is not None:
-        return _parse_labels(args.labels, "--labels"), "--labels"
+        return (*_parse_labels(args.labels, "--labels"), "--labels")
     path = args.file if args.file is not None else "-"
     if path == "-" and sys.stdin is not None and sys.stdin.isatty():
         print(  # noqa: T201 - a prompt for a person at a terminal
@@ -567,24 +639,34 @@ def _fit_labels(args: argparse.Namespace) -> tuple[list[int], str]:
             file=sys.stderr,
         )
     text, source = _read_text(path)
-    return _parse_labels(text, source), source
+    return (*_parse_labels(text, source), source)
 
 
-def _num_categories(K: int | None, labels: list[int], source: str) -> int:
-    """Return the number of categories: `K` checked against the labels, or max + 1."""
+def _num_categories(K: int | None, labels: list[int], lines: list[int], source: str) -> int:
+    """Return the number of categories: `K` checked against the labels, or max + 1.
+
+    An error about a label names its line (the first such label's).
+    """
     if K is None:
-        K = max(labels) + 1
-    elif K < 1:
+        i = max(range(len(labels)), key=labels.__getitem__)  # the first largest label
+        if labels[i] >= MAX_CATEGORIES:
+            raise CLIError(
+                f"{source}, line {lines[i]}: label {labels[i]} asks for {labels[i] + 1} "
+                f"categories, more than this command handles ({MAX_CATEGORIES}); "
+                "labels must be 0, 1, ..., K-1"
+            )
+        return labels[i] + 1
+    if K < 1:
         raise CLIError(f"--num-categories must be at least 1; got {K}")
-    elif max(labels) >= K:
-        raise CLIError(
-            f"{source}: label {max(labels)} is outside 0..{K - 1} (--num-categories {K})"
-        )
     if K > MAX_CATEGORIES:
         raise CLIError(
-            f"{K} categories is more than this command handles ({MAX_CATEGORIES}); "
-            "labels must be 0, 1, ..., K-1"
+            f"--num-categories {K} is more than this command handles ({MAX_CATEGORIES})"
         )
+    for v, n in zip(labels, lines, strict=True):
+        if v >= K:
+            raise CLIError(
+                f"{source}, line {n}: label {v} is outside 0..{K - 1} (--num-categories {K})"
+            )
     return K
 
 
@@ -594,14 +676,17 @@ def _cmd_fit(args: argparse.Namespace, out: TextIO) -> int:
         raise _Unavailable(
             "`expfam fit` needs Categorical.fit_counts, which this build of expfam does not have"
         )
-    labels, source = _fit_labels(args)
-    K = _num_categories(args.num_categories, labels, source)
+    labels, lines, source = _fit_labels(args)
+    K = _num_categories(args.num_categories, labels, lines, source)
     a = args.pseudocount
     if not (math.isfinite(a) and a >= 0):
         raise CLIError(f"--pseudocount must be finite and non-negative; got {_num(a)}")
     x = np.asarray(labels, dtype=np.intp)
     counts = np.bincount(x, minlength=K)
-    dist = categorical.fit_counts(counts.astype(np.float64), pseudocount=a)
+    try:
+        dist = categorical.fit_counts(counts.astype(np.float64), pseudocount=a)
+    except ValueError as exc:
+        raise CLIError(_in_cli_terms(str(exc), "fit")) from exc
     probs = np.asarray(dist.probs)
     log_probs = np.asarray(dist.log_probs)
     h = float(dist.entropy())
@@ -662,7 +747,18 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:  # noqa: ARG001 - u
 
 # ---------------------------------------------------------------------------- parser
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line on stderr, exit status 2."""
+    """An argument parser whose usage errors are one line on stderr, exit status 2.
+
+    It reads any negative float literal (``-1e-3``, ``-inf``) as a value, where
+    argparse itself would take it for an unknown option (see `_NEGATIVE_NUMBER`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A private attribute, but argparse has read it in `_parse_optional` (as
+        # `self._negative_number_matcher.match(arg_string)`) since Python 2.7;
+        # tests/test_cli.py checks every numeric position with such values.
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str) -> NoReturn:
         self.exit(
@@ -682,7 +778,8 @@ _JSON_HELP = (
 )
 
 
-def _build_parser() -> _Parser:
+def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
+    """Return the parser and the parser of each command."""
     fmt = _formatter
     parser = _Parser(
         prog=PROG,
@@ -722,6 +819,7 @@ def _build_parser() -> _Parser:
             "examples:\n"
             "  expfam boltzmann                                 # Jaynes' dice\n"
             "  expfam boltzmann 0 1 1 2 --beta 0.5\n"
+            "  expfam boltzmann -1e-3 0 2.5e-3 --temperature 1e-4\n"
             "  expfam boltzmann --file levels.csv --column energy --mean-energy 1.2 --json\n\n"
             "A file holds one energy per line, or is a CSV table (comma, tab or space\n"
             "separated) with an optional header row and an optional first column of\n"
@@ -739,8 +837,20 @@ def _build_parser() -> _Parser:
     )
     g = p.add_mutually_exclusive_group()
     g.add_argument("-m", "--mean-energy", type=float, metavar="E", help="target mean energy")
-    g.add_argument("-b", "--beta", type=float, metavar="B", help="inverse temperature")
-    g.add_argument("-t", "--temperature", type=float, metavar="T", help="temperature 1/beta")
+    g.add_argument(
+        "-b",
+        "--beta",
+        type=float,
+        metavar="B",
+        help="inverse temperature; inf: all mass on the lowest energy, -inf: on the highest",
+    )
+    g.add_argument(
+        "-t",
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="temperature 1/beta; 0 is the limit T -> 0+ (beta = inf)",
+    )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.set_defaults(func=_cmd_boltzmann)
 
@@ -821,7 +931,22 @@ def _build_parser() -> _Parser:
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.set_defaults(func=_cmd_fit)
-    return parser
+    return parser, dict(sub.choices)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace | int:
+    """Return the parsed arguments, or the exit status once help or an error is printed."""
+    parser, commands = _build_parser()
+    try:
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # reported by the command's own parser: "expfam boltzmann: error: ..."
+            commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extras)}")
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stdout)
+        return EXIT_OK
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one status per outcome
@@ -838,20 +963,18 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one statu
         The exit status: 0 on success, 2 for bad input, 1 when a solver does not
         converge or the installed expfam lacks a needed function.
     """
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version and usage errors
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    if args.command is None:
-        parser.print_help(sys.stdout)
-        return EXIT_OK
+    args = _parse_args(argv)
+    if isinstance(args, int):
+        return args
     func: Callable[[argparse.Namespace, TextIO], int] = args.func
     prog = f"{PROG} {args.command}"
     try:
         return func(args, sys.stdout)
-    except (CLIError, ValueError) as exc:  # expfam's errors name the bad argument
+    except CLIError as exc:
         _fail(prog, "error", exc)
+        return EXIT_USAGE
+    except ValueError as exc:  # expfam's errors name the bad argument, in Python's words
+        _fail(prog, "error", exc, _in_cli_terms(str(exc), args.command))
         return EXIT_USAGE
     except expfam.ConvergenceError as exc:
         _fail(prog, "did not converge", exc)
@@ -870,8 +993,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one statu
         return EXIT_FAILURE
 
 
-def _fail(prog: str, kind: str, exc: BaseException) -> None:
+def _fail(prog: str, kind: str, exc: BaseException, text: str | None = None) -> None:
     if os.environ.get("EXPFAM_DEBUG"):
         raise exc
-    message = " ".join(str(exc).split()) or type(exc).__name__
+    message = " ".join((str(exc) if text is None else text).split()) or type(exc).__name__
     print(f"{prog}: {kind}: {message}", file=sys.stderr)  # noqa: T201 - the CLI's error line

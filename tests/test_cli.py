@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import numpy as np
 import pytest
 
 import expfam
-from expfam._cli import main, to_jsonable
+from expfam._cli import _column, _in_cli_terms, main, to_jsonable
 
 ENV = {k: v for k, v in os.environ.items() if k != "EXPFAM_DEBUG"} | {
     "PYTHONWARNINGS": "error",  # a warning on stderr fails the clean-output checks
@@ -349,7 +350,12 @@ def test_fit_pseudocount_and_table() -> None:
 #: data directory holding ``states.csv`` and an ``empty.csv`` of blank and comment lines.
 BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
     (["boltzmann", "1", "x", "--beta", "1"], "", ["'x' is not a number"]),
-    (["boltzmann", "1", "2", "3", "--mean-energy", "7"], "", ["mean_energy"]),  # infeasible
+    # infeasible; the library's message in the command line's words
+    (
+        ["boltzmann", "1", "2", "3", "--mean-energy", "7"],
+        "",
+        ["--mean-energy=7.0", "the energies"],
+    ),
     (["boltzmann", "1", "2"], "", ["--mean-energy"]),  # energies but no target
     (["boltzmann", "1", "2", "--beta", "1", "--mean-energy", "1.5"], "", ["not allowed"]),
     (["boltzmann", "1", "inf", "--beta", "1"], "", ["finite"]),
@@ -361,12 +367,36 @@ BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
     (["boltzmann", "--file", "-", "--beta", "1", "-c", "z"], "a,b\n1,2\n", ["no such column"]),
     (["boltzmann", "--file", "-", "--beta", "1"], "1,2\n3\n", ["line 2"]),
     (["boltzmann", "--file", "missing.txt", "--beta", "1"], "", ["no such file"]),
-    (["boltzmann", "1", "2", "--beta", "nan"], "", ["finite"]),
-    (["boltzmann", "1", "2", "--temperature", "0"], "", ["--temperature"]),
+    (["boltzmann", "1", "2", "--beta", "nan"], "", ["--beta", "got nan"]),
+    (["boltzmann", "1", "2", "--temperature", "nan"], "", ["--temperature", "got nan"]),
+    (["boltzmann", "1", "2", "--beta", "-nan"], "", ["--beta", "got nan"]),
+    (["boltzmann", "1", "2", "--mean-energy", "-inf"], "", ["--mean-energy must be finite"]),
+    # negative numbers are values, never unknown options
+    (["boltzmann", "-inf", "0", "--beta", "1"], "", ["energies: entry 0 is -inf"]),
+    (["boltzmann", "1", "-1x", "--beta", "1"], "", ["energy: '-1x' is not a number"]),
+    (["boltzmann", "0", "1", "--bogus", "-b", "1"], "", ["expfam boltzmann: error: unrecognized"]),
+    (["boltzmann", "-b", "1", "--", "-1", "0", "--json"], "", ["'--json'", "after `--`"]),
+    (["maxent", "states.csv", "--features", "energy", "--moments", "-1e-3"], "", ["--moments="]),
+    (["fit", "--labels", "0", "-k", "-1e3"], "", ["invalid int value: '-1e3'"]),
+    (["fit", "--labels", "-1e3"], "", ["'-1e3' is not an integer label"]),
+    (["fit", "--labels", "0 1", "-a", "-1e-3"], "", ["--pseudocount", "-0.001"]),
     (["boltzmann", "1", "2", "--beta", "abc"], "", ["--beta", "invalid float value"]),
     (["maxent", "states.csv", "-m", "1.0"], "", ["--moments has 1 values for 3 features"]),
-    (["maxent", "states.csv", "--features", "energy", "-m", "5"], "", ["outside"]),
-    (["maxent", "states.csv", "--features", "energy", "spin", "-m", "2.9", "0.9"], "", []),
+    (
+        ["maxent", "states.csv", "--features", "energy", "-m", "5"],
+        "",
+        ["--moments=5.0", "outside"],
+    ),
+    (
+        ["maxent", "states.csv", "--features", "energy", "spin", "-m", "1", "2"],
+        "",
+        ["--moments value 2.0 (for 'spin')", "of feature column 'spin'"],
+    ),
+    (
+        ["maxent", "states.csv", "--features", "energy", "spin", "-m", "2.9", "0.9"],
+        "",
+        ["--moments"],
+    ),
     (["maxent", "states.csv", "--features", "energy", "-m", "x"], "", ["'x' is not a number"]),
     (["maxent", "states.csv", "--features", "nope", "-m", "1"], "", ["no such column"]),
     (["maxent", "missing.csv", "-m", "1"], "", ["no such file"]),
@@ -376,7 +406,9 @@ BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
     (["fit", "--labels", "0 1 x"], "", ["'x' is not an integer label"]),
     (["fit", "--labels", "0 1.5"], "", ["'1.5'"]),
     (["fit", "--labels", "0 -1"], "", ["negative"]),
-    (["fit", "--labels", "0 1 5", "-k", "3"], "", ["label 5 is outside 0..2"]),
+    (["fit", "--labels", "0 1 5", "-k", "3"], "", ["--labels, line 1: label 5 is outside 0..2"]),
+    (["fit", "-k", "3"], "0\n# two\n1 2\n3 9\n", ["<stdin>, line 4: label 3 is outside 0..2"]),
+    (["fit"], "0\n1 100000000000\n", ["<stdin>, line 2: label 100000000000", "handles"]),
     (["fit"], "", ["no labels"]),
     (["fit"], "\n# only a comment\n", ["no labels"]),
     (["fit", "--labels", "0 1", "-a", "-1"], "", ["--pseudocount"]),
@@ -414,6 +446,14 @@ def test_bad_input_is_one_line_and_status_2(
     assert_one_line_error(bad_input_results[case], *needles)
 
 
+def test_bad_input_messages_use_command_line_names(
+    bad_input_results: dict[int, subprocess.CompletedProcess[str]],
+) -> None:
+    # the library names arguments in backticks (`mean_energy`); the CLI must not
+    for case, r in bad_input_results.items():
+        assert not re.search(r"`[a-z_]+`", r.stderr), (BAD_INPUT[case][0], r.stderr)
+
+
 def test_boundary_mean_energy_is_feasible() -> None:
     # the minimum energy is a feasible target: all mass on the ground state
     obj = strict_json(ok("boltzmann", "1", "2", "3", "--mean-energy", "1", "--json"))
@@ -438,3 +478,124 @@ def test_main_returns_status_without_exiting(capsys: pytest.CaptureFixture[str])
     assert main(["--help"]) == 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------- review fixes
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    """Run `main` in process with --json (after the command); require a clean success."""
+    status = main([args[0], "--json", *args[1:]])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, ""), err
+    return strict_json(out)
+
+
+#: Negative numbers, in exponent form and as -inf, in every numeric position:
+#: (arguments, key of the JSON output, the value expected there).
+NEGATIVE_NUMBERS: list[tuple[list[str], str, Any]] = [
+    (["boltzmann", "0", "1", "--beta", "-1e-3"], "beta", -1e-3),
+    (["boltzmann", "0", "1", "-b", "-1E-3"], "beta", -1e-3),
+    (["boltzmann", "0", "1", "--beta=-1e-3"], "beta", -1e-3),
+    (["boltzmann", "0", "1", "--beta", "-.5"], "beta", -0.5),
+    (["boltzmann", "0", "1", "--temperature", "-1e3"], "beta", -1e-3),
+    (["boltzmann", "-1e3", "0", "1", "--beta", "1"], "energies", [-1000.0, 0.0, 1.0]),
+    (["boltzmann", "--beta", "1", "-2.5e-1", "-1E2"], "energies", [-0.25, -100.0]),
+    (["boltzmann", "--beta", "1", "--", "-1", "0", "1"], "energies", [-1.0, 0.0, 1.0]),
+    (["boltzmann", "-1", "1", "--mean-energy", "-1e-3"], "mean_energy", -1e-3),
+    (["boltzmann", "-1", "1", "-m", "-1e-3"], "mean_energy", -1e-3),
+    (["boltzmann", "0", "1", "--beta", "-inf"], "probabilities", [0.0, 1.0]),
+    (["boltzmann", "0", "1", "-b", "-Infinity"], "probabilities", [0.0, 1.0]),
+    (["maxent", "states.csv", "--features", "spin", "--moments", "-1e-3"], "moments", [-1e-3]),
+    (
+        ["maxent", "states.csv", "--features", "spin", "energy", "-m", "-1e-1", "1.5"],
+        "moments",
+        [-0.1, 1.5],
+    ),
+    (["maxent", "neg.csv", "-m", "-1.5e0"], "moments", [-1.5]),
+    (["fit", "--labels", "0 1", "-a", "1e-3"], "pseudocount", 1e-3),
+]
+
+
+@pytest.mark.parametrize(
+    "case", range(len(NEGATIVE_NUMBERS)), ids=lambda i: " ".join(NEGATIVE_NUMBERS[i][0])
+)
+def test_negative_numbers_are_values_not_options(
+    case: int,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "states.csv").write_text(STATES)
+    (tmp_path / "neg.csv").write_text("state,energy\na,-1e0\nb,-2E0\nc,-.5e1\n")
+    monkeypatch.chdir(tmp_path)
+    args, key, expected = NEGATIVE_NUMBERS[case]
+    obj = run_json(capsys, *args)
+    # a mean energy far below the spread of the energies is met to ~1e-13 relative
+    assert obj[key] == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def test_negative_energies_match_the_library(capsys: pytest.CaptureFixture[str]) -> None:
+    obj = run_json(capsys, "boltzmann", "-1e-3", "-5e-4", "0", "2e-3", "--temperature", "1e-3")
+    ref = expfam.boltzmann([-1e-3, -5e-4, 0.0, 2e-3], beta=1e3)
+    np.testing.assert_allclose(obj["probabilities"], ref.probs, rtol=1e-14)
+
+
+def test_negative_numbers_in_a_subprocess() -> None:
+    # the reviewer's command lines, as a shell runs them
+    obj = strict_json(ok("boltzmann", "0", "1", "--beta", "-1e-3", "--json"))
+    assert obj["beta"] == -1e-3
+    obj = strict_json(ok("boltzmann", "-1e3", "0", "1", "--beta", "1", "--json"))
+    assert obj["energies"] == [-1000, 0, 1]
+
+
+def test_temperature_zero_is_the_ground_state_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    energies = ["0.5", "-1", "-1", "2"]
+    by_t = run_json(capsys, "boltzmann", *energies, "--temperature", "0")
+    by_beta = run_json(capsys, "boltzmann", *energies, "--beta", "inf")
+    by_mean = run_json(capsys, "boltzmann", *energies, "--mean-energy", "-1")
+    assert by_t["probabilities"] == by_beta["probabilities"] == [0.0, 0.5, 0.5, 0.0]
+    np.testing.assert_allclose(by_mean["probabilities"], by_t["probabilities"], atol=1e-300)
+    for obj in (by_t, by_beta, by_mean):
+        assert obj["beta"] == "inf"
+        assert obj["temperature"] == 0.0
+        assert obj["mean_energy"] == -1.0
+        assert obj["entropy"] == pytest.approx(math.log(2), rel=1e-15)
+    assert run_json(capsys, "boltzmann", *energies, "-t", "-0")["beta"] == "inf"
+    top = run_json(capsys, "boltzmann", *energies, "--beta", "-inf")
+    assert top["probabilities"] == [0.0, 0.0, 0.0, 1.0]
+    assert top["beta"] == "-inf"
+    # the table says so too, and a solver was not involved
+    assert main(["boltzmann", *energies, "-t", "0"]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"beta = 1/T\s+inf\n", text)
+    assert "none needed" in text
+
+
+def test_json_has_no_negative_zeros(capsys: pytest.CaptureFixture[str]) -> None:
+    # a degenerate fit: entropy -0.0 * log 1 and log-likelihood -(3 * log 1)
+    for obj in (
+        run_json(capsys, "fit", "--labels", "0 0 0"),
+        run_json(capsys, "boltzmann", "0", "--beta", "1"),
+        run_json(capsys, "boltzmann", "0", "1", "--beta", "-inf"),  # T = 1/-inf = -0.0
+    ):
+        values = [v for v in json.loads(json.dumps(obj)).values() if isinstance(v, float)]
+        assert values
+        assert all(math.copysign(1.0, v) > 0 for v in values if v == 0), obj
+    obj = run_json(capsys, "fit", "--labels", "0 0 0")
+    assert obj["entropy_nats"] == obj["log_likelihood"] == 0.0
+    assert math.copysign(1.0, obj["log_likelihood"]) == 1.0
+    assert to_jsonable([-0.0, np.float32(-0.0), np.array([-0.0])]) == [0.0, 0.0, [0.0]]
+    assert "-0.0" not in json.dumps(to_jsonable({"a": -0.0, "b": np.array([-0.0, 1.0])}))
+    assert _column([-0.0, 0.5], fixed=True) == ["0.000000", "0.500000"]
+
+
+def test_library_messages_in_cli_terms() -> None:
+    assert _in_cli_terms("`beta` must not be nan", "boltzmann") == "--beta must not be nan"
+    assert (
+        _in_cli_terms("`moments` lie outside the hull of `features`", "maxent")
+        == "--moments lie outside the hull of the --features columns"
+    )
+    assert (
+        _in_cli_terms("`moments`[1]=-2.5 is outside `features`[:, 1]", "maxent", ["e", "s"])
+        == "--moments value -2.5 (for 's') is outside feature column 's'"
+    )
+    assert _in_cli_terms("`other` stays", "fit") == "`other` stays"  # unknown: unchanged
