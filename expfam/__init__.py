@@ -20,7 +20,11 @@ Edge policy (the same for every function; see the *Conventions* page of the docs
 * No numpy ``RuntimeWarning`` escapes.
 """
 
+from expfam._boltzmann import BoltzmannResult, boltzmann
 from expfam._categorical import Categorical
+from expfam._continuous import Beta, Exponential, Gamma, Normal
+from expfam._dirichlet import Dirichlet
+from expfam._discrete import Bernoulli, Binomial, Geometric, Poisson
 from expfam._errors import ConvergenceError, InfeasibleError
 from expfam._family import ExponentialFamily
 from expfam._kernels import (
@@ -32,20 +36,34 @@ from expfam._kernels import (
     logsumexp,
     softmax,
 )
+from expfam._maxent import MaxEntResult, max_entropy
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Bernoulli",
+    "Beta",
+    "Binomial",
+    "BoltzmannResult",
     "Categorical",
     "ConvergenceError",
+    "Dirichlet",
+    "Exponential",
     "ExponentialFamily",
+    "Gamma",
+    "Geometric",
     "InfeasibleError",
+    "MaxEntResult",
+    "Normal",
+    "Poisson",
     "__version__",
+    "boltzmann",
     "cross_entropy",
     "cross_entropy_with_logits",
     "entropy",
     "kl_divergence",
     "log_softmax",
     "logsumexp",
+    "max_entropy",
     "softmax",
 ]

@@ -1,0 +1,758 @@
+r"""Maximum entropy under moment constraints, relative to a prior.
+
+Among the distributions :math:`q` on ``K`` states with :math:`\sum_j q_j f_j = \mu`
+(feature vectors :math:`f_j \in \mathbb{R}^m`), the one closest to a prior :math:`\pi`
+in KL divergence (of largest entropy when :math:`\pi` is uniform) is the exponential
+tilt :math:`q_j \propto \pi_j e^{\langle \lambda, f_j\rangle}`. The multipliers
+:math:`\lambda` minimise the convex dual :math:`\log\sum_j \pi_j e^{\langle\lambda,
+f_j - \mu\rangle}`, whose gradient is the residual :math:`E_q[f] - \mu` and whose
+Hessian is the covariance of the features under :math:`q`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import optimize
+
+from expfam._boltzmann import _EPS, _accurate_sum, _solve_scalar, _validate_1d
+from expfam._categorical import Categorical
+from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._validation import FloatArray, as_float_array
+
+__all__ = ["MaxEntResult", "max_entropy"]
+
+# Run the face-finding linear program before iterating up to this many states; above
+# it, only when the dual solve suggests the moments are on the boundary of the hull.
+_LP_ALWAYS = 5000
+# A state whose tilt q_j / prior_j falls below this (relative to 1) after an interior
+# solve is a sign that the moments may lie on a face of the hull: check with the LP.
+_SUSPECT = 1e-8
+# Relative residual required of a solution (per feature, against max |f_i|).
+_RTOL = 1e-12
+# Above this many states the global phase of the dual solve runs in float32.
+_LARGE = 1 << 14
+_BLOCK = 1 << 13  # rows per block when transposing the features
+_HBLOCK = 1 << 15  # states per block of the Hessian accumulation
+
+
+@dataclass(frozen=True)
+class MaxEntResult:
+    r"""Result of :func:`max_entropy`.
+
+    Attributes
+    ----------
+    distribution : Categorical
+        The solution :math:`q`, with logits :math:`\log q` (``-inf`` where ``q = 0``).
+    probs : ndarray
+        The probabilities :math:`q`, shape ``(K,)`` (``distribution.probs`` recomputes
+        a softmax of the logits and agrees to about ``eps * max|logit|`` relative).
+    multipliers : ndarray
+        :math:`\lambda`, shape ``(m,)``: :math:`q_j \propto \pi_j
+        e^{\langle\lambda, f_j\rangle}` (for energies, :math:`\lambda = -\beta`). When
+        the moments lie on the boundary of the convex hull of the features, ``q`` is 0
+        off `support` and :math:`\lambda` describes ``q`` on it; a component is
+        ``-inf`` (``+inf``) when that feature is pinned at its minimum (maximum), and
+        components along directions in which the features are constant on the
+        support are 0.
+    entropy : float
+        :math:`H(q) = -\sum_j q_j\log q_j`, in nats.
+    kl_to_prior : float or None
+        :math:`\mathrm{KL}(q\|\pi)` when a prior is given, else ``None``.
+    residual : float
+        :math:`\max_i |E_q[f_i] - \mu_i|`.
+    converged : bool
+        Always ``True`` for a returned result (failures raise
+        :class:`ConvergenceError`).
+    iterations : int
+        Dual iterations (optimiser plus polishing steps); ``0`` for exact edge cases.
+    support : ndarray of bool
+        The states allowed positive probability: positive prior and on the minimal face
+        of the convex hull that contains the moments.
+    """
+
+    distribution: Categorical
+    probs: FloatArray
+    multipliers: FloatArray
+    entropy: float
+    kl_to_prior: float | None
+    residual: float
+    converged: bool
+    iterations: int
+    support: NDArray[np.bool_]
+
+
+def max_entropy(
+    features: ArrayLike, moments: ArrayLike, *, prior: ArrayLike | None = None
+) -> MaxEntResult:
+    r"""Find the distribution of maximum entropy (minimum KL to a prior) with given moments.
+
+    Solves
+
+    .. math:: \min_q \mathrm{KL}(q\,\|\,\pi) \quad\text{subject to}\quad
+              \sum_j q_j f_j = \mu,\ \sum_j q_j = 1,\ q \ge 0,
+
+    which for a uniform prior :math:`\pi` maximises the entropy :math:`H(q)`.
+
+    Parameters
+    ----------
+    features : array_like
+        Finite feature values, shape ``(K,)`` (one feature) or ``(K, m)``.
+    moments : array_like
+        Target expectations :math:`\mu`, shape ``()`` (or ``(1,)``) for ``(K,)``
+        features, ``(m,)`` for ``(K, m)``.
+    prior : array_like, optional
+        A probability vector :math:`\pi` of shape ``(K,)`` (non-negative, summing to 1);
+        states with zero prior get zero probability. Default: uniform.
+
+    Returns
+    -------
+    MaxEntResult
+        ``distribution``, ``probs``, ``multipliers``, ``entropy``, ``kl_to_prior``,
+        ``residual``, ``converged``, ``iterations`` and ``support``.
+
+    Raises
+    ------
+    InfeasibleError
+        If the moments are outside the convex hull of the feature vectors (of the
+        states with positive prior); the message gives the attainable range or a
+        separating direction. A :class:`ValueError`.
+    ConvergenceError
+        If the solve does not reach its tolerance, with diagnostics.
+    ValueError
+        For wrong shapes, ``nan``/``±inf`` in `features` or `moments`, or a `prior`
+        that is not a probability vector; the message names the argument.
+
+    See Also
+    --------
+    boltzmann : one energy constraint, with thermodynamic quantities.
+
+    Notes
+    -----
+    **Boundary cases are resolved exactly first.** A moment outside
+    ``[min f_i, max f_i]`` is infeasible; a moment equal to ``min f_i`` (``max f_i``)
+    confines ``q`` to the states where feature ``i`` attains it (multiplier ``-inf``
+    (``+inf``)), repeatedly until no feature is pinned. For ``m >= 2`` the minimal face
+    of the hull that contains :math:`\mu` is found with :func:`scipy.optimize.linprog`:
+    with :math:`g_j = f_j - \mu`,
+
+    .. math:: \max \sum_j z_j \quad\text{s.t.}\quad \sum_j (z_j + s_j) g_j = 0,\
+              0 \le z_j \le 1,\ s_j \ge 0,
+
+    whose optimal ``z`` is the indicator of the states that some solution can weight
+    (homogeneity lets any such state reach ``z_j = 1``); the others get exactly 0 and
+    ``z = 0`` everywhere means infeasible (HiGHS, feasibility tolerance ``1e-10`` of the
+    feature scale: states closer than that to the face count as on it). The linear
+    program runs before iterating for up to 5000 states, and for larger problems
+    (where it is costly) when the interior solve ends with some
+    :math:`q_j/\pi_j < 10^{-8}`, the sign of a face.
+
+    **Interior solve.** Features are centred at :math:`\mu`, scaled per column and
+    whitened with the prior covariance (directions in which the features are constant
+    are dropped after checking that :math:`\mu` lies in their affine hull), so the dual
+    Hessian starts at the identity. :func:`scipy.optimize.minimize` (``trust-exact``,
+    analytic gradient and Hessian = covariance of the features, log-domain weights;
+    float32 above 16384 states) minimises the dual; float64 Newton steps then polish
+    the multipliers until the residual stops decreasing, typically at a few ulp of
+    ``max |f_i|``. A residual above ``1e-12 max |f_i|`` for some feature raises
+    :class:`ConvergenceError`. A single free feature (``m = 1``, or one left after
+    pinning) uses the solver of :func:`boltzmann`, accurate to a few ulp of the
+    moment.
+
+    Examples
+    --------
+    Jaynes' Brandeis dice, with the multiplier of the face value:
+
+    >>> import numpy as np
+    >>> import expfam
+    >>> r = expfam.max_entropy(np.arange(1.0, 7.0), 4.5)
+    >>> np.round(r.multipliers, 6)
+    array([0.371049])
+    >>> np.round(r.probs, 4)
+    array([0.0543, 0.0788, 0.1142, 0.1654, 0.2398, 0.3475])
+
+    Two constraints, the mean and the second moment, and a prior:
+
+    >>> x = np.arange(1.0, 7.0)
+    >>> r = expfam.max_entropy(np.column_stack([x, x**2]), [3.5, 14.0],
+    ...                        prior=np.full(6, 1 / 6))
+    >>> bool(r.residual < 1e-12 and r.kl_to_prior > 0)
+    True
+
+    Moments on an edge of the hull: the states off the edge get exactly zero.
+
+    >>> f = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> expfam.max_entropy(f, [0.5, 1.0]).probs
+    array([0. , 0. , 0.5, 0.5])
+    """
+    F, mu, one = _check_features(features, moments)
+    K = F.shape[0]
+    pi = None if prior is None else _check_prior(prior, K)
+    if one:
+        sol = _solve_scalar(F[:, 0], float(mu[0]), pi, xname="features", tname="moments")
+        support = (pi > 0) if pi is not None else np.ones(K, dtype=bool)
+        support = support & (sol.probs > 0) if math.isinf(sol.lam) else support
+        return MaxEntResult(
+            distribution=Categorical(logits=sol.logits),
+            probs=sol.probs,
+            multipliers=np.array([sol.lam]),
+            entropy=sol.entropy,
+            kl_to_prior=None if pi is None else sol.kl,
+            residual=sol.residual,
+            converged=sol.converged,
+            iterations=sol.iterations,
+            support=support,
+        )
+    return _solve_general(F, mu, pi)
+
+
+# --------------------------------------------------------------------------- validation
+def _check_features(
+    features: ArrayLike, moments: ArrayLike
+) -> tuple[FloatArray, FloatArray, bool]:
+    f = as_float_array(features, "features")
+    mu = as_float_array(moments, "moments")
+    if f.ndim == 1:
+        f = _validate_1d(f, "features")[:, None]
+        if mu.shape not in ((), (1,)):
+            raise ValueError(
+                f"`moments` must have shape () (or (1,)) for 1-D `features`; got {mu.shape}"
+            )
+        mu = mu.reshape(1)
+    elif f.ndim == 2:
+        if f.shape[0] == 0:
+            raise ValueError(f"`features` must have at least one state (row); got shape {f.shape}")
+        if mu.shape != (f.shape[1],):
+            raise ValueError(
+                f"`moments` must have shape ({f.shape[1]},) for `features` of shape "
+                f"{f.shape}; got {mu.shape}"
+            )
+        if not np.all(np.isfinite(f)):
+            raise ValueError(f"`features` must be finite; found {f[~np.isfinite(f)][0]!r}")
+    else:
+        raise ValueError(f"`features` must have shape (K,) or (K, m); got {f.shape}")
+    if not np.all(np.isfinite(mu)):
+        raise ValueError(f"`moments` must be finite; found {mu[~np.isfinite(mu)][0]!r}")
+    f64 = np.ascontiguousarray(f, dtype=np.float64)
+    return f64, mu.astype(np.float64), f64.shape[1] == 1
+
+
+def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
+    p = as_float_array(prior, "prior")
+    if p.shape != (K,):
+        raise ValueError(f"`prior` must have shape ({K},), one entry per state; got {p.shape}")
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"`prior` must be finite; found {p[~np.isfinite(p)][0]!r}")
+    if np.any(p < 0):
+        raise ValueError(f"`prior` must be non-negative; found {p[p < 0][0]!r}")
+    p = p.astype(np.float64)
+    total = _accurate_sum(p)
+    if not abs(total - 1.0) <= 8 * _EPS * max(1.0, math.sqrt(K)):
+        raise ValueError(f"`prior` must sum to 1 (a probability vector); it sums to {total!r}")
+    return p
+
+
+# --------------------------------------------------------------------------- general case
+def _solve_general(  # noqa: C901 - the reduction loop: pin, face, solve, in one place
+    F: FloatArray, mu: FloatArray, pi: FloatArray | None
+) -> MaxEntResult:
+    K, m = F.shape
+    support = np.ones(K, dtype=bool) if pi is None else pi > 0
+    lam = np.zeros(m)
+    lp_done = loose_done = False
+    iterations = 0
+    while True:
+        active, GT = _pin_axes(F, mu, support, lam)
+        if not active:
+            q, logq = _restricted_prior(pi, support)
+            return _finish(
+                F, mu, pi, support, q=q, logq=logq, lam=lam, iterations=iterations, known=None
+            )
+        if len(active) == 1:  # one free feature left: the (ulp-accurate) scalar solver
+            i = active[0]
+            w = support.astype(np.float64) if pi is None else np.where(support, pi, 0.0)
+            one = _solve_scalar(F[:, i], float(mu[i]), w, xname="features", tname="moments")
+            lam[i] = one.lam
+            if math.isinf(one.lam):
+                support = support & (one.probs > 0)
+            return _finish(
+                F,
+                mu,
+                pi,
+                support,
+                q=one.probs,
+                logq=one.logits,
+                lam=lam,
+                iterations=one.iterations,
+                known=None,
+            )
+        dmin, dmax = GT.min(axis=1), GT.max(axis=1)
+        s = np.maximum(dmax, -dmin)
+        fmax = np.maximum(np.abs(mu[active] + dmin), np.abs(mu[active] + dmax))  # max |f_i|
+        GT /= s[:, None]  # centred at the moments, scaled to [-1, 1]
+        wh = _whitening(GT, pi, support)
+        if not lp_done and GT.shape[1] <= _LP_ALWAYS:
+            lp_done = True
+            face = _minimal_face(GT, s, support, active, wh.B)
+            if face is not None:  # a proper face: restrict and reduce again
+                support = face
+                continue
+        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s)
+        iterations += sol.iterations
+        if sol.suspicious and not lp_done:
+            lp_done = True
+            face = _minimal_face(GT, s, support, active, wh.B)
+            if face is not None:
+                support = face
+                continue
+        if not sol.converged and not loose_done:
+            # a near-face problem (weights below ~1e-30) that the tight program called
+            # interior: at HiGHS's default tolerance the face is a solution within ours
+            loose_done = lp_done = True
+            face = _minimal_face(GT, s, support, active, wh.B, loose=True)
+            if face is not None:
+                support = face
+                continue
+        if not sol.converged:
+            raise ConvergenceError(
+                "maximum-entropy dual solve did not reach the residual tolerance: "
+                f"max |E_q[f] - moments| = {sol.residual!r}",
+                iterations=iterations,
+                residual=sol.residual,
+                multipliers=sol.lam_active,
+                active=active,
+                solver_message=sol.message,
+            )
+        lam[active] = sol.lam_active
+        return _finish(
+            F,
+            mu,
+            pi,
+            support,
+            q=sol.q,
+            logq=sol.logq,
+            lam=lam,
+            iterations=iterations,
+            known=(active, sol.resid),
+        )
+
+
+def _pin_axes(
+    F: FloatArray, mu: FloatArray, support: NDArray[np.bool_], lam: FloatArray
+) -> tuple[list[int], FloatArray]:
+    """Exact axis-aligned reductions; return the features that still need a multiplier.
+
+    Raises :class:`InfeasibleError` for a moment outside its feature's range; restricts
+    `support` (in place) to the states where a feature attains its moment at its min or
+    max, setting that multiplier to ``-inf`` or ``+inf``. Also returns the differences
+    ``f_i - mu_i`` of the remaining features on the support, one row each (their signs
+    are exact, so the comparisons are).
+    """
+    m = F.shape[1]
+    where = "" if np.all(support) else " over the states with positive prior"
+    done = [bool(math.isinf(lam[i])) for i in range(m)]
+    while True:
+        full = bool(np.all(support))
+        idx = None if full else np.flatnonzero(support)
+        cols = [i for i in range(m) if not done[i]]
+        n = F.shape[0] if idx is None else idx.size
+        D = np.empty((len(cols), n))
+        mc = mu[cols]
+        every = len(cols) == m
+        for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
+            blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
+            if not every:
+                blk = blk[:, cols]
+            np.subtract(blk.T, mc[:, None], out=D[:, a : a + _BLOCK])
+        dmin, dmax = D.min(axis=1, initial=np.inf), D.max(axis=1, initial=-np.inf)
+        pinned = -1
+        for k, i in enumerate(cols):
+            if dmin[k] > 0 or dmax[k] < 0:
+                col = F[:, i] if idx is None else F[idx, i]
+                raise InfeasibleError(
+                    f"`moments`[{i}]={float(mu[i])!r} is outside the attainable range "
+                    f"[{float(col.min())!r}, {float(col.max())!r}] of `features`[:, {i}]{where}"
+                )
+            if dmin[k] == 0 or dmax[k] == 0:
+                pinned = k
+                break
+        if pinned < 0:
+            keep = [k for k in range(len(cols)) if dmin[k] < dmax[k]]
+            for k in range(len(cols)):
+                if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
+                    done[cols[k]] = True
+            return [cols[k] for k in keep], D[keep] if len(keep) < len(cols) else D
+        i = cols[pinned]
+        at_min = dmin[pinned] == 0
+        support &= F[:, i] == mu[i]
+        lam[i] = -math.inf if at_min else math.inf
+        done[i] = True
+        where = " over the states left by the pinned features"
+
+
+def _restricted_prior(
+    pi: FloatArray | None, support: NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    w = support.astype(np.float64) if pi is None else np.where(support, pi, 0.0)
+    total = _accurate_sum(w)
+    q = w / total
+    with np.errstate(divide="ignore"):
+        logq = np.log(w) - math.log(total)
+    return q, logq
+
+
+def _minimal_face(
+    GT: FloatArray,
+    s: FloatArray,
+    support: NDArray[np.bool_],
+    active: list[int],
+    B: FloatArray,
+    *,
+    loose: bool = False,
+) -> NDArray[np.bool_] | None:
+    """States of the minimal face of the hull containing the moments (None: all).
+
+    `GT` holds the centred, scaled features of the states of `support`; the program is
+    posed on the whitened features ``B^T g`` (no dependent rows), at feasibility
+    tolerance ``1e-10`` (HiGHS's default ``1e-7`` if `loose`). Raises
+    :class:`InfeasibleError` when the moments are outside the hull.
+    """
+    idx = np.flatnonzero(support)
+    HT = B.T @ GT
+    a, n = HT.shape
+    problem: dict[str, Any] = {
+        "c": np.concatenate([-np.ones(n), np.zeros(n)]),
+        "A_eq": np.hstack([HT, HT]),
+        "b_eq": np.zeros(a),
+        "bounds": np.column_stack(
+            [np.zeros(2 * n), np.concatenate([np.ones(n), np.full(n, np.inf)])]
+        ),
+        "method": "highs",
+    }
+    tight = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+    res = optimize.linprog(**problem, options={} if loose else tight)
+    if res.status != 0:  # rare numerical trouble at tight tolerances: HiGHS defaults
+        res = optimize.linprog(**problem)
+    if res.status != 0:
+        return None  # undecided: the interior solve and its residual check decide
+    on = res.x[:n] > 0.5
+    if not np.any(on):
+        raise InfeasibleError(_outside_hull_message(HT, B, s, res, active))
+    if np.all(on):
+        return None
+    face = np.zeros_like(support)
+    face[idx[on]] = True
+    return face
+
+
+def _outside_hull_message(
+    HT: FloatArray, B: FloatArray, s: FloatArray, res: Any, active: list[int]
+) -> str:
+    msg = "`moments` lie outside the convex hull of the feature vectors (rows of `features`)"
+    y = getattr(getattr(res, "eqlin", None), "marginals", None)
+    if y is None:  # pragma: no cover
+        return msg
+    y = np.asarray(y, dtype=np.float64)
+    v = y @ HT  # = a . (f_j - mu) for the direction a = (B y) / s
+    if np.all(v > 0) or np.all(v < 0):
+        d = (B @ y) / s
+        norm = float(np.max(np.abs(d))) * (1.0 if np.all(v > 0) else -1.0)
+        d /= norm
+        cols = ", ".join(str(i) for i in active)
+        msg += (
+            f": along the direction a = {np.array2string(d, precision=4)} (features "
+            f"[{cols}]), every feature vector has a·(f - moments) >= "
+            f"{float(np.min(v / norm)):.6g} > 0"
+        )
+    return msg
+
+
+@dataclass
+class _DualSolution:
+    q: FloatArray
+    logq: FloatArray
+    lam_active: FloatArray
+    resid: FloatArray
+    residual: float
+    converged: bool
+    suspicious: bool
+    iterations: int
+    message: str
+
+
+@dataclass
+class _Whitening:
+    B: FloatArray  # (a, r): h = B^T g has identity covariance under the prior
+    lp: FloatArray | None  # log of the normalised prior on the support (None: uniform)
+
+
+def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]) -> _Whitening:
+    """Whitening of the centred, scaled features `GT`, dropping constant directions.
+
+    Raises :class:`InfeasibleError` when the moments leave the affine hull of the
+    feature vectors (a combination of features constant on the support but not at
+    the moments).
+    """
+    full = bool(np.all(support))
+    n = GT.shape[1]
+    w0 = None
+    if pi is None:
+        lp = None
+        gbar = GT.mean(axis=1)
+    else:
+        ps = pi if full else pi[support]
+        w0 = ps / _accurate_sum(ps)
+        lp = np.log(w0)
+        gbar = GT @ w0
+    # Covariance for whitening, from at most ~65536 strided states: whitening only
+    # conditions the problem; near-dependence is re-checked on all states below.
+    step = max(1, n // 65536)
+    Gs = GT[:, ::step]
+    ws = np.full(Gs.shape[1], 1.0 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
+    Gs = Gs - (Gs @ ws)[:, None]
+    C = (Gs * ws) @ Gs.T
+    del Gs
+    nu, V = np.linalg.eigh(C)
+    if nu[0] < 1e-8 * nu[-1]:
+        # nearly dependent features: eigenvalues of C are only accurate to eps*|C|, so
+        # take singular values of the centred, weighted data instead, where exactly
+        # dependent combinations show at rounding level (sigma ~ eps * sigma_max)
+        Gc = GT - gbar[:, None]
+        Gc *= np.sqrt(np.full(n, 1.0 / n) if w0 is None else w0)
+        _, sv, vt = np.linalg.svd(Gc.T, full_matrices=False)
+        del Gc
+        nu, V = (sv**2)[::-1], vt[::-1].T
+    keep = nu > 1e-26 * nu[-1]
+    flat = V[:, ~keep]
+    if flat.shape[1]:
+        off = gbar @ flat
+        if np.any(np.abs(off) > 1e-10):
+            raise InfeasibleError(
+                "`moments` are not in the affine hull of the feature vectors of the states "
+                "that can carry probability: a combination of the features is constant on "
+                f"them but the moments give it an offset of {float(np.max(np.abs(off))):.3g} "
+                "(relative to the feature scale)"
+            )
+    return _Whitening(B=V[:, keep] / np.sqrt(nu[keep]), lp=lp)
+
+
+def _dual_solve(
+    GT: FloatArray, s: FloatArray, support: NDArray[np.bool_], wh: _Whitening, *, tol: FloatArray
+) -> _DualSolution:
+    """Minimise the whitened dual for centred, scaled features `GT` on `support`.
+
+    Converged when every scaled residual ``|E_q[g_i]|`` is at most ``tol[i]``.
+    """
+    K = support.size
+    full = bool(np.all(support))
+    n = GT.shape[1]
+    B, lp = wh.B, wh.lp
+    r = B.shape[1]
+    # Global phase: trust-region Newton on the dual in whitened coordinates (float32 for
+    # large problems, whose exp is several times faster); then float64 Newton steps with
+    # float64 gradients polish the multipliers to rounding level.
+    large = n > _LARGE
+    ev64 = _DualEval(GT, lp, B)
+    ev = ev64
+    if large:
+        ev = _DualEval(GT.astype(np.float32), None if lp is None else lp.astype(np.float32), B)
+    # At eta = 0 the whitened Hessian is the identity, so the first Newton step is -g0:
+    # start with a trust radius that admits it.
+    radius = max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
+    with np.errstate(over="ignore", under="ignore"):
+        res = optimize.minimize(
+            ev.fun,
+            np.zeros(r),
+            jac=ev.jac,
+            hess=ev.hess,
+            method="trust-exact",
+            options={
+                "gtol": 1e-5 if large else 1e-9,
+                "maxiter": 200,
+                "initial_trust_radius": radius,
+            },
+        )
+    eta = np.asarray(res.x, dtype=np.float64)
+    iterations = int(res.nit)
+    g = ev64.grad_accurate(eta)
+    # the last Hessian of the trust-region phase (float32 for large problems): near the
+    # solution it changes little, and Newton steps still converge in 2-3 iterations
+    hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
+    for _ in range(6):
+        gn = float(np.max(np.abs(B.T @ g)))
+        if float(np.max(np.abs(g))) <= 8 * _EPS:  # rounding level of the scaled residual
+            break
+        try:
+            step = np.linalg.solve(hm, -(B.T @ g))
+        except np.linalg.LinAlgError:  # pragma: no cover
+            break
+        eta2 = eta + step
+        g2 = ev64.grad_accurate(eta2)
+        iterations += 1
+        if not float(np.max(np.abs(B.T @ g2))) < gn:
+            break
+        eta, g = eta2, g2
+        if gn > 1e-3:  # far from the solution: refresh the Hessian
+            hm = ev.hess(eta)
+    qs = ev64.evaluate(eta)[1]  # ev64 and its buffers end here
+    logq_s = ev64.log_probs(eta)
+    lam_active = (B @ eta) / s
+    resid = np.abs(g) * s  # |E_q[f_i] - mu_i| from the float64 E_q[g]
+    converged = bool(np.all(np.abs(g) <= tol))
+    lr = logq_s if lp is None else logq_s - lp
+    ratio_min = float(np.min(lr)) + (math.log(n) if lp is None else 0.0)
+    suspicious = (not converged) or ratio_min < math.log(_SUSPECT)
+    if full:
+        q_full, logq_full = qs, logq_s
+    else:
+        q_full = np.zeros(K)
+        q_full[support] = qs
+        logq_full = np.full(K, -np.inf)
+        logq_full[support] = logq_s
+    return _DualSolution(
+        q=q_full,
+        logq=logq_full,
+        lam_active=lam_active,
+        resid=resid,
+        residual=float(np.max(resid)),
+        converged=converged,
+        suspicious=suspicious,
+        iterations=iterations,
+        message=str(res.message),
+    )
+
+
+class _DualEval:
+    r"""The whitened dual :math:`D(\eta) = \log\sum_j \pi_j e^{\langle B\eta, g_j\rangle}`.
+
+    Value, gradient :math:`B^\top E_q[g]` and Hessian :math:`B^\top\operatorname{Cov}_q(g)B`
+    for centred, scaled features ``GT`` (rows are features); the weights of the last
+    few points are cached, as optimisers ask for value, gradient and Hessian separately.
+    """
+
+    def __init__(self, GT: FloatArray, lp: FloatArray | None, B: FloatArray) -> None:
+        self.GT = GT
+        self.lp = lp
+        self.B = B
+        self.buf = np.empty((GT.shape[0], min(GT.shape[1], _HBLOCK)), GT.dtype)
+        self.cache: dict[bytes, tuple[float, FloatArray]] = {}
+        self.slots = (np.empty(GT.shape[1], GT.dtype), np.empty(GT.shape[1], GT.dtype))
+        self.hess_key = b""
+        self.hess_value: FloatArray = np.zeros((0, 0))
+
+    def evaluate(self, eta: FloatArray) -> tuple[float, FloatArray]:
+        """Dual value and ``q`` at `eta` (in one of two reused buffers)."""
+        key = eta.tobytes()
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit[0], hit[1]
+        if len(self.cache) >= len(self.slots):
+            self.cache.pop(next(iter(self.cache)))  # evict the oldest, free its buffer
+        used = {id(v[1]) for v in self.cache.values()}
+        w = next(b for b in self.slots if id(b) not in used)
+        np.matmul((self.B @ eta).astype(self.GT.dtype), self.GT, out=w)
+        if self.lp is not None:
+            w += self.lp
+        zmax = float(np.max(w))
+        w -= w.dtype.type(zmax)
+        with np.errstate(under="ignore"):
+            np.exp(w, out=w)
+        s0 = float(w.sum(dtype=np.float64))
+        w /= w.dtype.type(s0)
+        self.cache[key] = (zmax + math.log(s0), w)
+        return self.cache[key]
+
+    def log_probs(self, eta: FloatArray) -> FloatArray:
+        """``log q`` at `eta` (a new array)."""
+        value = self.evaluate(eta)[0]
+        z = (self.B @ eta).astype(self.GT.dtype) @ self.GT
+        if self.lp is not None:
+            z += self.lp
+        z -= value
+        return z
+
+    def fun(self, eta: FloatArray) -> float:
+        """Dual value."""
+        return self.evaluate(eta)[0]
+
+    def jac(self, eta: FloatArray) -> FloatArray:
+        """Gradient in whitened coordinates."""
+        g = np.asarray(self.GT @ self.evaluate(eta)[1], dtype=np.float64)
+        return np.asarray(self.B.T @ g)
+
+    def hess(self, eta: FloatArray) -> FloatArray:
+        """Hessian in whitened coordinates."""
+        key = eta.tobytes()
+        if self.hess_key == key:
+            return self.hess_value
+        self.hess_key = key
+        self.hess_value = self._hess(eta)
+        return self.hess_value
+
+    def _hess(self, eta: FloatArray) -> FloatArray:
+        q = self.evaluate(eta)[1]
+        g = np.asarray(self.GT @ q, dtype=np.float64)
+        second = np.zeros((self.GT.shape[0],) * 2)
+        for a in range(0, q.size, _HBLOCK):  # cache-sized blocks of states
+            gb = self.GT[:, a : a + _HBLOCK]
+            hb = np.multiply(gb, q[a : a + _HBLOCK], out=self.buf[:, : gb.shape[1]])
+            second += hb @ gb.T
+        return np.asarray(self.B.T @ (second - np.outer(g, g)) @ self.B)
+
+    def grad_accurate(self, eta: FloatArray) -> FloatArray:
+        """``E_q[g]`` (unwhitened), the residual in units of the feature scales.
+
+        A float64 matrix-vector product: its rounding error is a few ulp of
+        ``sum_j q_j |g_j| <= 1``, far below the tolerance of ``1e-12``.
+        """
+        return np.asarray(self.GT @ self.evaluate(eta)[1])
+
+
+def _finish(
+    F: FloatArray,
+    mu: FloatArray,
+    pi: FloatArray | None,
+    support: NDArray[np.bool_],
+    *,
+    q: FloatArray,
+    logq: FloatArray,
+    lam: FloatArray,
+    iterations: int,
+    known: tuple[list[int], FloatArray] | None,
+) -> MaxEntResult:
+    """Assemble the result; `known` carries residuals already computed by the solver."""
+    if bool(np.all(q > 0)):
+        entropy = float(-(q @ logq))
+        kl = None if pi is None else float(q @ (logq - np.log(pi)))
+    else:
+        pos = q > 0
+        entropy = float(-(q[pos] @ logq[pos]))
+        kl = None if pi is None else float(q[pos] @ (logq[pos] - np.log(pi[pos])))
+    m = F.shape[1]
+    resid = np.zeros(m)
+    done = np.zeros(m, dtype=bool)
+    if known is not None:
+        resid[known[0]] = known[1]
+        done[known[0]] = True
+    if not np.all(done):
+        # features pinned or constant on the support: sum them (they are exact up to
+        # the normalisation of q)
+        idx = np.flatnonzero(support)
+        qs = q[idx]
+        for i in np.flatnonzero(~done):
+            resid[i] = abs(float(np.sum(F[idx, i] * qs)) - mu[i])
+    return MaxEntResult(
+        distribution=Categorical(logits=logq),
+        probs=q,
+        multipliers=lam.copy(),
+        entropy=entropy,
+        kl_to_prior=kl,
+        residual=float(np.max(resid, initial=0.0)),
+        converged=True,
+        iterations=iterations,
+        support=support.copy(),
+    )

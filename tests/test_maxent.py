@@ -1,0 +1,385 @@
+"""Tests of :func:`expfam.max_entropy`: moment constraints, priors, faces, optimality."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+from scipy import optimize
+
+import expfam
+from expfam import _maxent
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def assert_feasible(r: expfam.MaxEntResult, F: NDArray[Any], mu: NDArray[Any]) -> None:
+    """Residual, normalisation and sign of a solution, checked independently."""
+    F2 = F.reshape(F.shape[0], -1)
+    q = r.probs
+    assert np.all(q >= 0)
+    assert math.fsum(q.tolist()) == pytest.approx(1.0, abs=1e-14)
+    scale = np.max(np.abs(F2), axis=0)
+    got = np.array([math.fsum((q * F2[:, i]).tolist()) for i in range(F2.shape[1])])
+    assert np.all(np.abs(got - np.atleast_1d(mu)) <= 1e-12 * scale), got - mu
+    assert r.residual <= 1e-12 * float(np.max(scale))
+
+
+def kl_objective(p: NDArray[Any], prior: NDArray[Any]) -> float:
+    on = p > 0
+    return float(np.sum(p[on] * (np.log(p[on]) - np.log(prior[on]))))
+
+
+def primal(F: NDArray[Any], mu: NDArray[Any], prior: NDArray[Any]) -> tuple[Any, bool]:
+    """The primal problem with scipy's trust-constr, as an independent oracle."""
+    K = F.shape[0]
+    A = np.vstack([np.ones(K), F.T])
+    b = np.concatenate([[1.0], mu])
+    res = optimize.minimize(
+        lambda p: float(np.sum(p * (np.log(p) - np.log(prior)))),
+        np.full(K, 1 / K),
+        jac=lambda p: np.log(p) - np.log(prior) + 1,
+        hess=lambda p: np.diag(1 / p),
+        constraints=[optimize.LinearConstraint(A, b, b)],
+        bounds=optimize.Bounds(1e-14, 1.0, keep_feasible=True),
+        method="trust-constr",
+        options={"gtol": 1e-12, "xtol": 1e-15, "maxiter": 5000},
+    )
+    feasible = bool(np.max(np.abs(A @ res.x - b)) < 1e-9)
+    return np.asarray(res.x), feasible and res.status in (1, 2)
+
+
+# --------------------------------------------------------------------------- one feature
+def test_jaynes_dice_multiplier_is_minus_beta() -> None:
+    x = np.arange(1.0, 7.0)
+    r = expfam.max_entropy(x, 4.5)
+    b = expfam.boltzmann(x, 4.5)
+    assert r.multipliers.shape == (1,)
+    assert r.multipliers[0] == -b.beta
+    np.testing.assert_array_equal(r.probs, b.probs)
+    assert r.entropy == b.entropy
+    assert r.kl_to_prior is None
+    assert r.support.all()
+
+
+def test_one_feature_with_prior_against_mpmath() -> None:
+    x = np.array([0.0, 1.0, 2.0, 5.0])
+    prior = np.array([0.4, 0.3, 0.2, 0.1])
+    r = expfam.max_entropy(x, 2.0, prior=prior)
+    with mpmath.workdps(40):
+        pm = [mpmath.mpf(p) for p in prior.tolist()]
+        xm = [mpmath.mpf(v) for v in x.tolist()]
+        lam = mpmath.findroot(
+            lambda t: mpmath.fsum(
+                p * (v - 2) * mpmath.exp(t * v) for p, v in zip(pm, xm, strict=True)
+            ),
+            0.3,
+        )
+        w = [p * mpmath.exp(lam * v) for p, v in zip(pm, xm, strict=True)]
+        z = mpmath.fsum(w)
+        q_ref = [wi / z for wi in w]
+        kl_ref = float(
+            mpmath.fsum(qi * mpmath.log(qi / p) for qi, p in zip(q_ref, pm, strict=True))
+        )
+        h_ref = float(-mpmath.fsum(qi * mpmath.log(qi) for qi in q_ref))
+    assert r.multipliers[0] == pytest.approx(float(lam), rel=1e-14)
+    np.testing.assert_allclose(r.probs, [float(v) for v in q_ref], rtol=1e-14)
+    assert r.kl_to_prior == pytest.approx(kl_ref, rel=1e-12)
+    assert r.entropy == pytest.approx(h_ref, rel=1e-14)
+    assert abs(math.fsum((r.probs * x).tolist()) - 2.0) <= 4 * math.ulp(2.0)
+
+
+def test_one_feature_edges_and_prior_zeros() -> None:
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    prior = np.array([0.0, 0.5, 0.25, 0.25])
+    r = expfam.max_entropy(x, 1.0, prior=prior)  # the minimum over the prior's support
+    assert r.multipliers[0] == -math.inf
+    np.testing.assert_array_equal(r.probs, [0, 1, 0, 0])
+    np.testing.assert_array_equal(r.support, [False, True, False, False])
+    assert r.kl_to_prior == pytest.approx(math.log(2), rel=EPS)
+    with pytest.raises(expfam.InfeasibleError, match="positive prior"):
+        expfam.max_entropy(x, 0.5, prior=prior)
+    r = expfam.max_entropy(x[:, None], [3.0])
+    assert r.multipliers[0] == math.inf
+    np.testing.assert_array_equal(r.probs, [0, 0, 0, 1])
+    r = expfam.max_entropy(x, 1.0, prior=np.array([0.25, 0.25, 0.25, 0.25]))
+    assert r.kl_to_prior is not None
+    assert r.kl_to_prior == pytest.approx(
+        float(expfam.kl_divergence(r.probs, np.full(4, 0.25))), rel=1e-13
+    )
+
+
+# --------------------------------------------------------------------------- several
+def _random_interior(rng: np.random.Generator, K: int, m: int) -> tuple[Any, Any, Any]:
+    F = rng.normal(size=(K, m))
+    lam = rng.normal(size=m) * 0.7
+    z = F @ lam
+    q = np.exp(z - z.max())
+    q /= q.sum()
+    return F, q @ F, lam
+
+
+@pytest.mark.parametrize(("K", "m"), [(5, 2), (8, 3), (30, 3), (200, 4)])
+@pytest.mark.parametrize("with_prior", [False, True])
+def test_interior_matches_primal(K: int, m: int, with_prior: bool) -> None:
+    rng = np.random.default_rng(K * m)
+    F, mu, _ = _random_interior(rng, K, m)
+    prior = rng.dirichlet(np.ones(K)) if with_prior else None
+    r = expfam.max_entropy(F, mu, prior=prior)
+    assert_feasible(r, F, mu)
+    assert r.support.all()
+    if K <= 10:
+        # trust-constr on the primal: where it converges it must agree; it must never
+        # find a feasible point of lower KL than ours
+        pi0 = np.full(K, 1 / K) if prior is None else prior
+        p_tc, ok = primal(F, mu, pi0)
+        if ok:
+            assert kl_objective(r.probs, pi0) <= kl_objective(p_tc, pi0) + 1e-12
+        if ok and (prior is None or K <= 5):
+            np.testing.assert_allclose(r.probs, p_tc, atol=1e-7)
+    # the tilt form: q ∝ prior exp(F @ lam)
+    pi = np.full(K, 1 / K) if prior is None else prior
+    np.testing.assert_allclose(r.probs, expfam.softmax(np.log(pi) + F @ r.multipliers), rtol=1e-12)
+    assert r.entropy == pytest.approx(float(expfam.entropy(r.probs)), rel=1e-13)
+    if prior is not None:
+        assert r.kl_to_prior == pytest.approx(
+            float(expfam.kl_divergence(r.probs, prior)), rel=1e-10, abs=1e-14
+        )
+
+
+def test_recovers_multipliers_and_zero_duality_gap() -> None:
+    rng = np.random.default_rng(9)
+    F, mu, lam = _random_interior(rng, 500, 3)
+    r = expfam.max_entropy(F, mu)
+    np.testing.assert_allclose(r.multipliers, lam, rtol=1e-11, atol=1e-12)
+    # dual value log sum_j exp(lam.(f_j - mu)) equals the entropy
+    dual = float(expfam.logsumexp((F - mu) @ r.multipliers))
+    assert dual == pytest.approx(r.entropy, rel=1e-13)
+    # with a prior: -dual = KL(q || prior)
+    prior = rng.dirichlet(np.ones(500))
+    r = expfam.max_entropy(F, mu, prior=prior)
+    dual = float(expfam.logsumexp(np.log(prior) + (F - mu) @ r.multipliers))
+    assert r.kl_to_prior == pytest.approx(-dual, rel=1e-10)
+
+
+def test_invariances() -> None:
+    rng = np.random.default_rng(2)
+    F, mu, _ = _random_interior(rng, 40, 2)
+    r = expfam.max_entropy(F, mu)
+    perm = rng.permutation(40)
+    rp = expfam.max_entropy(F[perm], mu)
+    np.testing.assert_allclose(rp.probs, r.probs[perm], rtol=1e-12)
+    # affine change of each feature: f -> a f + c changes lam -> lam / a
+    a, c = np.array([3.0, -0.5]), np.array([1e3, -7.0])
+    ra = expfam.max_entropy(F * a + c, mu * a + c)
+    np.testing.assert_allclose(ra.multipliers, r.multipliers / a, rtol=1e-10)
+    np.testing.assert_allclose(ra.probs, r.probs, rtol=1e-10)
+
+
+def test_large_problem_float32_phase() -> None:
+    # more states than the float32 threshold: float32 trust region, float64 polish
+    rng = np.random.default_rng(12)
+    F, mu, lam = _random_interior(rng, _maxent._LARGE + 5000, 3)
+    r = expfam.max_entropy(F, mu)
+    assert_feasible(r, F, mu)
+    np.testing.assert_allclose(r.multipliers, lam, rtol=1e-10, atol=1e-12)
+
+
+def test_prior_zeros_exclude_states() -> None:
+    rng = np.random.default_rng(13)
+    F = rng.normal(size=(12, 2))
+    prior = rng.dirichlet(np.ones(12))
+    prior[[0, 5]] = 0.0
+    prior /= prior.sum()
+    w = rng.dirichlet(np.ones(12)) * (prior > 0)
+    mu = (w / w.sum()) @ F
+    r = expfam.max_entropy(F, mu, prior=prior)
+    assert_feasible(r, F, mu)
+    np.testing.assert_array_equal(r.probs[[0, 5]], 0.0)
+    np.testing.assert_array_equal(r.support, prior > 0)
+    assert r.kl_to_prior is not None
+    assert r.kl_to_prior == pytest.approx(
+        float(expfam.kl_divergence(r.probs, prior)), rel=1e-10, abs=1e-14
+    )
+
+
+def test_large_offset_features() -> None:
+    rng = np.random.default_rng(8)
+    F, mu, _ = _random_interior(rng, 300, 2)
+    r = expfam.max_entropy(F + 1e8, mu + 1e8)
+    r0 = expfam.max_entropy(F, mu)
+    assert_feasible(r, F + 1e8, mu + 1e8)
+    np.testing.assert_allclose(r.probs, r0.probs, rtol=1e-6)
+
+
+def test_affinely_dependent_features() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=50)
+    F = np.column_stack([x, 2 * x + 1, x**2])
+    w = rng.dirichlet(np.ones(50))
+    mu = w @ F
+    r = expfam.max_entropy(F, mu)
+    assert_feasible(r, F, mu)
+    with pytest.raises(expfam.InfeasibleError, match="hull"):
+        expfam.max_entropy(F, mu + np.array([0.0, 0.1, 0.0]))
+
+
+def test_no_features() -> None:
+    r = expfam.max_entropy(np.zeros((3, 0)), np.zeros(0), prior=[0.5, 0.25, 0.25])
+    np.testing.assert_array_equal(r.probs, [0.5, 0.25, 0.25])
+    assert r.kl_to_prior == 0.0
+    assert r.multipliers.shape == (0,)
+
+
+# --------------------------------------------------------------------------- faces
+SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.5]])
+
+
+def test_axis_face_is_exact() -> None:
+    r = expfam.max_entropy(SQUARE, [0.25, 1.0])
+    np.testing.assert_array_equal(r.probs > 0, [False, False, True, True, False])
+    np.testing.assert_allclose(r.probs, [0, 0, 0.75, 0.25, 0], rtol=1e-15)
+    assert r.multipliers[1] == math.inf
+    assert math.isfinite(r.multipliers[0])
+    r = expfam.max_entropy(SQUARE, [0.0, 0.0])  # a vertex
+    np.testing.assert_array_equal(r.probs, [1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(r.multipliers, [-math.inf, -math.inf])
+
+
+def test_oblique_face_found_by_linprog() -> None:
+    # triangle (0,0), (1,0), (0,1) with inner points; the moments on the hypotenuse
+    f = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.25, 0.25], [0.5, 0.5], [0.1, 0.3]])
+    r = expfam.max_entropy(f, [0.25, 0.75])
+    np.testing.assert_array_equal(r.support, [False, True, True, False, True, False])
+    np.testing.assert_array_equal(r.probs[[0, 3, 5]], 0.0)
+    assert_feasible(r, f, np.array([0.25, 0.75]))
+    # on the face the solution is the 1-D maximum-entropy problem along the edge
+    sub = expfam.max_entropy(f[[1, 2, 4], 1], 0.75)
+    np.testing.assert_allclose(r.probs[[1, 2, 4]], sub.probs, rtol=1e-13)
+    assert r.entropy == pytest.approx(sub.entropy, rel=1e-13)
+
+
+def test_oblique_face_large_problem_via_suspicion() -> None:
+    # more states than the always-LP threshold: the interior solve runs first, its
+    # vanishing weights trigger the face LP
+    rng = np.random.default_rng(1)
+    n = _maxent._LP_ALWAYS + 1000
+    P = rng.random((2 * n, 2))
+    P = P[P.sum(axis=1) < 0.999][:n]
+    on_edge = np.array([[0.2, 0.8], [0.7, 0.3], [0.5, 0.5]])
+    F = np.vstack([P, on_edge])
+    r = expfam.max_entropy(F, [0.45, 0.55])
+    assert r.support.sum() == 3
+    np.testing.assert_array_equal(r.probs[:-3], 0.0)
+    assert_feasible(r, F, np.array([0.45, 0.55]))
+
+
+def test_outside_hull_is_infeasible_with_direction() -> None:
+    f = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(expfam.InfeasibleError, match="convex hull") as info:
+        expfam.max_entropy(f, [0.6, 0.6])
+    assert isinstance(info.value, ValueError)
+    assert "direction" in str(info.value)
+    with pytest.raises(expfam.InfeasibleError, match=r"moments`\[1\]=2\.0.*\[0\.0, 1\.0\]"):
+        expfam.max_entropy(f, [0.5, 2.0])
+
+
+# --------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("features", "moments", "prior", "match"),
+    [
+        (np.ones((3, 2)), [1.0], None, "`moments` must have shape \\(2,\\)"),
+        (np.ones(3), [1.0, 1.0], None, "`moments` must have shape \\(\\)"),
+        (np.ones((3, 2, 1)), [1.0], None, "`features` must have shape"),
+        (np.ones((0, 2)), [1.0, 1.0], None, "`features` must have at least one"),
+        ([[1.0, np.nan]], [1.0, 1.0], None, "`features` must be finite"),
+        ([1.0, np.inf], 1.0, None, "`features` must be finite"),
+        ([1.0, 2.0], np.nan, None, "`moments` must be finite"),
+        ([1.0, 2.0], 1.5, [0.5], "`prior` must have shape"),
+        ([1.0, 2.0], 1.5, [0.5, 0.6], "`prior` must sum to 1"),
+        ([1.0, 2.0], 1.5, [1.5, -0.5], "`prior` must be non-negative"),
+        ([1.0, 2.0], 1.5, [np.nan, 1.0], "`prior` must be finite"),
+    ],
+)
+def test_bad_arguments(features: Any, moments: Any, prior: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        expfam.max_entropy(features, moments, prior=prior)
+
+
+def test_convergence_failure_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = _maxent._dual_solve
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        sol = real(*args, **kwargs)
+        sol.converged = False
+        sol.residual = 0.5
+        return sol
+
+    monkeypatch.setattr(_maxent, "_dual_solve", broken)
+    monkeypatch.setattr(_maxent, "_minimal_face", lambda *_, **__: None)
+    rng = np.random.default_rng(0)
+    F, mu, _ = _random_interior(rng, 20, 2)
+    with pytest.raises(expfam.ConvergenceError) as info:
+        expfam.max_entropy(F, mu)
+    assert info.value.diagnostics["residual"] == 0.5
+
+
+# --------------------------------------------------------------------------- optimality
+problems = st.tuples(st.integers(3, 10), st.integers(2, 3), st.integers(0, 2**32 - 1))
+
+
+@given(problems)
+def test_optimality_against_feasible_perturbations(spec: Any) -> None:
+    K, m, seed = spec
+    assume(m + 1 < K)
+    rng = np.random.default_rng(seed)
+    F = np.round(rng.normal(size=(K, m)), 2)
+    w = rng.dirichlet(np.ones(K))
+    mu = w @ F
+    prior = rng.dirichlet(np.ones(K) * 2)
+    r = expfam.max_entropy(F, mu, prior=prior)
+    assert_feasible(r, F, mu)
+    q = r.probs
+    on = r.support
+    A = np.vstack([np.ones(K), F.T])[:, on]
+    _, sv, vt = np.linalg.svd(A)
+    rank = int(np.sum(sv > 1e-10 * sv[0]))
+    null = vt[rank:]
+    if null.shape[0] == 0:
+        return
+
+    def objective(p: NDArray[Any]) -> float:  # KL(p || prior) on the support
+        return float(np.sum(p * (np.log(p) - np.log(prior[on]))))
+
+    base = objective(q[on])
+    for _ in range(5):
+        d = rng.normal(size=null.shape[0]) @ null
+        # the largest step keeping q >= q/2: the second-order gain is then far above
+        # rounding level
+        step = 0.5 * float(np.min(q[on] / np.maximum(np.abs(d), 1e-300)))
+        for sgn in (1.0, -1.0):
+            assert objective(q[on] + sgn * step * d) > base
+
+
+@given(problems)
+def test_cross_entropy_identity_at_the_solution(spec: Any) -> None:
+    # h(u) = KL(p || S(u)) + H(p) for every p, and at the solution h(u) = H(q) for
+    # every p with the same moments (the Pythagorean identity of maximum entropy)
+    K, m, seed = spec
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(K, m))
+    p = rng.dirichlet(np.ones(K))
+    mu = p @ F
+    r = expfam.max_entropy(F, mu)
+    assume(r.support.all())
+    u = F @ r.multipliers
+    h = float(expfam.cross_entropy_with_logits(p, u))
+    kl = float(expfam.kl_divergence(p, expfam.softmax(u)))
+    assert h == pytest.approx(kl + float(expfam.entropy(p)), rel=1e-12, abs=1e-12)
+    assert h == pytest.approx(r.entropy, rel=1e-9)
