@@ -87,7 +87,7 @@ def _wsum(w: F64, values: F64) -> F64:
 
 # ---------------------------------------------------------------------- updates
 def _beta_bernoulli(prior: Beta, x: ArrayLike, w: ArrayLike | None) -> Beta:
-    k = _integers(_observations(x), "x", "Bernoulli", 0, np.ones(()))
+    k = _integers(_observations(x), "x", "Bernoulli", 0, np.ones(()), upper_label="1")
     ww = _weights(w, k.shape[0])
     a, b = prior._params64
     return _beta(prior, a + _wsum(ww, k), b + _wsum(ww, 1 - k))

@@ -11,10 +11,15 @@ r"""Continuous families: exponential, normal, gamma and beta.
 * :class:`Beta` (``a``, ``b``): :math:`\eta = (a - 1, b - 1)`,
   :math:`T(x) = (\log x, \log(1 - x))`, :math:`h = 1` on :math:`(0, 1)`.
 
-A distribution *is* its natural parameters, stored in its dtype; the usual
-parameters are read back from them in closed form. (So a gamma, beta or Dirichlet
-shape :math:`\alpha`, stored as :math:`\alpha - 1`, is held to an absolute
-precision of one ulp of 1: relative ``eps / alpha`` for :math:`\alpha < 1`.)
+A distribution holds its natural parameters, stored in its dtype. One built from its
+usual parameters also keeps those (rounded to its dtype, held in float64), reads them
+back exactly and computes everything from them: a gamma, beta or Dirichlet shape
+:math:`\alpha` is not recovered from :math:`\eta = \alpha - 1` (which holds it only
+to an absolute precision of one ulp of 1: relative ``eps / alpha`` for
+:math:`\alpha < 1`), nor a normal's :math:`(\mu, \sigma)` from
+:math:`\eta = (\mu/\sigma^2, -1/(2\sigma^2))`. One built from natural or mean
+parameters derives its usual parameters from the natural ones.
+
 Everything is computed in float64 and returned in the distribution's dtype (float32
 parameters give float32 results).
 
@@ -92,6 +97,128 @@ def _require(ok: NDArray[np.bool_], values: FloatArray, name: str, what: str) ->
     if not np.all(ok):
         bad = np.broadcast_to(values, ok.shape)[~ok].flat[0]
         raise ValueError(f"`{name}` must be {what}; found {float(bad)!r}")
+
+
+def _keep(dist: ExponentialFamily, name: str, value: Any) -> None:
+    """Preset the cached property `name` of `dist` (usual parameters kept from construction)."""
+    dist.__dict__[name] = value
+
+
+def _no_fixed(cls: type, fixed: dict[str, Any]) -> None:
+    """Raise ``TypeError`` naming unexpected keyword arguments of ``cls.fit``."""
+    if fixed:
+        names = ", ".join(f"`{k}`" for k in sorted(fixed))
+        raise TypeError(
+            f"{cls.__name__}.fit() got unexpected keyword argument(s) {names}: a "
+            f"{cls.__name__} has no known (fixed) parameters"
+        )
+
+
+def _check_x_batch(dist: ExponentialFamily, a: NDArray[Any]) -> None:
+    """Raise ``ValueError`` naming `x` if outcomes `a` do not broadcast against the batch."""
+    sample = a.shape[: a.ndim - dist.event_ndim] if a.ndim >= dist.event_ndim else a.shape
+    try:
+        np.broadcast_shapes(sample, dist.batch_shape)
+    except ValueError:
+        raise ValueError(
+            f"`x` with shape {a.shape} does not broadcast against the batch shape "
+            f"{dist.batch_shape} of this {type(dist).__name__} (x.shape must be "
+            "sample_shape + batch_shape"
+            + (" + event_shape" if dist.event_ndim else "")
+            + ", broadcasting)"
+        ) from None
+
+
+def _fit_data(x: ArrayLike, weights: ArrayLike | None, event_ndim: int = 0) -> F64 | None:
+    """Return the observations that carry weight, as float64.
+
+    Returns None when `x` or `weights` are malformed: the generic fit then raises its
+    own error about them.
+    """
+    try:
+        a = as_float_array(x, "x")
+    except (TypeError, ValueError):
+        return None
+    if a.ndim <= event_ndim or a.shape[0] == 0:
+        return None
+    a64 = a.astype(np.float64)
+    if weights is not None:
+        try:
+            w = as_float_array(weights, "weights")
+        except (TypeError, ValueError):
+            return None
+        if w.shape != a.shape[:1]:
+            return None
+        with np.errstate(invalid="ignore"):
+            a64 = a64[w > 0]
+    return a64
+
+
+def _no_spread(a: F64, family: str, event_ndim: int = 0) -> None:
+    """Raise ``InfeasibleError`` if all weighted observations are equal (no MLE)."""
+    if a.shape[0] == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        same = np.all(a == a[:1], axis=0)
+    if event_ndim:
+        same = np.all(same, axis=tuple(range(-event_ndim, 0)))
+    if np.any(same):
+        raise InfeasibleError(
+            f"`x` has no spread (all observations are equal): the {family} MLE does not "
+            "exist (the mean parameters lie on the boundary of their domain)"
+        )
+
+
+def _r_minus_log1p(r: F64, log_ratio: F64 | None = None) -> F64:
+    r""":math:`\varphi(r) = r - \operatorname{log1p}(r) \ge 0` (``r >= -1``), to full precision.
+
+    The series :math:`\sum_{k\ge2}(-r)^k/k` for :math:`|r| < 1/4`; for
+    :math:`r < -1/2`, where :math:`1 + r` has lost digits, `log_ratio` (the same
+    :math:`\log(1 + r)`, computed directly, e.g. as :math:`\log(\lambda_q/\lambda_p)`)
+    replaces ``log1p(r)`` when given. KL divergences of nearby members are sums of such
+    terms (e.g. the exponential family's :math:`\varphi(\lambda_q/\lambda_p - 1)`),
+    so they keep their digits.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    small = np.abs(r) < 0.25
+    rs = np.where(small, r, 0.0)
+    acc = np.zeros(r.shape)
+    for k in range(40, 1, -1):  # (1/4)**38 < 1e-22
+        acc = acc * -rs + 1.0 / k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lg = np.log1p(r)
+        if log_ratio is not None:
+            lg = np.where(r < -0.5, np.broadcast_to(log_ratio, r.shape), lg)
+        big = np.where(r == np.inf, np.inf, r - lg)
+    return _f64(np.where(small, acc * rs * rs, big))
+
+
+def _lgamma_bregman(x: F64, d: F64) -> F64:
+    r""":math:`\ln\Gamma(x + d) - \ln\Gamma(x) - d\,\psi(x) \ge 0` for ``x, x + d > 0``.
+
+    The textbook difference cancels terms of size :math:`|d\,\psi(x)|` to leave about
+    :math:`\psi_1(x)d^2/2`; for :math:`|d| \le x/8` the Taylor series
+    :math:`\sum_{k\ge2}\psi^{(k-1)}(x)d^k/k!` (relative truncation below ``1e-16``) is
+    summed instead.
+    """
+    x, d = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(d, np.float64))
+    small = np.abs(d) <= x / 8
+    out = np.empty(x.shape)
+    xs, ds = x[small], d[small]
+    # below 1, shift by the recurrence lgamma(x) = lgamma(x + 1) - log x (the polygammas
+    # of a tiny x overflow): B(x + d, x) = B(x + 1 + d, x + 1) + phi(d / x)
+    low = xs < 1
+    shifted = np.where(low, xs + 1, xs)
+    acc = np.zeros(xs.shape)
+    term = np.ones(xs.shape)
+    for k in range(2, 22):
+        term = term * ds / k if k > 2 else ds * ds / 2
+        acc = acc + special.polygamma(k - 1, shifted) * term
+    acc[low] += _r_minus_log1p(ds[low] / xs[low])
+    out[small] = acc
+    xb, db = x[~small], d[~small]
+    out[~small] = special.gammaln(xb + db) - special.gammaln(xb) - db * special.digamma(xb)
+    return _f64(np.maximum(out, 0.0))
 
 
 def _check_positive(a: F64, name: str) -> None:
@@ -410,6 +537,36 @@ def _dirichlet_entropy(alpha: F64) -> F64:
     return _f64(np.where(scale <= 4 * np.abs(textbook), textbook, h))
 
 
+def _dirichlet_kl(alpha_p: F64, alpha_q: F64) -> F64:
+    r"""KL between Dirichlet distributions (last axis: concentrations), broadcast.
+
+    The Bregman divergence of :math:`\ln B`. Where every concentration moves by at most
+    1/8 of itself (:math:`|\alpha_{q,k} - \alpha_{p,k}| \le \alpha_{p,k}/8`, also for
+    the totals), as
+    :math:`\sum_k B(\alpha_{q,k}, \alpha_{p,k}) - B(\alpha_{q,0}, \alpha_{p,0})`
+    with :math:`B` the Bregman divergence of :math:`\ln\Gamma` summed from its Taylor
+    series (:func:`_lgamma_bregman`): no cancellation between the large terms of the
+    textbook formula. Elsewhere the textbook
+    :math:`\ln B(\alpha_q) - \ln B(\alpha_p) - \langle\alpha_q - \alpha_p,
+    \psi(\alpha_p) - \psi(\alpha_{p,0})\rangle`, with the careful log-beta and
+    digamma differences.
+    """
+    alpha_p, alpha_q = np.broadcast_arrays(alpha_p, alpha_q)
+    d = alpha_q - alpha_p
+    a0, d0 = alpha_p.sum(axis=-1), d.sum(axis=-1)
+    near = np.all(np.abs(d) <= alpha_p / 8, axis=-1) & (np.abs(d0) <= a0 / 8)
+    out = np.empty(a0.shape)
+    if np.any(near):
+        parts = _lgamma_bregman(alpha_p[near], d[near]).sum(axis=-1)
+        out[near] = parts - _lgamma_bregman(a0[near], d0[near])
+    far = ~near
+    if np.any(far):
+        ap, aq = alpha_p[far], alpha_q[far]
+        mu = _digamma_diff(ap, _others(ap))
+        out[far] = _log_beta(aq) - _log_beta(ap) - ((aq - ap) * mu).sum(axis=-1)
+    return _f64(np.maximum(out, 0.0))
+
+
 def _normalised_weights(weights: ArrayLike | None, n: int) -> F64:
     """Weights of `n` observations, checked and normalised to sum to one (float64)."""
     if weights is None:
@@ -417,8 +574,12 @@ def _normalised_weights(weights: ArrayLike | None, n: int) -> F64:
     w = as_float_array(weights, "weights")
     if w.shape != (n,):
         raise ValueError(f"`weights` must have shape {(n,)} (one per observation); got {w.shape}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("`weights` must be finite and non-negative")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(w) | (w < 0)
+    if np.any(bad):
+        raise ValueError(
+            f"`weights` must be finite and non-negative; found {float(w[bad].flat[0])!r}"
+        )
     w64 = w.astype(np.float64)
     if not w64.sum() > 0:
         raise ValueError("`weights` must not all be zero")
@@ -461,6 +622,7 @@ class Exponential(ExponentialFamily):
         dtype, (lam,) = _usual({"rate": rate})
         _check_positive(lam, "rate")
         super().__init__((-lam[..., None]).astype(dtype))
+        _keep(self, "_params64", (_readonly(np.array(lam)),))
 
     def _check_natural(self) -> None:
         eta = _natural64(self, 1, "Exponential")
@@ -530,7 +692,62 @@ class Exponential(ExponentialFamily):
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Exponential:
-        return _probe(cls(rate=1.0, **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(rate=1.0))
+
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        r"""Log density :math:`\log\lambda - \lambda x` on ``x >= 0``.
+
+        Parameters
+        ----------
+        x : array_like
+            Outcomes ``x >= 0``, broadcasting against the batch.
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(x.shape, batch_shape)``.
+        """
+        a = as_float_array(x, "x")
+        self.sufficient_statistic(a)  # support check
+        _check_x_batch(self, a)
+        lam = self._params64[0]
+        with np.errstate(over="ignore"):
+            out = np.log(lam) - lam * a.astype(np.float64)
+        return _cast(out, _out_dtype(self, x, a))
+
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other) :math:`= r - \operatorname{log1p}(r)`, :math:`r = \lambda_q/\lambda_p - 1`.
+
+        Summed without cancellation (a series for small :math:`|r|`), so nearby
+        distributions keep their digits.
+        """  # noqa: E501
+        self._check_same_family(other)
+        assert isinstance(other, Exponential)  # noqa: S101 - narrowed by _check_same_family
+        lp, lq = self._params64[0], other._params64[0]
+        with np.errstate(over="ignore"):
+            r = (lq - lp) / lp
+        kl = _r_minus_log1p(r, np.log(lq) - np.log(lp))
+        return _cast(kl, np.result_type(self.dtype, other.dtype))
+
+    @classmethod
+    def fit(
+        cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
+    ) -> Exponential:
+        """Maximum-likelihood fit: ``rate = 1 / mean(x)``.
+
+        Raises
+        ------
+        InfeasibleError
+            If all (weighted) observations are 0: the MLE does not exist.
+        """
+        _no_fixed(cls, fixed)
+        data = _fit_data(x, weights)
+        if data is not None and data.size and np.all(data == 0):
+            raise InfeasibleError(
+                "`x` is all 0: the Exponential MLE (rate = 1 / mean) needs a positive mean"
+            )
+        return super().fit(x, weights=weights)
 
 
 # ---------------------------------------------------------------------- normal
@@ -578,11 +795,46 @@ class Normal(ExponentialFamily):
         dtype, (m, s) = _usual({"loc": loc, "scale": scale})
         _require(np.isfinite(m), m, "loc", "finite")
         _check_positive(s, "scale")
-        var = s * s
-        with np.errstate(over="ignore", under="ignore"):
-            eta = np.stack([m / var, -0.5 / var], axis=-1)
-        super().__init__(eta.astype(dtype))
-        self._check_natural()
+        info = np.finfo(dtype)
+        big = float(info.max)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            prec = 1 / s / s  # 1 / sigma**2, without the overflow of sigma**2
+            eta = np.stack([m * prec, -0.5 * prec], axis=-1).astype(dtype)
+        # the representable range of scale in this dtype: 0.5 / scale**2 must neither
+        # overflow nor underflow to zero
+        lo = float(np.sqrt(0.5 / big)) * (1 + 4 * float(info.eps))
+        hi = float(np.sqrt(0.5) / np.sqrt(float(info.smallest_subnormal)))
+        hi *= 1 - 4 * float(info.eps)
+        _require(
+            np.isfinite(eta[..., 1]) & (eta[..., 1] < 0),
+            s,
+            "scale",
+            f"in [{lo:.3g}, {hi:.3g}] for a {dtype} Normal (the natural parameter "
+            "-1/(2 scale**2) must be representable)",
+        )
+        _require(
+            np.isfinite(eta[..., 0]),
+            m,
+            "loc",
+            f"at most {big:.3g} * scale**2 in magnitude for a {dtype} Normal (the natural "
+            "parameter loc/scale**2 must be representable)",
+        )
+        super().__init__(eta)
+        _keep(self, "_params64", (_readonly(np.array(m)), _readonly(np.array(s))))
+
+    def _moments_ok(self, values: F64, what: str) -> F64:
+        """Return `values`, or raise ``ValueError`` naming `loc`/`scale` if they overflow."""
+        if not np.all(np.isfinite(values)):
+            m, s = np.broadcast_arrays(*self._params64)
+            bad = ~np.all(np.isfinite(values).reshape(*m.shape, -1), axis=-1)
+            limit = float(np.sqrt(np.finfo(self.dtype).max / 2))
+            raise ValueError(
+                f"the {what} of a Normal with loc={float(m[bad].flat[0])!r}, "
+                f"scale={float(s[bad].flat[0])!r} overflow {self.dtype}: they need "
+                f"|loc| and scale below about {limit:.3g} (log_prob, entropy and KL work "
+                "beyond)"
+            )
+        return values
 
     def _check_natural(self) -> None:
         eta = _natural64(self, 2, "Normal")
@@ -619,24 +871,34 @@ class Normal(ExponentialFamily):
         return _cast(self._params64[0], self.dtype)
 
     def variance(self) -> FloatArray:
-        r"""Variance :math:`\sigma^2`."""
-        return _cast(self._params64[1] ** 2, self.dtype)
+        r"""Variance :math:`\sigma^2` (``inf`` where it overflows the dtype)."""
+        with np.errstate(over="ignore"):
+            return _cast(self._params64[1] ** 2, self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\mu^2/(2\sigma^2) + \log\sigma`, shape ``batch_shape``."""
         m, s = self._params64
-        return _cast(0.5 * (m / s) ** 2 + np.log(s), self.dtype)
+        with np.errstate(over="ignore"):
+            out = _f64(_cast(0.5 * (m / s) ** 2 + np.log(s), self.dtype))
+        return _cast(self._moments_ok(out, "log-partition"), self.dtype)
 
     def _mean_map(self) -> FloatArray:
         m, s = self._params64
-        return _cast(np.stack([m, m * m + s * s], axis=-1), self.dtype)
+        with np.errstate(over="ignore"):
+            out = _f64(_cast(np.stack([m, m * m + s * s], axis=-1), self.dtype))
+        return _cast(self._moments_ok(out, "mean parameters (E[x], E[x**2])"), self.dtype)
 
     def fisher_information(self) -> FloatArray:
         r"""Covariance of :math:`(x, x^2)`: :math:`[[\sigma^2, 2\mu\sigma^2], [2\mu\sigma^2, 4\mu^2\sigma^2 + 2\sigma^4]]`."""  # noqa: E501
-        m, v = self._params64[0], self._params64[1] ** 2
-        c = 2 * m * v
-        out = np.stack([np.stack([v, c], -1), np.stack([c, 4 * m * m * v + 2 * v * v], -1)], -2)
-        return _cast(out, self.dtype)
+        m, s = self._params64
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = s * s
+            c = 2 * m * v
+            out = np.stack(
+                [np.stack([v, c], -1), np.stack([c, 4 * m * m * v + 2 * v * v], -1)], -2
+            )
+            out = _f64(_cast(out, self.dtype))
+        return _cast(self._moments_ok(out, "Fisher information"), self.dtype)
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
@@ -679,10 +941,13 @@ class Normal(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         a = as_float_array(x, "x")
-        self.sufficient_statistic(a)  # support check
+        _require(np.isfinite(a), a, "x", "finite (the support of a Normal is the real line)")
+        _check_x_batch(self, a)
         m, s = self._params64
-        z = (a.astype(np.float64) - m) / s
-        return _cast(-0.5 * z * z - np.log(s) - _HALF_LOG_2PI, _out_dtype(self, x, a))
+        with np.errstate(over="ignore"):  # far in the tails: -inf, the correct limit
+            z = (a.astype(np.float64) - m) / s
+            out = -0.5 * z * z - np.log(s) - _HALF_LOG_2PI
+        return _cast(out, _out_dtype(self, x, a))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`\tfrac12\log(2\pi e\sigma^2)`, in nats."""
@@ -696,7 +961,8 @@ class Normal(ExponentialFamily):
         mq, sq = other._params64
         # r**2 - 1 - 2 log r with r = sp / sq, written to keep its digits for r ~ 1
         lr = np.log(sp) - np.log(sq)
-        kl = 0.5 * (((mp - mq) / sq) ** 2 + (np.expm1(2 * lr) - 2 * lr))
+        with np.errstate(over="ignore"):  # a divergence beyond the largest float: inf
+            kl = 0.5 * (((mp - mq) / sq) ** 2 + (np.expm1(2 * lr) - 2 * lr))
         return _cast(kl, np.result_type(self.dtype, other.dtype))
 
     def cross_entropy(self, other: ExponentialFamily) -> FloatArray:
@@ -761,7 +1027,8 @@ class Normal(ExponentialFamily):
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Normal:
-        return _probe(cls(loc=0.0, scale=1.0, **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(loc=0.0, scale=1.0))
 
 
 # ---------------------------------------------------------------------- gamma
@@ -776,7 +1043,10 @@ def _gamma_mean(eta: F64) -> F64:
 
 
 def _gamma_fisher(eta: F64) -> F64:
-    a, b = eta[..., 0] + 1, -eta[..., 1]
+    return _gamma_fisher_ab(eta[..., 0] + 1, -eta[..., 1])
+
+
+def _gamma_fisher_ab(a: F64, b: F64) -> F64:
     c = 1 / b
     return np.stack([np.stack([special.polygamma(1, a), c], -1), np.stack([c, a * c * c], -1)], -2)
 
@@ -849,6 +1119,7 @@ class Gamma(ExponentialFamily):
         _check_positive(a, "shape")
         _check_positive(b, "rate")
         super().__init__(np.stack([a - 1, -b], axis=-1).astype(dtype))
+        _keep(self, "_params64", (_readonly(np.array(a)), _readonly(np.array(b))))
 
     def _check_natural(self) -> None:
         eta = _natural64(self, 2, "Gamma")
@@ -894,7 +1165,7 @@ class Gamma(ExponentialFamily):
     def fisher_information(self) -> FloatArray:
         r"""Fisher information :math:`[[\psi_1(\alpha), 1/\beta], [1/\beta, \alpha/\beta^2]]`."""
         a, b = self._params64
-        return _cast(_gamma_fisher(np.stack([a - 1, -b], axis=-1)), self.dtype)
+        return _cast(_gamma_fisher_ab(a, b), self.dtype)
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
@@ -950,6 +1221,7 @@ class Gamma(ExponentialFamily):
         """
         a = as_float_array(x, "x")
         self.sufficient_statistic(a)  # support check
+        _check_x_batch(self, a)
         al, b = self._params64
         x64 = a.astype(np.float64)
         al, b, x64 = np.broadcast_arrays(al, b, x64)
@@ -968,6 +1240,50 @@ class Gamma(ExponentialFamily):
         a, b = self._params64
         return _cast(_gamma_entropy_unit(a) - np.log(b), self.dtype)
 
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other), written so that nearby distributions keep their digits.
+
+        With :math:`\delta = \alpha_q - \alpha_p` and :math:`\rho = \beta_q/\beta_p - 1`,
+
+        .. math:: \mathrm{KL} = [\ln\Gamma(\alpha_q) - \ln\Gamma(\alpha_p)
+                  - \delta\psi(\alpha_p)] + \alpha_p(\rho - \operatorname{log1p}\rho)
+                  - \delta\operatorname{log1p}\rho,
+
+        the first two terms non-negative and each summed without cancellation (a
+        Taylor series for the first when :math:`|\delta| \le \alpha_p/8`).
+        """
+        self._check_same_family(other)
+        assert isinstance(other, Gamma)  # noqa: S101 - narrowed by _check_same_family
+        ap, bp = self._params64
+        aq, bq = other._params64
+        d = aq - ap
+        rho = (bq - bp) / bp
+        lr = np.where(rho < -0.5, np.log(bq) - np.log(bp), np.log1p(rho))
+        kl = _lgamma_bregman(ap, d) + ap * _r_minus_log1p(rho, lr) - d * lr
+        return _cast(np.maximum(kl, 0.0), np.result_type(self.dtype, other.dtype))
+
+    @classmethod
+    def fit(cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any) -> Gamma:
+        """Maximum-likelihood fit (see :meth:`ExponentialFamily.fit`).
+
+        Raises
+        ------
+        InfeasibleError
+            If an observation is 0 (where the likelihood is unbounded) or all
+            observations are equal: the MLE does not exist.
+        """
+        _no_fixed(cls, fixed)
+        data = _fit_data(x, weights)
+        if data is not None:
+            with np.errstate(invalid="ignore"):
+                zero = np.any(data == 0)
+            if zero:
+                raise InfeasibleError(
+                    "`x` contains 0: the Gamma MLE needs x > 0 (at 0 the likelihood is unbounded)"
+                )
+            _no_spread(data, "Gamma")
+        return super().fit(x, weights=weights)
+
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
     ) -> FloatArray:
@@ -979,7 +1295,8 @@ class Gamma(ExponentialFamily):
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Gamma:
-        return _probe(cls(shape=1.0, rate=1.0, **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(shape=1.0, rate=1.0))
 
     def posterior(
         self,
@@ -1063,13 +1380,11 @@ class Gamma(ExponentialFamily):
 
 
 # ---------------------------------------------------------------------- beta
-def _beta_mean(eta: F64) -> F64:
-    a, b = eta[..., 0] + 1, eta[..., 1] + 1
+def _beta_mean(a: F64, b: F64) -> F64:
     return np.stack([_digamma_diff(a, b), _digamma_diff(b, a)], axis=-1)
 
 
-def _beta_fisher(eta: F64) -> F64:
-    a, b = eta[..., 0] + 1, eta[..., 1] + 1
+def _beta_fisher(a: F64, b: F64) -> F64:
     c = -special.polygamma(1, a + b)
     return np.stack(
         [
@@ -1119,6 +1434,7 @@ class Beta(ExponentialFamily):
         _check_positive(a64, "a")
         _check_positive(b64, "b")
         super().__init__(np.stack([a64 - 1, b64 - 1], axis=-1).astype(dtype))
+        _keep(self, "_params64", (_readonly(np.array(a64)), _readonly(np.array(b64))))
 
     def _check_natural(self) -> None:
         eta = _natural64(self, 2, "Beta")
@@ -1159,12 +1475,12 @@ class Beta(ExponentialFamily):
 
     def _mean_map(self) -> FloatArray:
         a, b = self._params64
-        return _cast(_beta_mean(np.stack([a - 1, b - 1], axis=-1)), self.dtype)
+        return _cast(_beta_mean(a, b), self.dtype)
 
     def fisher_information(self) -> FloatArray:
         r"""Fisher information :math:`\operatorname{diag}(\psi_1(a), \psi_1(b)) - \psi_1(a+b)`."""
         a, b = self._params64
-        return _cast(_beta_fisher(np.stack([a - 1, b - 1], axis=-1)), self.dtype)
+        return _cast(_beta_fisher(a, b), self.dtype)
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
@@ -1206,6 +1522,7 @@ class Beta(ExponentialFamily):
         """
         xa = as_float_array(x, "x")
         self.sufficient_statistic(xa)  # support check
+        _check_x_batch(self, xa)
         a, b = self._params64
         x64 = xa.astype(np.float64)
         lb = _log_beta(np.stack([a, b], axis=-1))
@@ -1220,6 +1537,45 @@ class Beta(ExponentialFamily):
         a, b = self._params64
         return _cast(_dirichlet_entropy(np.stack([a, b], axis=-1)), self.dtype)
 
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other), written so that nearby distributions keep more digits.
+
+        :math:`B(a_q, a_p) + B(b_q, b_p) - B(a_q + b_q, a_p + b_p)` with
+        :math:`B(y, x) = \ln\Gamma(y) - \ln\Gamma(x) - (y - x)\psi(x)` (see
+        :func:`_lgamma_bregman`), the Bregman divergence of :math:`\ln B(a, b)`.
+        """
+        self._check_same_family(other)
+        assert isinstance(other, Beta)  # noqa: S101 - narrowed by _check_same_family
+        ap, bp = self._params64
+        aq, bq = other._params64
+        alpha_p = np.stack(np.broadcast_arrays(ap, bp), axis=-1)
+        alpha_q = np.stack(np.broadcast_arrays(aq, bq), axis=-1)
+        kl = _dirichlet_kl(alpha_p, alpha_q)
+        return _cast(kl, np.result_type(self.dtype, other.dtype))
+
+    @classmethod
+    def fit(cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any) -> Beta:
+        """Maximum-likelihood fit (see :meth:`ExponentialFamily.fit`).
+
+        Raises
+        ------
+        InfeasibleError
+            If an observation is 0 or 1 (where the likelihood is unbounded) or all
+            observations are equal: the MLE does not exist.
+        """
+        _no_fixed(cls, fixed)
+        data = _fit_data(x, weights)
+        if data is not None:
+            with np.errstate(invalid="ignore"):
+                edge = data[(data == 0) | (data == 1)]
+            if edge.size:
+                raise InfeasibleError(
+                    f"`x` contains {float(edge[0])!r}: the Beta MLE needs 0 < x < 1 (at 0 "
+                    "and 1 the likelihood is unbounded)"
+                )
+            _no_spread(data, "Beta")
+        return super().fit(x, weights=weights)
+
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
     ) -> FloatArray:
@@ -1231,7 +1587,8 @@ class Beta(ExponentialFamily):
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Beta:
-        return _probe(cls(a=1.0, b=1.0, **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(a=1.0, b=1.0))
 
     def posterior(
         self,

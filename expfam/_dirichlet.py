@@ -21,12 +21,18 @@ from scipy import special
 from expfam._continuous import (
     _cast,
     _check_positive,
+    _check_x_batch,
     _digamma_diff,
     _digamma_scale,
     _dirichlet_entropy,
+    _dirichlet_kl,
     _f64,
+    _fit_data,
+    _keep,
     _log_beta,
     _natural64,
+    _no_fixed,
+    _no_spread,
     _open_support,
     _others,
     _out_dtype,
@@ -50,18 +56,23 @@ _EULER = float(np.euler_gamma)
 
 # ---------------------------------------------------------------------- dual problem
 def _A(eta: F64) -> F64:
-    a = eta + 1
-    return _log_beta(a)
+    return _log_beta(eta + 1)
 
 
 def _mean(eta: F64) -> F64:
+    return _mean_alpha(eta + 1)
+
+
+def _mean_alpha(a: F64) -> F64:
     """``psi(alpha_k) - psi(alpha_0)``, accurate also where the other alphas are small."""
-    a = eta + 1
     return _digamma_diff(a, _others(a))
 
 
 def _fisher(eta: F64) -> F64:
-    a = eta + 1
+    return _fisher_alpha(eta + 1)
+
+
+def _fisher_alpha(a: F64) -> F64:
     c = special.polygamma(1, a.sum(axis=-1))
     k = a.shape[-1]
     out = np.broadcast_to(-c[..., None, None], (*a.shape, k)).copy()
@@ -222,6 +233,7 @@ class Dirichlet(ExponentialFamily):
         _check_shape(a.shape, "concentration")
         _check_positive(a, "concentration")
         super().__init__((a - 1).astype(dtype))
+        _keep(self, "_alpha64", _readonly(np.array(a)))
 
     def _check_natural(self) -> None:
         eta = _natural64(self, None, "Dirichlet")
@@ -257,14 +269,14 @@ class Dirichlet(ExponentialFamily):
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\ln B(\alpha)`, shape ``batch_shape``."""
-        return _cast(_A(self._alpha64 - 1), self.dtype)
+        return _cast(_log_beta(self._alpha64), self.dtype)
 
     def _mean_map(self) -> FloatArray:
-        return _cast(_mean(self._alpha64 - 1), self.dtype)
+        return _cast(_mean_alpha(self._alpha64), self.dtype)
 
     def fisher_information(self) -> FloatArray:
         r"""Fisher information :math:`\operatorname{diag}(\psi_1(\alpha)) - \psi_1(\alpha_0)`."""
-        return _cast(_fisher(self._alpha64 - 1), self.dtype)
+        return _cast(_fisher_alpha(self._alpha64), self.dtype)
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
@@ -318,8 +330,9 @@ class Dirichlet(ExponentialFamily):
             Shape ``sample_shape + batch_shape``.
         """
         a, dt = self._check_x(x)
+        _check_x_batch(self, a)
         alpha = self._alpha64
-        out = special.xlogy(alpha - 1, a.astype(np.float64)).sum(axis=-1) - _A(alpha - 1)
+        out = special.xlogy(alpha - 1, a.astype(np.float64)).sum(axis=-1) - _log_beta(alpha)
         return _cast(np.asarray(out), dt)
 
     def entropy(self) -> FloatArray:
@@ -331,6 +344,42 @@ class Dirichlet(ExponentialFamily):
         distribution, which keeps full precision for large concentrations.
         """
         return _cast(_dirichlet_entropy(self._alpha64), self.dtype)
+
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other), the Bregman divergence of :math:`\ln B(\alpha)`.
+
+        Written as :math:`\sum_k B(\alpha_{q,k}, \alpha_{p,k}) - B(\alpha_{q,0},
+        \alpha_{p,0})` with :math:`B(y, x) = \ln\Gamma(y) - \ln\Gamma(x) - (y-x)\psi(x)`,
+        each summed from a Taylor series for nearby arguments, so nearby distributions
+        keep more digits than the generic formula.
+        """
+        self._check_same_family(other)
+        assert isinstance(other, Dirichlet)  # noqa: S101 - narrowed by _check_same_family
+        kl = _dirichlet_kl(self._alpha64, other._alpha64)
+        return _cast(kl, np.result_type(self.dtype, other.dtype))
+
+    @classmethod
+    def fit(cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any) -> Dirichlet:
+        """Maximum-likelihood fit (see :meth:`ExponentialFamily.fit`).
+
+        Raises
+        ------
+        InfeasibleError
+            If a component of an observation is 0 (where the likelihood is unbounded)
+            or all observations are equal: the MLE does not exist.
+        """
+        _no_fixed(cls, fixed)
+        data = _fit_data(x, weights, event_ndim=1)
+        if data is not None:
+            with np.errstate(invalid="ignore"):
+                zero = np.any(data == 0)
+            if zero:
+                raise InfeasibleError(
+                    "`x` has a component equal to 0: the Dirichlet MLE needs every "
+                    "x_k > 0 (on the faces of the simplex the likelihood is unbounded)"
+                )
+            _no_spread(data, "Dirichlet", event_ndim=1)
+        return super().fit(x, weights=weights)
 
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
@@ -354,7 +403,8 @@ class Dirichlet(ExponentialFamily):
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Dirichlet:
         # the probe checks points of the simplex of any size K (taken from the data)
-        return _probe(cls(concentration=[1.0, 1.0], **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(concentration=[1.0, 1.0]))
 
     def posterior(
         self,

@@ -49,10 +49,13 @@ from scipy import special
 from expfam._continuous import (
     _bd0,
     _cast,
+    _check_x_batch,
     _f64,
     _log_dpois_raw,
     _natural64,
+    _no_fixed,
     _probe,
+    _r_minus_log1p,
     _readonly,
     _require,
     _size,
@@ -198,9 +201,19 @@ def _check_probs(p: F64, name: str = "probs") -> None:
 
 
 def _integers(
-    x: ArrayLike, name: str, family: str, lower: float = 0, upper: F64 | None = None
+    x: ArrayLike,
+    name: str,
+    family: str,
+    lower: float = 0,
+    upper: F64 | None = None,
+    *,
+    upper_label: str = "n",
 ) -> F64:
-    """Outcomes as float64 after checking they are integers in the support."""
+    """Outcomes as float64 after checking they are integers in the support.
+
+    The support is named ``{lower, ..., upper_label}`` (``{lower, lower + 1, ...}``
+    without an upper bound).
+    """
     a = as_float_array(x, name)
     with np.errstate(invalid="ignore"):
         ok = np.isfinite(a) & (a == np.round(a)) & (a >= lower)
@@ -208,9 +221,15 @@ def _integers(
             ok = ok & (a <= upper)
     if not np.all(ok):
         bad = np.broadcast_to(a, ok.shape)[~ok].flat[0]
-        hi = "..." if upper is None else "n"
+        lo = int(lower)
+        if upper is None:
+            support = f"{{{lo}, {lo + 1}, {lo + 2}, ...}}"
+        elif upper_label == str(lo + 1):
+            support = f"{{{lo}, {upper_label}}}"
+        else:
+            support = f"{{{lo}, ..., {upper_label}}}"
         raise ValueError(
-            f"`{name}` must hold integers in the support {{{int(lower)}, ..., {hi}}} of a "
+            f"`{name}` must hold integers in the support {support} of a "
             f"{family}; found {float(bad)!r}"
         )
     return a.astype(np.float64)
@@ -245,7 +264,8 @@ class Bernoulli(ExponentialFamily):
         Success probabilities in :math:`[0, 1]`.
     logits : array_like, optional
         Log-odds :math:`\eta \in [-\infty, \infty]`. Give exactly one of `probs` and
-        `logits`; the batch shape is its shape.
+        `logits`, by keyword (``Bernoulli(0.3)`` is a ``TypeError``: probability or
+        log-odds?); the batch shape is its shape.
 
     See Also
     --------
@@ -263,9 +283,9 @@ class Bernoulli(ExponentialFamily):
     array([0.56233514, 0.        ])
     """
 
-    def __init__(self, probs: ArrayLike | None = None, logits: ArrayLike | None = None) -> None:
+    def __init__(self, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None) -> None:
         if (probs is None) == (logits is None):
-            raise TypeError("give exactly one of `probs` and `logits`")
+            raise TypeError("give exactly one of `probs` and `logits` (keyword arguments)")
         if probs is not None:
             dtype, (p,) = _usual({"probs": probs})
             _check_probs(p)
@@ -328,7 +348,7 @@ class Bernoulli(ExponentialFamily):
 
     def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
         """:math:`T(x) = x` for ``x`` in ``{0, 1}``, shape ``x.shape + (1,)``."""
-        k = _integers(x, "x", "Bernoulli", 0, np.ones(()))
+        k = _integers(x, "x", "Bernoulli", 0, np.ones(()), upper_label="1")
         return _cast(k[..., None], _stat_dtype(self, x))
 
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
@@ -351,10 +371,11 @@ class Bernoulli(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        k = _integers(x, "x", "Bernoulli", 0, np.ones(()))
+        k = _integers(x, "x", "Bernoulli", 0, np.ones(()), upper_label="1")
+        _check_x_batch(self, k)
         eta = self._eta
         out = np.where(k == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
-        return _cast(out, self.dtype)
+        return _cast(out + 0.0, self.dtype)  # + 0.0: no -0.0 for certain outcomes
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`-p\log p - (1-p)\log(1-p)`, a sum of non-negative terms."""
@@ -380,15 +401,38 @@ class Bernoulli(ExponentialFamily):
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Bernoulli:
-        return _probe(cls(probs=0.5, **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(probs=0.5))
 
 
 def _bernoulli_kl(eta_p: F64, eta_q: F64) -> F64:
+    r"""KL between Bernoulli distributions with logits `eta_p` and `eta_q` (broadcast).
+
+    For nearby logits (:math:`|\eta_q - \eta_p| < 1`) it is summed as
+    :math:`p\varphi(p'/p - 1) + (1-p)\varphi((1-p')/(1-p) - 1)` with
+    :math:`\varphi(r) = r - \operatorname{log1p}(r) \ge 0` and the ratios
+    :math:`p'/p - 1 = \sigma(-\eta_q)\operatorname{expm1}(\eta_q - \eta_p)`,
+    :math:`(1-p')/(1-p) - 1 = \sigma(\eta_q)\operatorname{expm1}(\eta_p - \eta_q)`:
+    non-negative terms, no cancellation. Otherwise (and at the boundary members) the
+    textbook :math:`p\log(p/p') + (1-p)\log((1-p)/(1-p'))`, which does not cancel there.
+    """
+    eta_p, eta_q = np.broadcast_arrays(
+        np.asarray(eta_p, np.float64), np.asarray(eta_q, np.float64)
+    )
     p, q = special.expit(eta_p), special.expit(-eta_p)
     with np.errstate(invalid="ignore"):  # inf - inf where both are boundary members
         d1 = np.logaddexp(0, -eta_q) - np.logaddexp(0, -eta_p)
         d0 = np.logaddexp(0, eta_q) - np.logaddexp(0, eta_p)
-    return _mul_weight(p, d1) + _mul_weight(q, d0)
+        delta = eta_q - eta_p
+    out = _f64(_mul_weight(p, d1) + _mul_weight(q, d0))
+    near = np.isfinite(delta) & (np.abs(delta) < 1)
+    if np.any(near):
+        dn, en = delta[near], eta_q[near]
+        r1 = special.expit(-en) * np.expm1(dn)
+        r0 = special.expit(en) * np.expm1(-dn)
+        lr1, lr0 = -d1[near], -d0[near]  # log(p'/p), log(q'/q)
+        out[near] = p[near] * _r_minus_log1p(r1, lr1) + q[near] * _r_minus_log1p(r0, lr0)
+    return out
 
 
 # ---------------------------------------------------------------------- Binomial
@@ -411,7 +455,8 @@ class Binomial(ExponentialFamily):
     probs : array_like, optional
         Success probabilities in :math:`[0, 1]`.
     logits : array_like, optional
-        Log-odds. Give exactly one of `probs` and `logits`.
+        Log-odds. Give exactly one of `probs` and `logits`, by keyword
+        (``Binomial(10, probs=0.3)``).
 
     Notes
     -----
@@ -433,10 +478,10 @@ class Binomial(ExponentialFamily):
     """
 
     def __init__(
-        self, n: ArrayLike, probs: ArrayLike | None = None, logits: ArrayLike | None = None
+        self, n: ArrayLike, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None
     ) -> None:
         if (probs is None) == (logits is None):
-            raise TypeError("give exactly one of `probs` and `logits`")
+            raise TypeError("give exactly one of `probs` and `logits` (keyword arguments)")
         n64 = _check_n(n)
         if probs is not None:
             dtype, (p,) = _usual({"probs": probs})
@@ -445,7 +490,13 @@ class Binomial(ExponentialFamily):
         else:
             dtype, (eta,) = _usual({"logits": np.asarray(logits)})
             _require(~np.isnan(eta), eta, "logits", "free of nan")
-        shape = np.broadcast_shapes(eta.shape, n64.shape)
+        try:
+            shape = np.broadcast_shapes(eta.shape, n64.shape)
+        except ValueError:
+            which = "probs" if probs is not None else "logits"
+            raise ValueError(
+                f"`n` with shape {n64.shape} and `{which}` with shape {eta.shape} do not broadcast"
+            ) from None
         super().__init__(np.broadcast_to(eta, shape)[..., None].astype(dtype))
         self._n64 = np.broadcast_to(n64, shape)
 
@@ -535,14 +586,20 @@ class Binomial(ExponentialFamily):
             )
         return _cast(special.logit(mu64 / n64)[..., None], mu.dtype)
 
+    def _outcomes(self, x: ArrayLike) -> F64:
+        """Outcomes as float64, after checking their shape and support."""
+        if not self.__dict__.get("_probe", False):
+            _check_x_batch(self, as_float_array(x, "x"))
+        return _integers(x, "x", "Binomial", 0, self._n64)
+
     def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
         """:math:`T(x) = x` for ``x`` in ``{0, ..., n}``, shape ``x.shape + (1,)``."""
-        k = _integers(x, "x", "Binomial", 0, self._n64)
+        k = self._outcomes(x)
         return _cast(k[..., None], _stat_dtype(self, x))
 
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
         r""":math:`\log\binom{n}{x}`, shape ``broadcast(x.shape, batch_shape)``."""
-        k = _integers(x, "x", "Binomial", 0, self._n64)
+        k = self._outcomes(x)
         return _cast(_log_choose(self._n64, k), self.dtype)
 
     def _sums(self) -> tuple[F64, F64]:
@@ -589,8 +646,8 @@ class Binomial(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        k = _integers(x, "x", "Binomial", 0, self._n64)
-        return _cast(_binom_logpmf(k, self._n64, self._eta), self.dtype)
+        k = self._outcomes(x)
+        return _cast(_binom_logpmf(k, self._n64, self._eta) + 0.0, self.dtype)
 
     def entropy(self) -> FloatArray:
         """Entropy in nats: a sum of positive terms over the window holding the mass."""
@@ -788,7 +845,8 @@ class Poisson(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         k = _integers(x, "x", "Poisson")
-        return _cast(_poisson_logpmf(k, self._rate64), self.dtype)
+        _check_x_batch(self, k)
+        return _cast(_poisson_logpmf(k, self._rate64) + 0.0, self.dtype)
 
     def entropy(self) -> FloatArray:
         """Entropy in nats (positive-term window sum, or the asymptotic series)."""
@@ -819,7 +877,8 @@ class Poisson(ExponentialFamily):
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Poisson:
-        return _probe(cls(rate=1.0, **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(rate=1.0))
 
 
 # ---------------------------------------------------------------------- Geometric
@@ -838,7 +897,15 @@ class Geometric(ExponentialFamily):
     Parameters
     ----------
     probs : array_like
-        Success probabilities in :math:`(0, 1]`; the batch shape is its shape.
+        Success probabilities in :math:`(0, 1]` (keyword-only); the batch shape is
+        its shape.
+
+    Notes
+    -----
+    There is no ``logits=`` argument: the natural parameter is
+    :math:`\eta = \log(1 - p)`, not the log-odds, so a ``logits`` keyword would be
+    ambiguous (Bernoulli's ``logits`` *are* its natural parameters). Build a geometric
+    distribution from :math:`\eta` with :meth:`from_natural_params`.
 
     See Also
     --------
@@ -854,7 +921,7 @@ class Geometric(ExponentialFamily):
     -1.38629436112
     """
 
-    def __init__(self, probs: ArrayLike) -> None:
+    def __init__(self, *, probs: ArrayLike) -> None:
         dtype, (p,) = _usual({"probs": probs})
         with np.errstate(invalid="ignore"):
             _require((p > 0) & (p <= 1), p, "probs", "a probability in (0, 1]")
@@ -946,14 +1013,15 @@ class Geometric(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         k = _integers(x, "x", "Geometric", 1)
+        _check_x_batch(self, k)
         lp, lq = self._logs
-        return _cast(lp + _mul_weight(k - 1, lq), self.dtype)
+        return _cast(lp + _mul_weight(k - 1, lq) + 0.0, self.dtype)
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`(-p\log p - (1-p)\log(1-p))/p`, in nats."""
         p, q = self._pq
         lp, lq = self._logs
-        return _cast((-_mul_weight(p, lp) - _mul_weight(q, lq)) / p, self.dtype)
+        return _cast((-_mul_weight(p, lp) - _mul_weight(q, lq)) / p + 0.0, self.dtype)
 
     def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
         r"""KL(self ‖ other) :math:`= \log(p/p') + \frac{1-p}{p}\log\frac{1-p}{1-p'}`."""
@@ -964,8 +1032,19 @@ class Geometric(ExponentialFamily):
         olp, olq = other._logs
         with np.errstate(invalid="ignore"):  # -inf - -inf where both are point masses
             d = lq - olq
-        kl = lp - olp + _mul_weight(q / p, d)
-        return _cast(kl, np.result_type(self.dtype, other.dtype))
+        kl = _f64(np.broadcast_to(lp - olp + _mul_weight(q / p, d), d.shape)).copy()
+        # nearby members: KL_Bernoulli(p || p') / p as a sum of non-negative terms,
+        # phi(p'/p - 1) + (q/p) phi(q'/q - 1) with phi(r) = r - log1p(r)
+        near = np.isfinite(d) & (np.abs(d) < 1)
+        if np.any(near):
+            dn = -d[near]  # eta_q - eta_p
+            pn, qn = np.broadcast_to(p, d.shape)[near], np.broadcast_to(q, d.shape)[near]
+            oq = np.exp(np.broadcast_to(olq, d.shape)[near])
+            r1 = oq * np.expm1(-dn) / pn  # (p' - p) / p = (q - q') / p
+            r0 = np.expm1(dn)  # q' / q - 1
+            lr1 = (np.broadcast_to(olp, d.shape) - np.broadcast_to(lp, d.shape))[near]
+            kl[near] = _r_minus_log1p(r1, lr1) + qn / pn * _r_minus_log1p(r0, dn)
+        return _cast(kl + 0.0, np.result_type(self.dtype, other.dtype))
 
     def cross_entropy(self, other: ExponentialFamily) -> FloatArray:
         r"""Cross-entropy :math:`H(p) + \mathrm{KL}(p\|q)`."""
@@ -982,4 +1061,5 @@ class Geometric(ExponentialFamily):
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Geometric:
-        return _probe(cls(probs=0.5, **fixed))
+        _no_fixed(cls, fixed)
+        return _probe(cls(probs=0.5))

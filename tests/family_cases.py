@@ -246,17 +246,30 @@ def make_normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) ->
     return Normal(loc=loc.astype(dtype), scale=scale.astype(dtype))
 
 
+def shapes(values: F64, dtype: Any) -> NDArray[Any]:
+    """Shape parameters in `dtype` whose natural parameters ``alpha - 1`` are exact.
+
+    A distribution built from usual parameters computes from them, while the law
+    oracles rebuild it from its natural parameters (``as64``); snapping ``alpha`` to
+    ``fl(1 + fl(alpha - 1))`` makes both the same distribution (``alpha - 1`` is then
+    exact: Sterbenz for ``alpha`` in [0.5, 2], the grid of ``eta`` below and above).
+    """
+    dt = np.dtype(dtype)
+    eta = np.asarray(values, dtype=dt) - dt.type(1)
+    return np.asarray(eta + dt.type(1), dtype=dt)
+
+
 def make_gamma(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Gamma:
     hi = rng.choice([2.0, 100.0, 1e4])
     return Gamma(
-        shape=logu(rng, 0.05, hi, shape).astype(dtype),
+        shape=shapes(logu(rng, 0.05, hi, shape), dtype),
         rate=logu(rng, 1e-2, 1e2, shape).astype(dtype),
     )
 
 
 def make_beta(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Beta:
     return Beta(
-        a=logu(rng, 0.05, 2e3, shape).astype(dtype), b=logu(rng, 1.0, 2e3, shape).astype(dtype)
+        a=shapes(logu(rng, 0.05, 2e3, shape), dtype), b=shapes(logu(rng, 1.0, 2e3, shape), dtype)
     )
 
 
@@ -269,15 +282,15 @@ def _dirichlet(
 
 def make_dirichlet(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Dirichlet:
     k = int(rng.integers(2, 9))
-    return Dirichlet(concentration=_dirichlet(rng, shape, k, 0.05, 2e3).astype(dtype))
+    return Dirichlet(concentration=shapes(_dirichlet(rng, shape, k, 0.05, 2e3), dtype))
 
 
 def make_dirichlet2(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Dirichlet:
-    return Dirichlet(concentration=_dirichlet(rng, shape, 2, 0.05, 2e3).astype(dtype))
+    return Dirichlet(concentration=shapes(_dirichlet(rng, shape, 2, 0.05, 2e3), dtype))
 
 
 def make_dirichlet3(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Dirichlet:
-    return Dirichlet(concentration=_dirichlet(rng, shape, 3, 1.5, 200.0).astype(dtype))
+    return Dirichlet(concentration=shapes(_dirichlet(rng, shape, 3, 1.5, 200.0), dtype))
 
 
 def make_other_dirichlet(
@@ -286,7 +299,7 @@ def make_other_dirichlet(
     def other(rng: np.random.Generator, dist: ExponentialFamily) -> ExponentialFamily:
         k = dist.param_shape[-1]
         return Dirichlet(
-            concentration=_dirichlet(rng, dist.batch_shape, k, lo, hi).astype(dist.dtype)
+            concentration=shapes(_dirichlet(rng, dist.batch_shape, k, lo, hi), dist.dtype)
         )
 
     return other

@@ -49,15 +49,15 @@ def test_beta_updates_match_the_textbook(a: float, b: float, seed: int, n_obs: i
     x = rng.integers(0, 2, size=n_obs)
     post = prior.posterior(Bernoulli, x)
     assert_close(post.a, a + x.sum(), rtol_eps=8)
-    assert_close(post.b, b + n_obs - x.sum(), rtol_eps=8)
+    assert_close(post.b, b + (n_obs - x.sum()), rtol_eps=8)
     k = rng.integers(0, 8, size=n_obs)
     post = prior.posterior(Binomial, k, n=7)
     assert_close(post.a, a + k.sum(), rtol_eps=8)
-    assert_close(post.b, b + 7 * n_obs - k.sum(), rtol_eps=8)
+    assert_close(post.b, b + (7 * n_obs - k.sum()), rtol_eps=8)
     g = rng.integers(1, 9, size=n_obs)
     post = prior.posterior(Geometric, g)
     assert_close(post.a, a + n_obs, rtol_eps=8)
-    assert_close(post.b, b + g.sum() - n_obs, rtol_eps=8)
+    assert_close(post.b, b + (g.sum() - n_obs), rtol_eps=8)  # the counts first: exact
 
 
 @FEW

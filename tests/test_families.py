@@ -117,7 +117,7 @@ SPECS = [
         "Normal",
         {"loc": st.floats(-1e4, 1e4), "scale": logu(1e-3, 1e3)},
         lambda p, dt: Normal(loc=np.asarray(p["loc"], dtype=dt), scale=p["scale"]),
-        lambda d: stats.norm(f64(getattr(as64(d), "loc")), f64(getattr(as64(d), "scale"))),  # noqa: B009
+        lambda d: stats.norm(f64(getattr(d, "loc")), f64(getattr(d, "scale"))),  # noqa: B009
         lp_rtol=1e-11,  # scipy's (x - loc) / scale rounds differently for |loc| >> scale
     ),
     Spec(
@@ -125,8 +125,8 @@ SPECS = [
         {"shape": logu(0.05, 1e4), "rate": logu(1e-2, 1e2)},
         lambda p, dt: Gamma(shape=np.asarray(p["shape"], dtype=dt), rate=p["rate"]),
         lambda d: stats.gamma(
-            f64(getattr(as64(d), "shape")),  # noqa: B009
-            scale=1 / f64(getattr(as64(d), "rate")),  # noqa: B009
+            f64(getattr(d, "shape")),  # noqa: B009 - kept exactly, in the dtype
+            scale=1 / f64(getattr(d, "rate")),  # noqa: B009
         ),
         lp_rtol=1e-10,  # scipy's closed form cancels for large shapes (3e-11 at 1e4; ours: 4e-15)
     ),
@@ -134,7 +134,7 @@ SPECS = [
         "Beta",
         {"a": logu(0.05, 1e3), "b": logu(0.05, 1e3)},
         lambda p, dt: Beta(a=np.asarray(p["a"], dtype=dt), b=p["b"]),
-        lambda d: stats.beta(f64(getattr(as64(d), "a")), f64(getattr(as64(d), "b"))),  # noqa: B009
+        lambda d: stats.beta(f64(getattr(d, "a")), f64(getattr(d, "b"))),  # noqa: B009
         lp_rtol=1e-10,  # scipy's betaln loses digits for a << b (see test_log_beta_*)
         h_rtol=1e-10,
     ),
@@ -149,7 +149,7 @@ def test_agrees_with_scipy_stats(spec: Spec, dtype: np.dtype[Any], data: st.Data
     params = {k: data.draw(s, label=k) for k, s in spec.params.items()}
     d = spec.build(params, dtype)
     assert d.dtype == dtype
-    ref = spec.scipy(d)  # the distribution's own (rounded) parameters, in float64
+    ref = spec.scipy(d)  # the distribution's own usual parameters (rounded to its dtype)
     x = np.asarray(ref.rvs(size=7, random_state=data.draw(st.integers(0, 2**32 - 1))))
     if x.dtype.kind == "f":
         x = x.astype(dtype)
@@ -191,7 +191,7 @@ def test_dirichlet_agrees_with_scipy_stats(
     dtype: np.dtype[Any], alpha: list[float], seed: int
 ) -> None:
     d = Dirichlet(concentration=np.asarray(alpha, dtype=dtype))
-    ref = stats.dirichlet(f64(as64(d)._alpha64))  # type: ignore[attr-defined]
+    ref = stats.dirichlet(f64(d.concentration))
     x = d.sample(5, rng=seed)
     # scipy checks the sum at 1e-10 and needs x > 0: renormalised float64 points
     x64 = np.maximum(f64(x), 1e-300)
@@ -468,8 +468,10 @@ def test_fit_errors() -> None:
         Binomial.fit([1, 5], n=4)
     with pytest.raises(ValueError, match="simplex"):
         Dirichlet.fit([[0.5, 0.6], [0.5, 0.5]])
-    with pytest.raises(InfeasibleError, match="Jensen"):
+    with pytest.raises(InfeasibleError, match="no spread"):
         Gamma.fit([2.0, 2.0, 2.0])
+    with pytest.raises(InfeasibleError, match="Jensen"):
+        Gamma.from_mean_params([np.log(2.0), 2.0])
 
 
 def test_normal_fit_keeps_digits_for_a_large_mean() -> None:
@@ -481,7 +483,13 @@ def test_normal_fit_keeps_digits_for_a_large_mean() -> None:
 
 # ---------------------------------------------------------------------- inverse mean maps
 def _roundtrip_errors(dist: ExponentialFamily) -> tuple[float, float]:
-    """Return the forward error of the shape parameters and the backward error of ``mu``."""
+    """Return the forward error of the shape parameters and the backward error of ``mu``.
+
+    The inverse mean map returns natural parameters, so the round trip starts from the
+    distribution those define (not from usual parameters kept more exactly than
+    ``eta = alpha - 1`` holds them).
+    """
+    dist = type(dist).from_natural_params(dist.natural_params, **dist._fixed())
     mu = dist.mean_params
     back = type(dist).from_mean_params(mu)
     shift = 1.0  # Gamma/Beta/Dirichlet: eta + 1 holds the shapes
@@ -790,3 +798,237 @@ def test_float32_in_float32_out() -> None:
             assert value.dtype == np.float32, type(d).__name__
     assert Normal(loc=0.0, scale=1.0).dtype == np.float64
     assert Poisson(rate=[1, 2]).dtype == np.float64
+
+
+# ---------------------------------------------------------------------- review regressions
+def test_small_shapes_keep_their_precision_on_construction() -> None:
+    # stored as eta = alpha - 1, (1e-10 - 1) + 1 used to round to 1.00000008e-10
+    assert float(Gamma(1e-10, 1.0).shape) == 1e-10
+    assert float(Beta(1e-8, 1.0).a) == 1e-8
+    assert Dirichlet([1e-10, 1.0]).concentration.tolist() == [1e-10, 1.0]
+    assert float(Beta(a=np.float32(1e-8), b=1.0).a) == float(np.float32(1e-8))
+    # entropies from the kept parameters (mpmath, 50 digits)
+    assert_close(Gamma(1e-10, 1.0).entropy(), -9999999976.551365, rtol_eps=8)
+    assert_close(Beta(1e-8, 1e-8).entropy(), -99999979.8861721063, rtol_eps=8)
+    # natural parameters stay the derived alpha - 1, and rebuild from them
+    g = Gamma(1e-10, 1.0)
+    assert_close(g.natural_params, [1e-10 - 1, -1.0], rtol_eps=1)
+    assert abs(float(Gamma.from_natural_params(g.natural_params).shape) - 1e-10) < 1e-16
+
+
+@pytest.mark.parametrize(
+    ("loc", "scale"),
+    [(0.0, 1e-200), (0.0, 1e-160), (np.float32(0), np.float32(1e-20)), (1e10, 1e-150)],
+)
+def test_normal_extreme_scales_raise_naming_the_parameter(loc: Any, scale: Any) -> None:
+    name = "loc" if loc else "scale"
+    with pytest.raises(ValueError, match=rf"`{name}` must be .*(in \[|at most)"):
+        Normal(loc, scale)
+
+
+def test_normal_extreme_scales_work_where_representable() -> None:
+    wide = Normal(0.0, 1e160)
+    assert float(wide.scale) == 1e160
+    assert_close(wide.entropy(), 0.5 + 0.5 * np.log(2 * np.pi) + np.log(1e160))
+    assert_close(wide.log_prob(0.0), -0.5 * np.log(2 * np.pi) - np.log(1e160))
+    assert float(wide.kl_divergence(wide)) == 0.0
+    far = Normal(1e155, 1.0)
+    assert_close(far.log_prob(1e155), -0.5 * np.log(2 * np.pi))
+    assert_close(far.kl_divergence(Normal(1e155, 2.0)), np.log(2) + 1 / 8 - 0.5)
+    with pytest.raises(ValueError, match=r"loc=1e\+155.*overflow"):
+        far.mean_params  # noqa: B018 - E[x**2] = 1e310
+    with pytest.raises(ValueError, match="overflow"):
+        wide.fisher_information()
+    tiny = Normal(0.0, 1e-150)
+    assert float(tiny.scale) == 1e-150
+    assert_close(tiny.log_prob(1e-150), -0.5 - 0.5 * np.log(2 * np.pi) - np.log(1e-150))
+
+
+@pytest.mark.parametrize("x", [[[0.2, 0.3, 0.5]], [[0.2, 0.3, 0.5]] * 4])
+def test_dirichlet_fit_without_spread_raises(x: Any) -> None:
+    with pytest.raises(InfeasibleError, match="does not exist"):
+        Dirichlet.fit(x)
+    with pytest.raises(InfeasibleError, match="does not exist"):
+        Beta.fit([0.3, 0.3, 0.3])
+
+
+def _kl_exponential_ref(lp: float, lq: float) -> float:
+    import mpmath
+
+    mpmath.mp.dps = 50
+    r = mpmath.mpf(lq) / mpmath.mpf(lp)
+    return float(r - 1 - mpmath.log(r))
+
+
+def _kl_gamma_ref(ap: float, bp: float, aq: float, bq: float) -> float:
+    import mpmath
+
+    mpmath.mp.dps = 50
+    ap_, bp_, aq_, bq_ = (mpmath.mpf(v) for v in (ap, bp, aq, bq))
+    return float(
+        (ap_ - aq_) * mpmath.digamma(ap_)
+        - mpmath.loggamma(ap_)
+        + mpmath.loggamma(aq_)
+        + aq_ * (mpmath.log(bp_) - mpmath.log(bq_))
+        + ap_ * (bq_ - bp_) / bp_
+    )
+
+
+def _kl_bernoulli_ref(eta_p: float, eta_q: float) -> float:
+    """KL between Bernoulli distributions given by their (exact, stored) logits."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    p_ = 1 / (1 + mpmath.exp(-mpmath.mpf(eta_p)))
+    q_ = 1 / (1 + mpmath.exp(-mpmath.mpf(eta_q)))
+    return float(p_ * mpmath.log(p_ / q_) + (1 - p_) * mpmath.log((1 - p_) / (1 - q_)))
+
+
+def _kl_geometric_ref(p: ExponentialFamily, q: ExponentialFamily) -> float:
+    """KL between geometric distributions from their stored eta = log(1 - probs)."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    qp = mpmath.exp(mpmath.mpf(float(p.natural_params[0])))
+    qq = mpmath.exp(mpmath.mpf(float(q.natural_params[0])))
+    pp, pq = 1 - qp, 1 - qq
+    return float(mpmath.log(pp / pq) + qp / pp * mpmath.log(qp / qq))
+
+
+def _kl_beta_ref(a: float, b: float, c: float, d: float) -> float:
+    import mpmath
+
+    mpmath.mp.dps = 50
+    a_, b_, c_, d_ = (mpmath.mpf(v) for v in (a, b, c, d))
+
+    def lb(x: Any, y: Any) -> Any:
+        return mpmath.loggamma(x) + mpmath.loggamma(y) - mpmath.loggamma(x + y)
+
+    return float(
+        lb(c_, d_)
+        - lb(a_, b_)
+        + (a_ - c_) * mpmath.digamma(a_)
+        + (b_ - d_) * mpmath.digamma(b_)
+        + (c_ - a_ + d_ - b_) * mpmath.digamma(a_ + b_)
+    )
+
+
+def test_kl_between_nearby_distributions_does_not_cancel() -> None:
+    assert_close(
+        Exponential(3.0).kl_divergence(Exponential(3.000001)),
+        _kl_exponential_ref(3.0, 3.000001),
+        rtol_eps=8,
+    )
+    for ap, bp, aq, bq in [(2.5, 1.0, 2.500001, 1.0), (2.5, 1.0, 2.500001, 1.000001), (0.3, 2.0, 0.30001, 2.0)]:  # fmt: skip  # noqa: E501
+        assert_close(
+            Gamma(ap, bp).kl_divergence(Gamma(aq, bq)), _kl_gamma_ref(ap, bp, aq, bq), rtol_eps=16
+        )
+    # references from the stored natural parameters (logits; log(1 - p) for Geometric)
+    p, q = Bernoulli(probs=0.3), Bernoulli(probs=0.300001)
+    ref = _kl_bernoulli_ref(float(p.logits), float(q.logits))
+    assert_close(p.kl_divergence(q), ref, rtol_eps=16)
+    assert_close(
+        Binomial(20, probs=0.3).kl_divergence(Binomial(20, probs=0.300001)), 20 * ref, rtol_eps=16
+    )
+    g, h = Geometric(probs=0.2), Geometric(probs=0.200001)
+    assert_close(g.kl_divergence(h), _kl_geometric_ref(g, h), rtol_eps=16)
+    for a, b, c, d in [(2.0, 3.0, 2.000001, 3.0), (2.0, 3.0, 2.000001, 3.000001), (50.0, 80.0, 50.001, 80.0)]:  # fmt: skip  # noqa: E501
+        assert_close(Beta(a, b).kl_divergence(Beta(c, d)), _kl_beta_ref(a, b, c, d), rtol_eps=32)
+    # tiny shapes: the series is shifted by the recurrence (polygammas of 1e-30 overflow)
+    assert_close(Gamma(1e-30, 1.0).kl_divergence(Gamma(1.1e-30, 1.0)), 0.004689820195675124)
+    dp, dq = Dirichlet([2.0, 3.0]), Dirichlet([2.000001, 3.0])
+    assert_close(dp.kl_divergence(dq), _kl_beta_ref(2.0, 3.0, 2.000001, 3.0), rtol_eps=32)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: Normal([0.0, 1.0], 1.0).log_prob([0.0, 1.0, 2.0]),
+            r"`x` with shape \(3,\).*\(2,\)",
+        ),
+        (
+            lambda: Gamma([1.0, 1.0], 1.0).log_prob([0.0, 1.0, 2.0]),
+            r"`x` with shape \(3,\).*\(2,\)",
+        ),
+        (lambda: Exponential([1.0, 2.0]).log_prob([1.0, 2.0, 3.0]), r"`x`.*batch shape \(2,\)"),
+        (lambda: Beta([1.0, 2.0], 1.0).log_prob([0.1, 0.2, 0.3]), r"`x`.*batch shape \(2,\)"),
+        (lambda: Poisson([1.0, 2.0]).log_prob([1, 2, 3]), r"`x`.*batch shape \(2,\)"),
+        (lambda: Binomial(3, probs=[0.2, 0.3]).log_prob([1, 2, 3]), r"`x`.*batch shape \(2,\)"),
+        (lambda: Bernoulli(probs=[0.2, 0.3]).log_prob([1, 0, 1]), r"`x`.*batch shape \(2,\)"),
+        (lambda: Geometric(probs=[0.2, 0.3]).log_prob([1, 2, 3]), r"`x`.*batch shape \(2,\)"),
+        (lambda: Dirichlet(np.ones((2, 2))).log_prob(np.full((3, 2), 0.5)), r"`x`.*\(2,\)"),
+        (
+            lambda: Binomial(n=[1, 2], probs=[0.5, 0.5, 0.5]),
+            r"`n` with shape \(2,\) and `probs` with shape \(3,\)",
+        ),
+    ],
+)
+def test_shape_mismatches_name_the_argument(call: Callable[[], Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("family", "x", "match"),
+    [
+        (Gamma, [0.0, 1.0], "`x` contains 0.*Gamma MLE needs x > 0"),
+        (Beta, [0.0, 0.5], "`x` contains 0.0.*Beta MLE needs 0 < x < 1"),
+        (Beta, [0.5, 1.0], "`x` contains 1.0"),
+        (Dirichlet, [[0.0, 1.0], [0.5, 0.5]], "`x` has a component equal to 0"),
+        (Exponential, [0.0, 0.0], "`x` is all 0"),
+        (Gamma, [1.0, 1.0], "`x` has no spread"),
+    ],
+)
+def test_fit_errors_blame_the_data(family: Any, x: Any, match: str) -> None:
+    with pytest.raises(InfeasibleError, match=match):
+        family.fit(x)
+
+
+@pytest.mark.parametrize(
+    "family", [Poisson, Exponential, Normal, Gamma, Beta, Bernoulli, Geometric]
+)
+def test_fit_unexpected_keyword_is_a_clear_type_error(family: Any) -> None:
+    with pytest.raises(
+        TypeError, match=rf"{family.__name__}\.fit\(\) got unexpected keyword.*`n`"
+    ):
+        family.fit([1, 2], n=3)
+
+
+def test_probs_and_logits_are_keyword_only() -> None:
+    with pytest.raises(TypeError, match="positional"):
+        Bernoulli(0.3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="positional"):
+        Binomial(10, 0.3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="positional"):
+        Geometric(0.3)  # type: ignore[call-arg]
+    assert float(Binomial(10, probs=0.3).mean()) == pytest.approx(3.0)
+
+
+def test_support_messages_and_weight_values() -> None:
+    with pytest.raises(ValueError, match=r"support \{0, 1\} of a Bernoulli"):
+        Bernoulli(probs=0.5).log_prob(2)
+    with pytest.raises(ValueError, match=r"support \{0, 1, 2, \.\.\.\} of a Poisson"):
+        Poisson(rate=1.0).log_prob(-1)
+    with pytest.raises(ValueError, match=r"support \{1, 2, 3, \.\.\.\} of a Geometric"):
+        Geometric(probs=0.5).log_prob(0)
+    with pytest.raises(ValueError, match=r"support \{0, \.\.\., n\} of a Binomial"):
+        Binomial(3, probs=0.5).log_prob(4)
+    with pytest.raises(
+        ValueError, match=r"`weights` must be finite and non-negative; found -2\.0"
+    ):
+        Normal.fit([1.0, 2.0], weights=[1.0, -2.0])
+
+
+def test_no_negative_zeros() -> None:
+    for value in (
+        Geometric(probs=1.0).entropy(),
+        Bernoulli(probs=0.0).log_prob(0),
+        Bernoulli(probs=1.0).log_prob(1),
+        Binomial(3, probs=0.0).log_prob(0),
+        Geometric(probs=1.0).log_prob(1),
+        Poisson(rate=0.0).log_prob(0),
+        Geometric(probs=1.0).kl_divergence(Geometric(probs=1.0)),
+    ):
+        assert float(value) == 0.0
+        assert not np.signbit(value), value
