@@ -373,7 +373,9 @@ class ExponentialFamily(abc.ABC):
                 )
             if not w.sum() > 0:
                 raise ValueError("`weights` must not all be zero")
-            mu = np.tensordot(w / w.sum(), t, axes=(0, 0))
+            # a zero-weight observation contributes 0 even where T(x) is infinite
+            wn = (w / w.sum()).reshape(w.shape + (1,) * (t.ndim - 1))
+            mu = mul0(wn, t).sum(axis=0)
         return cls.from_mean_params(mu, **fixed)
 
     @classmethod

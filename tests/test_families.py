@@ -1032,3 +1032,12 @@ def test_no_negative_zeros() -> None:
     ):
         assert float(value) == 0.0
         assert not np.signbit(value), value
+
+
+def test_zero_weight_observation_outside_the_open_support_is_ignored_by_fit() -> None:
+    # Regression: the generic fit used tensordot, so 0 * T(0) = 0 * (-inf) made a nan.
+    from expfam import Gamma
+
+    weighted = Gamma.fit([0.0, 1.0, 2.0, 4.0], weights=[0.0, 1.0, 1.0, 1.0])
+    plain = Gamma.fit([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(weighted.natural_params, plain.natural_params, rtol=1e-13)
