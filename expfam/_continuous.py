@@ -80,6 +80,16 @@ def _usual(named: dict[str, ArrayLike]) -> tuple[np.dtype[Any], list[F64]]:
     return dtype, [np.asarray(p, dtype=dtype).astype(np.float64) for p in parts]
 
 
+def _scalar_mean_params(mean_params: ArrayLike, family: str) -> FloatArray:
+    """Return the mean parameters of a one-parameter `family`, shape ``batch + (1,)``."""
+    mu = as_float_array(mean_params, "mean_params")
+    if mu.ndim == 0 or mu.shape[-1] != 1:
+        raise ValueError(
+            f"`mean_params` of a {family} must have shape batch_shape + (1,); got {mu.shape}"
+        )
+    return mu
+
+
 def _cast(x: Any, dtype: Any) -> FloatArray:
     """``x`` as an array of `dtype` (float32 or float64): the last step of every result."""
     out: FloatArray = np.asarray(x, dtype=dtype)

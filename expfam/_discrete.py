@@ -58,6 +58,7 @@ from expfam._continuous import (
     _r_minus_log1p,
     _readonly,
     _require,
+    _scalar_mean_params,
     _size,
     _stirlerr,
     _usual,
@@ -338,11 +339,7 @@ class Bernoulli(ExponentialFamily):
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
-        mu = as_float_array(mean_params, "mean_params")
-        if mu.ndim == 0 or mu.shape[-1] != 1:
-            raise ValueError(
-                f"`mean_params` of a Bernoulli must have shape batch_shape + (1,); got {mu.shape}"
-            )
+        mu = _scalar_mean_params(mean_params, "Bernoulli")
         _check_probs(mu.astype(np.float64), "mean_params")
         return _cast(special.logit(mu.astype(np.float64)), mu.dtype)
 
@@ -571,11 +568,7 @@ class Binomial(ExponentialFamily):
         if set(fixed) != {"n"}:
             raise TypeError("Binomial needs the fixed parameter `n`")
         n64 = _check_n(fixed["n"])
-        mu = as_float_array(mean_params, "mean_params")
-        if mu.ndim == 0 or mu.shape[-1] != 1:
-            raise ValueError(
-                f"`mean_params` of a Binomial must have shape batch_shape + (1,); got {mu.shape}"
-            )
+        mu = _scalar_mean_params(mean_params, "Binomial")
         mu64 = mu[..., 0].astype(np.float64)
         with np.errstate(invalid="ignore"):
             ok = (mu64 >= 0) & (mu64 <= n64)
@@ -777,11 +770,7 @@ class Poisson(ExponentialFamily):
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
-        mu = as_float_array(mean_params, "mean_params")
-        if mu.ndim == 0 or mu.shape[-1] != 1:
-            raise ValueError(
-                f"`mean_params` of a Poisson must have shape batch_shape + (1,); got {mu.shape}"
-            )
+        mu = _scalar_mean_params(mean_params, "Poisson")
         mu64 = mu.astype(np.float64)
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(mu64) & (mu64 >= 0)
@@ -972,11 +961,7 @@ class Geometric(ExponentialFamily):
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
-        mu = as_float_array(mean_params, "mean_params")
-        if mu.ndim == 0 or mu.shape[-1] != 1:
-            raise ValueError(
-                f"`mean_params` of a Geometric must have shape batch_shape + (1,); got {mu.shape}"
-            )
+        mu = _scalar_mean_params(mean_params, "Geometric")
         mu64 = mu.astype(np.float64)
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(mu64) & (mu64 >= 1)
