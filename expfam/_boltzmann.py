@@ -971,7 +971,7 @@ def boltzmann(
         free = U_
     else:
         temperature = 1.0 / beta_
-        log_z, free = _log_z_and_free_energy(E, beta_)
+        log_z, free = _log_z_and_free_energy(E, beta_, log_z)
     return BoltzmannResult(
         distribution=Categorical(logits=sol.logits),
         probs=sol.probs,
@@ -988,17 +988,20 @@ def boltzmann(
     )
 
 
-def _log_z_and_free_energy(E: FloatArray, beta: float) -> tuple[float, float]:
+def _log_z_and_free_energy(E: FloatArray, beta: float, dual: float) -> tuple[float, float]:
     """Return ``log Z`` and ``F = -log Z / beta``, each to a few eps of its own size.
 
-    With the reference energy on the side that dominates (the minimum for beta > 0),
-    ``log Z = -beta*ref + LSE(b)`` with ``b = -beta*(E - ref) <= 0`` and
-    ``F = ref - LSE(b)/beta``. The dual value tracked by the solver is accurate only
-    relative to the entropy's terms: for E = [0, 1] at beta ~ 690 it gave log Z
-    = -2e-314 (the true value is +1e-300) and F = 0 by cancellation in U - T*S.
+    `dual` is the solver's value of ``log Z``, accurate only relative to the terms
+    of the dual (``-beta*ref`` and the entropy): for E = [0, 1] at beta ~ 690 it gave
+    log Z = -2e-314 (the true value is +1e-300), and ``U - T*S`` gave F = 0. Where it
+    is small (|log Z| < 1) or cancels against ``-beta*ref``, ``log Z`` is recomputed
+    with the reference energy on the side that dominates (the minimum for
+    beta > 0): ``log Z = -beta*ref + LSE(b)``, ``b = -beta*(E - ref) <= 0``.
     """
     E = E.astype(np.float64, copy=False)
     ref = float(np.min(E)) if beta > 0 else float(np.max(E))
+    if abs(dual) >= max(1.0, 0.5 * abs(beta * ref)):
+        return dual, -dual / beta
     with np.errstate(over="ignore", invalid="ignore"):
         b = -beta * (E - ref)
     b[ref == E] = 0.0  # exactly, even where beta * 0 meets an overflowing factor
