@@ -357,13 +357,7 @@ class Categorical(ExponentialFamily):
         array([-0.28768207,        -inf])
         """
         labels = _check_labels(x, self.num_categories)
-        try:
-            shape = np.broadcast_shapes(labels.shape, self.batch_shape)
-        except ValueError:
-            raise ValueError(
-                f"`x` with shape {labels.shape} does not broadcast against the batch shape "
-                f"{self.batch_shape}"
-            ) from None
+        shape = self._check_x_batch(labels.shape)
         # the given probabilities, if any, are more accurate than their logits
         lp = self.log_probs if self._probs is None else (-self._parts().nlp).astype(self.dtype)
         lp = np.broadcast_to(lp, (*shape, self.num_categories))

@@ -21,7 +21,6 @@ from scipy import special
 from expfam._continuous import (
     _cast,
     _check_positive,
-    _check_x_batch,
     _digamma_diff,
     _digamma_scale,
     _dirichlet_entropy,
@@ -330,7 +329,7 @@ class Dirichlet(ExponentialFamily):
             Shape ``sample_shape + batch_shape``.
         """
         a, dt = self._check_x(x)
-        _check_x_batch(self, a)
+        self._check_x_batch(np.shape(a))
         alpha = self._alpha64
         out = special.xlogy(alpha - 1, a.astype(np.float64)).sum(axis=-1) - _log_beta(alpha)
         return _cast(np.asarray(out), dt)

@@ -49,7 +49,6 @@ from scipy import special
 from expfam._continuous import (
     _bd0,
     _cast,
-    _check_x_batch,
     _f64,
     _log_dpois_raw,
     _natural64,
@@ -369,7 +368,7 @@ class Bernoulli(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         k = _integers(x, "x", "Bernoulli", 0, np.ones(()), upper_label="1")
-        _check_x_batch(self, k)
+        self._check_x_batch(np.shape(k))
         eta = self._eta
         out = np.where(k == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
         return _cast(out + 0.0, self.dtype)  # + 0.0: no -0.0 for certain outcomes
@@ -582,7 +581,7 @@ class Binomial(ExponentialFamily):
     def _outcomes(self, x: ArrayLike) -> F64:
         """Outcomes as float64, after checking their shape and support."""
         if not self.__dict__.get("_probe", False):
-            _check_x_batch(self, as_float_array(x, "x"))
+            self._check_x_batch(np.shape(as_float_array(x, "x")))
         return _integers(x, "x", "Binomial", 0, self._n64)
 
     def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
@@ -834,7 +833,7 @@ class Poisson(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         k = _integers(x, "x", "Poisson")
-        _check_x_batch(self, k)
+        self._check_x_batch(np.shape(k))
         return _cast(_poisson_logpmf(k, self._rate64) + 0.0, self.dtype)
 
     def entropy(self) -> FloatArray:
@@ -998,7 +997,7 @@ class Geometric(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         k = _integers(x, "x", "Geometric", 1)
-        _check_x_batch(self, k)
+        self._check_x_batch(np.shape(k))
         lp, lq = self._logs
         return _cast(lp + _mul_weight(k - 1, lq) + 0.0, self.dtype)
 

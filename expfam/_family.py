@@ -197,6 +197,25 @@ class ExponentialFamily(abc.ABC):
                     "both must have the same known parameters"
                 )
 
+    def _check_x_batch(self, x_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return ``broadcast(sample_shape, batch_shape)`` for outcomes of shape `x_shape`.
+
+        Raises ``ValueError`` naming `x` when the outcomes do not broadcast against the
+        batch (``x.shape`` must be ``sample_shape + batch_shape + event_shape``).
+        """
+        nd = len(x_shape) - self.event_ndim
+        sample = x_shape[:nd] if nd >= 0 else x_shape
+        try:
+            return np.broadcast_shapes(sample, self.batch_shape)
+        except ValueError:
+            raise ValueError(
+                f"`x` with shape {x_shape} does not broadcast against the batch shape "
+                f"{self.batch_shape} of this {type(self).__name__} (x.shape must be "
+                "sample_shape + batch_shape"
+                + (" + event_shape" if self.event_ndim else "")
+                + ", broadcasting)"
+            ) from None
+
     def log_prob(self, x: ArrayLike) -> FloatArray:
         r"""Log density or mass :math:`\langle\eta, T(x)\rangle - A(\eta) + \log h(x)`.
 
@@ -220,6 +239,7 @@ class ExponentialFamily(abc.ABC):
         >>> ExponentialFamily.log_prob(d, [0, 1])
         array([-1.38629436, -0.28768207])
         """
+        self._check_x_batch(np.shape(x))
         t = self.sufficient_statistic(x)
         return np.asarray(
             mul0(t, self._natural).sum(axis=-1) - self.log_partition() + self.log_base_measure(x)
