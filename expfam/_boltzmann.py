@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 
 from expfam._categorical import Categorical
 from expfam._errors import ConvergenceError, InfeasibleError
@@ -705,6 +704,8 @@ def _halley(
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # "Derivative was zero." etc.
+            from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
+
             sol = optimize.root_scalar(
                 dual,
                 x0=t0,
@@ -735,6 +736,8 @@ def _toms748(dual: _Dual, t_lo: float, t_hi: float) -> tuple[float, int]:
                 "could not bracket the dual root", bracket=(t_lo, t_hi), values=(fa, fb)
             )
         try:
+            from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
+
             root = optimize.toms748(
                 lambda s: dual(s)[0], t_lo, t_hi, xtol=1e-300, rtol=1e-13, maxiter=200
             )

@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize
 
 from expfam._errors import ConvergenceError
 
@@ -294,6 +293,8 @@ def _scipy_fallback(problem: DualProblem, mu: F64, start: F64) -> F64:
         return start  # no usable starting point: the row fails
     with np.errstate(all="ignore"):
         try:
+            from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
+
             res: Any = optimize.minimize(
                 fun,
                 start,

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize
 
 from expfam._boltzmann import _EPS, _accurate_sum, _solve_scalar, _validate_1d
 from expfam._categorical import Categorical
@@ -434,6 +433,8 @@ def _minimal_face(
         "method": "highs",
     }
     tight = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+    from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
+
     res = optimize.linprog(**problem, options={} if loose else tight)
     if res.status != 0:  # rare numerical trouble at tight tolerances: HiGHS defaults
         res = optimize.linprog(**problem)
@@ -564,6 +565,8 @@ def _dual_solve(
     # start with a trust radius that admits it.
     radius = max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
     with np.errstate(over="ignore", under="ignore"):
+        from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
+
         res = optimize.minimize(
             ev.fun,
             np.zeros(r),
