@@ -793,6 +793,18 @@ class BoltzmannResult:
     iterations : int
         Dual iterations (root-finder steps plus polishing steps); ``0`` for the exact
         edge cases and when `beta` is given.
+
+    Examples
+    --------
+    A two-level system at unit temperature; the free energy is both
+    :math:`-\log Z/\beta` and :math:`U - TS`:
+
+    >>> import expfam
+    >>> r = expfam.boltzmann([0.0, 1.0], beta=1.0)
+    >>> r.probs
+    array([0.73105858, 0.26894142])
+    >>> bool(abs(r.free_energy - (r.mean_energy - r.temperature * r.entropy)) < 1e-15)
+    True
     """
 
     distribution: Categorical

@@ -13,6 +13,17 @@ class InfeasibleError(ValueError):
     Raised, for example, when a target mean energy lies outside ``[min E, max E]`` or
     target moments lie outside the convex hull of the feature vectors. It is a
     :class:`ValueError`, so ``except ValueError`` also catches it.
+
+    Examples
+    --------
+    No distribution on energies 1, 2, 3 has mean energy 5:
+
+    >>> import expfam
+    >>> try:
+    ...     expfam.boltzmann([1.0, 2.0, 3.0], 5.0)
+    ... except expfam.InfeasibleError as err:
+    ...     print(type(err).__name__, isinstance(err, ValueError))
+    InfeasibleError True
     """
 
 
@@ -31,6 +42,15 @@ class ConvergenceError(RuntimeError):
     ----------
     diagnostics : dict
         The solver's diagnostics at the point of failure.
+
+    Examples
+    --------
+    What a caller sees when a solve gives up:
+
+    >>> from expfam import ConvergenceError
+    >>> err = ConvergenceError("residual above tolerance", iterations=50, residual=1e-3)
+    >>> isinstance(err, RuntimeError), err.diagnostics
+    (True, {'iterations': 50, 'residual': 0.001})
     """
 
     def __init__(self, message: str, **diagnostics: Any) -> None:

@@ -72,6 +72,18 @@ class MaxEntResult:
     support : ndarray of bool
         The states allowed positive probability: positive prior and on the minimal face
         of the convex hull that contains the moments.
+
+    Examples
+    --------
+    Jaynes' dice with a uniform prior: the KL to the prior is the entropy gap.
+
+    >>> import numpy as np
+    >>> import expfam
+    >>> r = expfam.max_entropy(np.arange(1.0, 7.0), 4.5, prior=np.full(6, 1 / 6))
+    >>> r.converged, r.multipliers
+    (True, array([0.37104894]))
+    >>> bool(np.isclose(r.kl_to_prior, np.log(6) - r.entropy))
+    True
     """
 
     distribution: Categorical
