@@ -111,6 +111,10 @@ _CANCEL = {np.dtype(np.float64): 1.5, np.dtype(np.float32): 2.0**26}
 # (softmax: an underflowed exp(x_j) then errs by less than a subnormal unit).
 _DIRECT_MIN = math.exp(2.0)
 _DIRECT_MIN_SOFTMAX = 0.5
+# Unshifted terms exp(x_j) of a long log-softmax row with a negative max give s when
+# their sum is at least this: then the terms lost to underflow (each below 2**-1022)
+# are negligible against it.
+_DIRECT_MIN_REST = 2.0**-969
 # Rows with s * log((K-1)/s) > _COMP * (1 + s) * log1p(s) get the rounding errors of
 # x_j - m added back to s: the left side bounds the error they cause (in units of eps/2,
 # by Jensen's inequality), the right side the result's magnitude. Not needed for
@@ -776,29 +780,48 @@ def _softmax_shifted(X: NDArray[Any]) -> F64:
     return e
 
 
+def _long_exp_pass(
+    row: NDArray[Any], orow: NDArray[Any] | None, work: F64
+) -> tuple[int, float, float]:
+    """Exponentiate a long row chunk by chunk, unshifted: ``exp(x_j)``.
+
+    Returns the index ``i`` of the largest term, that term and the sum of all the
+    others (each chunk's largest term summed apart, as in ``1 + s``). The terms are
+    written to `orow` when given (in its dtype). A row holding nan gives a nan term;
+    overflow gives inf: callers check and fall back to the shifted computation.
+    """
+    idx, tops, parts = [], [], []
+    for c0 in range(0, row.shape[0], _BLOCK):
+        xc = row[c0 : c0 + _BLOCK]
+        oc = None if orow is None else orow[c0 : c0 + _BLOCK]
+        e = work[: xc.shape[0]] if oc is None else _target(oc, work)
+        np.exp(xc, out=e, dtype=np.float64)
+        j = int(e.argmax())  # e is in cache, xc perhaps not; the first nan if any
+        top = float(e[j])
+        e[j] = 0.0
+        parts.append(np.add.reduce(e))
+        e[j] = top
+        idx.append(c0 + j)
+        tops.append(top)
+        if oc is not None and e is not oc:
+            oc[...] = e
+    k = int(np.argmax(tops))
+    top = tops[k]
+    tops[k] = 0.0
+    return idx[k], top, float(np.add.reduce(np.array(parts + tops)))
+
+
 def _softmax_long(row: NDArray[Any], orow: NDArray[Any], work: F64) -> None:
     """Softmax of one long row, in chunks: unshifted if the sum allows, else shifted."""
-    K = row.shape[0]
-    tops, rests = [], []
-    for c0 in range(0, K, _BLOCK):  # exp(x) into the output, and its sum
-        xc, oc = row[c0 : c0 + _BLOCK], orow[c0 : c0 + _BLOCK]
-        e = _target(oc, work)
-        j = int(xc.argmax())
-        np.exp(xc, out=e, dtype=np.float64)
-        tops.append(float(e[j]))  # the chunk's largest term is summed apart
-        e[j] = 0.0
-        rests.append(np.add.reduce(e))
-        e[j] = tops[-1]
-        if e is not oc:
-            oc[...] = e
-    t = float(np.add.reduce(np.array(tops))) + float(np.add.reduce(np.array(rests)))
+    _, top, rest = _long_exp_pass(row, orow, work)  # exp(x) written to orow
+    t = top + rest
     if not _DIRECT_MIN_SOFTMAX <= t < math.inf:
         j, m = _long_argmax(row)
         if not math.isfinite(m):
             orow[...] = np.nan
             return
         t = 1.0 + _long_sum_exp(row, j, m, work, orow)  # exp(x - m) written to orow
-    for c0 in range(0, K, _BLOCK):
+    for c0 in range(0, row.shape[0], _BLOCK):
         oc = orow[c0 : c0 + _BLOCK]
         np.divide(oc, t, out=oc, dtype=np.float64, casting="same_kind")
 
@@ -913,17 +936,32 @@ def _full_out_shape(moved: NDArray[Any], ax: int) -> tuple[int, ...]:
 
 
 def _log_softmax_long(row: NDArray[Any], orow: NDArray[Any], work: F64) -> None:
-    """Log-softmax of one long row, in chunks: arg-max, then ``s``, then the output."""
-    j, m = _long_argmax(row)
-    if not math.isfinite(m):
-        orow[...] = np.nan
-        return
-    L = math.log1p(_long_sum_exp(row, j, m, work, None))
+    """Log-softmax of one long row, in chunks: ``s``, then the output.
+
+    ``s`` comes from the unshifted exponentials, ``sum_{j != i} exp(x_j) / exp(x_i)``,
+    when they neither overflow nor lose digits to underflow (the max is at least 0, so
+    ``exp(x_j)`` underflows no sooner than ``exp(x_j - m)``, or the sum is far above the
+    underflow threshold); they are written to the output when it is float64, so that
+    its first writes overlap with the exp. Other rows are shifted by their max first.
+    """
+    direct = orow.dtype == np.float64 and _contiguous_rows(orow)
+    i, top, rest = _long_exp_pass(row, orow if direct else None, work)
+    m = float(row[i])
+    if math.isfinite(top + rest) and top > 0 and (m >= 0 or rest >= _DIRECT_MIN_REST):
+        L = math.log1p(rest / top)
+    else:
+        j, m = _long_argmax(row)
+        if not math.isfinite(m):
+            orow[...] = np.nan
+            return
+        L = math.log1p(_long_sum_exp(row, j, m, work, None))
     for c0 in range(0, row.shape[0], _BLOCK):
-        d = work[: row[c0 : c0 + _BLOCK].shape[0]]
-        np.subtract(row[c0 : c0 + _BLOCK], m, out=d, dtype=np.float64)
-        np.subtract(d, L, out=d)
-        orow[c0 : c0 + _BLOCK] = d
+        xc, oc = row[c0 : c0 + _BLOCK], orow[c0 : c0 + _BLOCK]
+        d = oc if direct else work[: xc.shape[0]]
+        np.subtract(xc, m, out=d, dtype=np.float64)
+        np.subtract(d, L, out=d)  # (x_j - m) - log1p(s): two terms <= 0
+        if d is not oc:
+            oc[...] = d
 
 
 def _log_softmax_rows(X: NDArray[Any], out: NDArray[Any], buf: F64, work: F64, e_buf: F64) -> None:
@@ -936,13 +974,17 @@ def _log_softmax_rows(X: NDArray[Any], out: NDArray[Any], buf: F64, work: F64, e
     for r0, r1 in _row_blocks(n_rows, K):
         Xb = _block_in(X[r0:r1], buf)
         Ob = out[r0:r1]
-        D = _target(Ob, work)
-        _, m, _, L = _scan(Xb, D, e_buf[: Xb.size].reshape(Xb.shape), comp)
-        np.subtract(D, L[:, None], out=D)  # (x_j - m) - log1p(s): two terms <= 0
+        # the exponentials go to the output block, the shifted logits to a buffer in
+        # cache: the first writes to a freshly allocated output then overlap with the
+        # slow exp instead of stalling a cheap subtraction
+        E = _target(Ob, work)
+        D = e_buf[: Xb.size].reshape(Xb.shape)
+        _, m, _, L = _scan(Xb, D, E, comp)
+        np.subtract(D, L[:, None], out=E)  # (x_j - m) - log1p(s): two terms <= 0
         if not _finite(m):
-            D[~np.isfinite(m)] = np.nan
-        if D is not Ob:
-            np.copyto(Ob, D, casting="same_kind")
+            E[~np.isfinite(m)] = np.nan
+        if E is not Ob:
+            np.copyto(Ob, E, casting="same_kind")
 
 
 def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
