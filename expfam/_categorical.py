@@ -130,6 +130,8 @@ class Categorical(ExponentialFamily):
     1.70e-16
     """
 
+    _repr_params = ("probs", "num_categories")
+
     _probs: FloatArray | None = None
 
     def __init__(self, *, logits: ArrayLike | None = None, probs: ArrayLike | None = None) -> None:
@@ -197,12 +199,6 @@ class Categorical(ExponentialFamily):
                 f"(logits shape {self.logits.shape})"
             )
         super()._check_same_family(other, name)
-
-    def __repr__(self) -> str:
-        return (
-            f"Categorical(batch_shape={self.batch_shape}, num_categories={self.num_categories}, "
-            f"dtype={self.dtype})"
-        )
 
     # ------------------------------------------------------------------ parameters
     @property

@@ -613,6 +613,8 @@ class Exponential(ExponentialFamily):
            [-2. ]])
     """
 
+    _repr_params = ("rate",)
+
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})
         _check_positive(lam, "rate")
@@ -785,6 +787,8 @@ class Normal(ExponentialFamily):
     >>> bool(np.isclose(d.entropy(), 0.5 * np.log(2 * np.pi * np.e * 4)))
     True
     """
+
+    _repr_params = ("loc", "scale")
 
     def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
         dtype, (m, s) = _usual({"loc": loc, "scale": scale})
@@ -1109,6 +1113,8 @@ class Gamma(ExponentialFamily):
     True
     """
 
+    _repr_params = ("shape", "rate")
+
     def __init__(self, shape: ArrayLike, rate: ArrayLike) -> None:
         dtype, (a, b) = _usual({"shape": shape, "rate": rate})
         _check_positive(a, "shape")
@@ -1423,6 +1429,8 @@ class Beta(ExponentialFamily):
     >>> float(post.posterior_predictive(Bernoulli).probs)
     0.6666666666666666
     """
+
+    _repr_params = ("a", "b")
 
     def __init__(self, a: ArrayLike, b: ArrayLike) -> None:
         dtype, (a64, b64) = _usual({"a": a, "b": b})

@@ -226,6 +226,7 @@ class Dirichlet(ExponentialFamily):
     """
 
     event_ndim = 1
+    _repr_params = ("concentration", "num_categories")
 
     def __init__(self, concentration: ArrayLike) -> None:
         dtype, (a,) = _usual({"concentration": concentration})

@@ -283,6 +283,8 @@ class Bernoulli(ExponentialFamily):
     array([0.56233514, 0.        ])
     """
 
+    _repr_params = ("probs",)
+
     def __init__(self, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None) -> None:
         if (probs is None) == (logits is None):
             raise TypeError("give exactly one of `probs` and `logits` (keyword arguments)")
@@ -472,6 +474,8 @@ class Binomial(ExponentialFamily):
     >>> Binomial.fit([3, 4, 5], n=10).probs
     array(0.4)
     """
+
+    _repr_params = ("n", "probs")
 
     def __init__(
         self, n: ArrayLike, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None
@@ -725,6 +729,8 @@ class Poisson(ExponentialFamily):
     array([1.53426409e-01, 4.99999667e-07])
     """
 
+    _repr_params = ("rate",)
+
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})
         with np.errstate(invalid="ignore"):
@@ -908,6 +914,8 @@ class Geometric(ExponentialFamily):
     >>> float(d.log_prob(1))  # log 0.25
     -1.38629436112
     """
+
+    _repr_params = ("probs",)
 
     def __init__(self, *, probs: ArrayLike) -> None:
         dtype, (p,) = _usual({"probs": probs})

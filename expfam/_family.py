@@ -53,6 +53,8 @@ class ExponentialFamily(abc.ABC):
     """
 
     event_ndim: ClassVar[int] = 0
+    #: Names of the usual parameters (properties) shown by ``repr``.
+    _repr_params: ClassVar[tuple[str, ...]] = ()
 
     _natural: FloatArray
 
@@ -123,7 +125,38 @@ class ExponentialFamily(abc.ABC):
         return self._natural.dtype
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(batch_shape={self.batch_shape}, dtype={self.dtype})"
+        """Show the usual parameters (6 significant digits), batch shape and a non-default dtype.
+
+        Parameters are left out for batches holding more than 10,000 numbers, where
+        computing and printing them would cost more than a repr should.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from expfam import Categorical, Gamma
+        >>> Gamma(shape=2.0, rate=0.5)
+        Gamma(shape=2, rate=0.5)
+        >>> Categorical(logits=[[0.0, 0.0, -np.inf], [0.0, np.log(3.0), 0.0]])
+        Categorical(probs=[[0.5, 0.5, 0], [0.2, 0.6, 0.2]], num_categories=3, batch_shape=(2,))
+        """
+        parts = []
+        shown = self._natural.size <= 10_000
+        for name in self._repr_params if shown else ():
+            text = np.array2string(
+                np.asarray(getattr(self, name)),
+                threshold=6,
+                edgeitems=2,
+                separator=", ",
+                formatter={"float_kind": lambda v: f"{v:.6g}"},
+            )
+            parts.append(f"{name}={' '.join(text.split())}")
+        if self.batch_shape or not parts:
+            parts.append(f"batch_shape={self.batch_shape}")
+        if not shown:
+            parts.append(f"param_shape={self.param_shape}")
+        if self.dtype != np.float64:
+            parts.append(f"dtype={self.dtype}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     # ------------------------------------------------------------------ family closed forms
     @abc.abstractmethod

@@ -687,6 +687,26 @@ def test_base_class_construction_and_fit_errors() -> None:
     assert "batch_shape=(2,)" in repr(Categorical(logits=np.zeros((2, 3))))
 
 
+@pytest.mark.parametrize("case", get_registry(), ids=lambda c: c.id)
+def test_repr_shows_the_usual_parameters(case: FamilyCase) -> None:
+    rng = np.random.default_rng(17)
+    names = case.family._repr_params
+    assert names, f"{case.family.__name__} declares no parameters for repr"
+    for batch, dtype in [((), np.float64), ((3,), np.float32)]:
+        dist = case.make(rng, batch, np.dtype(dtype))
+        text = repr(dist)
+        assert text.startswith(f"{case.family.__name__}("), text
+        for name in names:
+            value = np.asarray(getattr(dist, name))
+            first = value.ravel()[0]
+            shown = f"{first:.6g}" if value.dtype.kind == "f" else str(first)
+            assert f"{name}={'[' * value.ndim}{shown}" in text, (name, text)
+        assert ("batch_shape=" in text) == bool(batch), text
+        assert ("dtype=float32" in text) == (dtype == np.float32), text
+    huge = Categorical(logits=np.zeros((20, 1000)))  # parameters left out, shapes kept
+    assert repr(huge) == "Categorical(batch_shape=(20,), param_shape=(1000,))"
+
+
 def test_float32_underflow_counterexamples_found_in_ci() -> None:
     # Found by the `ci` hypothesis profile: float32 Categoricals with logits ~ +-50,
     # where probabilities underflow to subnormals or to 0 although the logits are
