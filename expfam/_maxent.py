@@ -184,7 +184,7 @@ def max_entropy(
     >>> np.round(r.multipliers, 6)
     array([0.371049])
     >>> np.round(r.probs, 4)
-    array([0.0543, 0.0788, 0.1142, 0.1654, 0.2398, 0.3475])
+    array([0.0544, 0.0788, 0.1142, 0.1654, 0.2398, 0.3475])
 
     Two constraints, the mean and the second moment, and a prior:
 
@@ -243,11 +243,11 @@ def _check_features(
                 f"{f.shape}; got {mu.shape}"
             )
         if not np.all(np.isfinite(f)):
-            raise ValueError(f"`features` must be finite; found {f[~np.isfinite(f)][0]!r}")
+            raise ValueError(f"`features` must be finite; found {float(f[~np.isfinite(f)][0])!r}")
     else:
         raise ValueError(f"`features` must have shape (K,) or (K, m); got {f.shape}")
     if not np.all(np.isfinite(mu)):
-        raise ValueError(f"`moments` must be finite; found {mu[~np.isfinite(mu)][0]!r}")
+        raise ValueError(f"`moments` must be finite; found {float(mu[~np.isfinite(mu)][0])!r}")
     f64 = np.ascontiguousarray(f, dtype=np.float64)
     return f64, mu.astype(np.float64), f64.shape[1] == 1
 
@@ -257,13 +257,15 @@ def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
     if p.shape != (K,):
         raise ValueError(f"`prior` must have shape ({K},), one entry per state; got {p.shape}")
     if not np.all(np.isfinite(p)):
-        raise ValueError(f"`prior` must be finite; found {p[~np.isfinite(p)][0]!r}")
+        raise ValueError(f"`prior` must be finite; found {float(p[~np.isfinite(p)][0])!r}")
     if np.any(p < 0):
-        raise ValueError(f"`prior` must be non-negative; found {p[p < 0][0]!r}")
+        raise ValueError(f"`prior` must be non-negative; found {float(p[p < 0][0])!r}")
     p = p.astype(np.float64)
     total = _accurate_sum(p)
     if not abs(total - 1.0) <= 8 * _EPS * max(1.0, math.sqrt(K)):
-        raise ValueError(f"`prior` must sum to 1 (a probability vector); it sums to {total!r}")
+        raise ValueError(
+            f"`prior` must sum to 1 (a probability vector); it sums to {float(total)!r}"
+        )
     return p
 
 
@@ -331,7 +333,7 @@ def _solve_general(  # noqa: C901 - the reduction loop: pin, face, solve, in one
         if not sol.converged:
             raise ConvergenceError(
                 "maximum-entropy dual solve did not reach the residual tolerance: "
-                f"max |E_q[f] - moments| = {sol.residual!r}",
+                f"max |E_q[f] - moments| = {float(sol.residual)!r}",
                 iterations=iterations,
                 residual=sol.residual,
                 multipliers=sol.lam_active,
@@ -742,11 +744,11 @@ def _finish(
     """Assemble the result; `known` carries residuals already computed by the solver."""
     if bool(np.all(q > 0)):
         entropy = float(-(q @ logq))
-        kl = None if pi is None else float(q @ (logq - np.log(pi)))
+        kl = None if pi is None else max(float(q @ (logq - np.log(pi))), 0.0)
     else:
         pos = q > 0
         entropy = float(-(q[pos] @ logq[pos]))
-        kl = None if pi is None else float(q[pos] @ (logq[pos] - np.log(pi[pos])))
+        kl = None if pi is None else max(float(q[pos] @ (logq[pos] - np.log(pi[pos]))), 0.0)
     m = F.shape[1]
     resid = np.zeros(m)
     done = np.zeros(m, dtype=bool)

@@ -35,6 +35,11 @@ def as_float_array(x: ArrayLike, name: str) -> FloatArray:
     """
     if type(x) is np.ndarray and x.dtype in _KEPT:  # fast path for the common case
         return x
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"`{name}` is a masked array; expfam would ignore its mask. Fill it first: "
+            "masked logits with -inf (`x.filled(-np.inf)`), masked weights with 0"
+        )
     try:
         a = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested sequences
@@ -59,7 +64,9 @@ def result_float_dtype(*arrays: FloatArray) -> np.dtype[Any]:
 
 
 def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
-    """Normalise an integer axis for an array of `ndim` dimensions."""
+    """Normalise an integer axis for an array of `ndim` dimensions (not a bool)."""
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be an integer; got {bool(axis)}")
     try:
         ax = operator.index(axis)
     except TypeError:
@@ -79,7 +86,7 @@ def check_nonnegative(a: FloatArray, name: str) -> None:
     if not a.size:
         return
     if np.fmin.reduce(a, axis=None, initial=np.inf) < 0:
-        bad = a[a < 0].flat[0]
+        bad = float(a[a < 0].flat[0])
         raise ValueError(f"`{name}` must be non-negative (probabilities or counts); found {bad!r}")
     if np.fmax.reduce(a, axis=None, initial=-np.inf) == np.inf:
         raise ValueError(f"`{name}` must be finite (probabilities or counts); found inf")
@@ -89,4 +96,4 @@ def check_finite(a: FloatArray, name: str) -> None:
     """Raise ``ValueError`` if `a` holds a nan or an infinity."""
     if not np.all(np.isfinite(a)):
         bad = a[~np.isfinite(a)].flat[0]
-        raise ValueError(f"`{name}` must be finite; found {bad!r}")
+        raise ValueError(f"`{name}` must be finite; found {float(bad)!r}")

@@ -296,6 +296,24 @@ def test_bad_axis(name: str) -> None:
         call(name, *_args(name, x), axis=-3)
     with pytest.raises(TypeError, match="`axis` must be an integer"):
         call(name, *_args(name, x), axis=1.0)
+    for flag in (True, np.True_):  # a bool is not an axis (e.g. a misplaced return_grad)
+        with pytest.raises(TypeError, match="`axis` must be an integer; got True"):
+            call(name, *_args(name, x), axis=flag)
+
+
+@pytest.mark.parametrize("name", ALL_KERNELS)
+def test_masked_arrays_are_refused_not_silently_unmasked(name: str) -> None:
+    x = np.ma.masked_array(np.full((2, 3), 0.25), mask=[[False, False, True], [False] * 3])
+    args = tuple(x if i == 0 else a for i, a in enumerate(_args(name, np.full((2, 3), 0.25))))
+    with pytest.raises(TypeError, match=r"is a masked array; .*filled\(-np.inf\)"):
+        call(name, *args)
+
+
+def test_bad_values_are_shown_as_plain_numbers() -> None:
+    with pytest.raises(ValueError, match=r"found -0\.1$"):
+        expfam.entropy(np.array([0.5, -0.1]))
+    with pytest.raises(ValueError, match=r"`energies` must be finite; found inf$"):
+        expfam.boltzmann([1.0, np.inf], mean_energy=0.5)
 
 
 @pytest.mark.parametrize("name", ["kl_divergence", "cross_entropy", "cross_entropy_with_logits"])

@@ -209,6 +209,19 @@ def test_prior_zeros_exclude_states() -> None:
     )
 
 
+def test_kl_to_prior_is_never_negative_when_the_prior_meets_the_moments() -> None:
+    # the prior already has these moments: KL = 0 exactly, rounding must not dip below
+    F = np.array([[0.0, 1.0], [1.0, -1.0], [2.0, 1.0], [3.0, -1.0]])
+    prior = np.array([0.4, 0.3, 0.2, 0.1])
+    r = expfam.max_entropy(F, prior @ F, prior=prior)
+    assert r.kl_to_prior is not None
+    assert 0.0 <= r.kl_to_prior < 1e-15
+    for j in range(2):  # one feature: the Boltzmann solver's path
+        r1 = expfam.max_entropy(F[:, [j]], prior @ F[:, [j]], prior=prior)
+        assert r1.kl_to_prior is not None
+        assert 0.0 <= r1.kl_to_prior < 1e-15
+
+
 def test_large_offset_features() -> None:
     rng = np.random.default_rng(8)
     F, mu, _ = _random_interior(rng, 300, 2)
