@@ -10,8 +10,9 @@ Updates after observations :math:`x_1, \dots, x_N` (all weights 1), and predicti
   :math:`(a + \sum x_i,\ b + N - \sum x_i)`; predictive
   :class:`~expfam.Bernoulli` with ``probs = a / (a + b)``.
 * ``Beta(a, b)`` and :class:`~expfam.Binomial` (``n`` trials):
-  :math:`(a + \sum x_i,\ b + Nn - \sum x_i)`; predictive beta-binomial
-  ``scipy.stats.betabinom(n, a, b)``.
+  :math:`(a + \sum x_i,\ b + \sum (n_i - x_i))`; ``n`` broadcasts against ``x``, so
+  it may be one number, one per batch member, or one per observation (shape
+  ``(N,)``); predictive beta-binomial ``scipy.stats.betabinom(n, a, b)``.
 * ``Beta(a, b)`` and :class:`~expfam.Geometric` (trials to the first success):
   :math:`(a + N,\ b + \sum x_i - N)`; predictive beta-geometric
   ``scipy.stats.betanbinom(1, a, b, loc=1)``.
@@ -95,7 +96,16 @@ def _beta_bernoulli(prior: Beta, x: ArrayLike, w: ArrayLike | None) -> Beta:
 
 def _beta_binomial(prior: Beta, x: ArrayLike, w: ArrayLike | None, n: ArrayLike) -> Beta:
     n64 = _check_n(n)
-    k = _integers(_observations(x), "x", "Binomial", 0, n64)
+    obs = _observations(x)
+    try:
+        np.broadcast_shapes(n64.shape, obs.shape)
+    except ValueError:
+        raise ValueError(
+            f"`n` with shape {n64.shape} does not broadcast against `x` with shape "
+            f"{obs.shape} (observations along the first axis; `n` may be one number, one "
+            "per batch member or one per observation)"
+        ) from None
+    k = _integers(obs, "x", "Binomial", 0, n64)
     ww = _weights(w, k.shape[0])
     a, b = prior._params64
     return _beta(prior, a + _wsum(ww, k), b + _wsum(ww, n64 - k))

@@ -1607,7 +1607,7 @@ class Beta(ExponentialFamily):
         likelihood             posterior (``N`` observations)
         =====================  ==================================================
         :class:`Bernoulli`     :math:`\text{Beta}(a + \sum x_i,\; b + N - \sum x_i)`
-        :class:`Binomial`      :math:`\text{Beta}(a + \sum x_i,\; b + Nn - \sum x_i)`
+        :class:`Binomial`      :math:`\text{Beta}(a + \sum x_i,\; b + \sum (n_i - x_i))`
         :class:`Geometric`     :math:`\text{Beta}(a + N,\; b + \sum x_i - N)`
         =====================  ==================================================
 
@@ -1624,7 +1624,9 @@ class Beta(ExponentialFamily):
         weights : array_like, optional
             Non-negative weights of shape ``(n_obs,)`` (fractional counts).
         n : array_like, optional
-            Number of trials; required for :class:`~expfam.Binomial` only.
+            Number of trials; required for :class:`~expfam.Binomial` only. It
+            broadcasts against `x`: one number, one per batch member, or one per
+            observation (shape ``(n_obs,)``).
 
         Returns
         -------

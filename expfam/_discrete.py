@@ -677,6 +677,40 @@ class Binomial(ExponentialFamily):
         )
 
     @classmethod
+    def fit(cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any) -> Binomial:
+        """Maximum-likelihood fit of ``probs`` for a known number of trials ``n``.
+
+        As :meth:`ExponentialFamily.fit`, with ``n`` (a keyword) one number or one per
+        batch member: it must broadcast against ``x.shape[1:]``, the batch of the
+        observations (the first axis). For a different number of trials per
+        observation the likelihood has no single ``n``; the maximum-likelihood
+        ``probs`` is then ``sum(x) / sum(n)``.
+
+        Examples
+        --------
+        >>> from expfam import Binomial
+        >>> Binomial.fit([3, 4, 5], n=10)
+        Binomial(n=10, probs=0.4)
+        >>> Binomial.fit([[3, 1], [5, 2]], n=[10, 4]).probs  # a batch of two
+        array([0.4  , 0.375])
+        """
+        if "n" in fixed:
+            n_shape, x_shape = np.shape(fixed["n"]), np.shape(x)
+            batch = x_shape[1:]
+            try:
+                ok = np.broadcast_shapes(n_shape, batch) == batch
+            except ValueError:
+                ok = False
+            if x_shape and not ok:
+                raise ValueError(
+                    f"`n` with shape {n_shape} does not match `x` with shape {x_shape}: "
+                    f"`n` must be one number or broadcast against the batch shape {batch} "
+                    "of the observations (first axis); for a different n per observation "
+                    "the maximum-likelihood probs is sum(x) / sum(n)"
+                )
+        return super().fit(x, weights=weights, **fixed)
+
+    @classmethod
     def _fit_probe(cls, **fixed: Any) -> Binomial:
         if set(fixed) != {"n"}:
             raise TypeError("Binomial.fit needs the number of trials: `Binomial.fit(x, n=...)`")

@@ -263,6 +263,11 @@ def test_unsupported_likelihoods_and_missing_n_raise() -> None:
         (lambda: Beta(a=1.0, b=1.0).posterior(Bernoulli, [0, 2]), ValueError, "support"),
         (lambda: Beta(a=1.0, b=1.0).posterior(Binomial, [5], n=4), ValueError, "support"),
         (lambda: Beta(a=1.0, b=1.0).posterior(Binomial, [1], n=2.5), ValueError, "`n`"),
+        (
+            lambda: Beta(a=1.0, b=1.0).posterior(Binomial, [3, 4, 5], n=[10, 20]),
+            ValueError,
+            r"`n` with shape \(2,\) does not broadcast against `x` with shape \(3,\)",
+        ),
         (lambda: Beta(a=1.0, b=1.0).posterior(Geometric, [0]), ValueError, "support"),
         (lambda: Gamma(shape=1.0, rate=1.0).posterior(Poisson, [0.5]), ValueError, "integers"),
         (lambda: Gamma(shape=1.0, rate=1.0).posterior(Exponential, [-1.0]), ValueError, "x"),
@@ -287,3 +292,14 @@ def test_unsupported_likelihoods_and_missing_n_raise() -> None:
 def test_bad_data_raise(call: Any, exc: type[Exception], match: str) -> None:
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_binomial_trials_per_observation_batch_member_or_shared() -> None:
+    prior = Beta(a=1.0, b=2.0)
+    per_obs = prior.posterior(Binomial, [3, 4], n=[10, 20])  # k_i out of n_i trials
+    assert (float(per_obs.a), float(per_obs.b)) == (1.0 + 7, 2.0 + (10 - 3) + (20 - 4))
+    batch = Beta(a=[1.0, 1.0], b=2.0).posterior(Binomial, [[3, 4], [5, 6]], n=[10, 20])
+    np.testing.assert_array_equal(batch.a, [1.0 + 8, 1.0 + 10])
+    np.testing.assert_array_equal(batch.b, [2.0 + 12, 2.0 + 30])
+    shared = prior.posterior(Binomial, [3, 4], n=10)
+    assert float(shared.b) == 2.0 + 13

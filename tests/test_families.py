@@ -466,6 +466,11 @@ def test_fit_errors() -> None:
         Binomial.fit([1, 2])
     with pytest.raises(ValueError, match="support"):
         Binomial.fit([1, 5], n=4)
+    for x in ([3, 4], [3, 4, 5]):  # n must be shared or one per batch member, not per draw
+        with pytest.raises(ValueError, match=r"`n` with shape \(2,\) does not match `x`"):
+            Binomial.fit(x, n=[10, 20])
+    both = Binomial.fit([[3, 1], [5, 2]], n=[10, 4])
+    np.testing.assert_allclose(both.probs, [8 / 20, 3 / 8], rtol=1e-15)
     with pytest.raises(ValueError, match="simplex"):
         Dirichlet.fit([[0.5, 0.6], [0.5, 0.5]])
     with pytest.raises(InfeasibleError, match="no spread"):
