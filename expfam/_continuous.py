@@ -614,6 +614,7 @@ class Exponential(ExponentialFamily):
     """
 
     _repr_params = ("rate",)
+    _one_parameter = True
 
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})

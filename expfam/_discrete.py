@@ -284,6 +284,7 @@ class Bernoulli(ExponentialFamily):
     """
 
     _repr_params = ("probs",)
+    _one_parameter = True
 
     def __init__(self, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None) -> None:
         if (probs is None) == (logits is None):
@@ -476,6 +477,7 @@ class Binomial(ExponentialFamily):
     """
 
     _repr_params = ("n", "probs")
+    _one_parameter = True
 
     def __init__(
         self, n: ArrayLike, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None
@@ -764,6 +766,7 @@ class Poisson(ExponentialFamily):
     """
 
     _repr_params = ("rate",)
+    _one_parameter = True
 
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})
@@ -950,6 +953,7 @@ class Geometric(ExponentialFamily):
     """
 
     _repr_params = ("probs",)
+    _one_parameter = True
 
     def __init__(self, *, probs: ArrayLike) -> None:
         dtype, (p,) = _usual({"probs": probs})

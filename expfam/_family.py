@@ -55,6 +55,9 @@ class ExponentialFamily(abc.ABC):
     event_ndim: ClassVar[int] = 0
     #: Names of the usual parameters (properties) shown by ``repr``.
     _repr_params: ClassVar[tuple[str, ...]] = ()
+    #: One-parameter family (``param_shape == (1,)``): the alternate constructors
+    #: accept a scalar for a single distribution.
+    _one_parameter: ClassVar[bool] = False
 
     _natural: FloatArray
 
@@ -72,8 +75,10 @@ class ExponentialFamily(abc.ABC):
         """Build a distribution from natural parameters (``batch_shape + (d,)``).
 
         `fixed` holds the family's known, non-natural parameters (e.g. ``n`` of a
-        binomial). Families validate the parameters here.
+        binomial). Families validate the parameters here. A one-parameter family
+        also takes a scalar (one distribution).
         """
+        natural_params = cls._with_param_axis(natural_params, "natural_params")
         obj = cls.__new__(cls)
         ExponentialFamily.__init__(obj, natural_params)
         obj._init_fixed(**fixed)
@@ -82,9 +87,18 @@ class ExponentialFamily(abc.ABC):
 
     @classmethod
     def from_mean_params(cls: type[Self], mean_params: ArrayLike, /, **fixed: Any) -> Self:
-        r"""Build a distribution from mean parameters :math:`\mu = E[T(x)]`."""
-        mu = as_float_array(mean_params, "mean_params")
+        r"""Build a distribution from mean parameters :math:`\mu = E[T(x)]`.
+
+        A one-parameter family also takes a scalar (one distribution).
+        """
+        mu = cls._with_param_axis(mean_params, "mean_params")
         return cls.from_natural_params(cls._inverse_mean_map(mu, **fixed), **fixed)
+
+    @classmethod
+    def _with_param_axis(cls, params: ArrayLike, name: str) -> FloatArray:
+        """`params` as a float array; a one-parameter family gives a scalar its parameter axis."""
+        a = as_float_array(params, name)
+        return a.reshape(1) if cls._one_parameter and a.ndim == 0 else a
 
     def _init_fixed(self, **fixed: Any) -> None:
         """Store known (non-natural) parameters; the default family has none."""

@@ -707,6 +707,29 @@ def test_repr_shows_the_usual_parameters(case: FamilyCase) -> None:
     assert repr(huge) == "Categorical(batch_shape=(20,), param_shape=(1000,))"
 
 
+@pytest.mark.parametrize("case", get_registry(), ids=lambda c: c.id)
+def test_one_parameter_families_take_scalars_in_the_alternate_constructors(
+    case: FamilyCase,
+) -> None:
+    dist = case.make(np.random.default_rng(23), (), np.dtype(np.float64))
+    one = case.family._one_parameter
+    if case.family is not Categorical:  # K categories: K = 1 is no one-parameter family
+        assert one == (dist.param_shape == (1,))
+    fixed = dist._fixed()
+    if not one:
+        with pytest.raises(ValueError, match="`mean_params`"):
+            case.family.from_mean_params(1.0, **fixed)
+        return
+    mu, eta = float(dist.mean_params[0]), float(dist.natural_params[0])
+    for build, value in [
+        (case.family.from_mean_params, mu),
+        (case.family.from_natural_params, eta),
+    ]:
+        scalar, vector = build(value, **fixed), build([value], **fixed)
+        assert scalar.batch_shape == ()
+        np.testing.assert_array_equal(scalar.natural_params, vector.natural_params)
+
+
 def test_float32_underflow_counterexamples_found_in_ci() -> None:
     # Found by the `ci` hypothesis profile: float32 Categoricals with logits ~ +-50,
     # where probabilities underflow to subnormals or to 0 although the logits are
