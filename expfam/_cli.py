@@ -410,7 +410,9 @@ def _boltzmann_energies(args: argparse.Namespace) -> tuple[list[float], list[str
     else:
         energies = list(DICE_ENERGIES)
         states = [str(int(e)) for e in energies]
-        source = f"built-in example: Jaynes' dice, faces 1..6 as energies, mean {DICE_MEAN}"
+        source = "built-in example: Jaynes' dice, faces 1..6 as energies"
+        if args.mean_energy is None and args.beta is None and args.temperature is None:
+            source += f", mean {DICE_MEAN}"
     _check_finite(energies, "energies")
     return energies, states, source
 
@@ -524,7 +526,8 @@ def _maxent_prior(
         return None, None, None
     _check_finite(list(prior), "prior")
     if np.any(prior < 0) or not np.sum(prior) > 0:
-        raise CLIError("prior weights must be non-negative and not all zero")
+        option = "--prior" if args.prior is not None else "--prior-file"
+        raise CLIError(f"{option}: prior weights must be non-negative and not all zero")
     return prior / np.sum(prior), name, column
 
 
@@ -865,7 +868,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         ),
         epilog=(
             "examples:\n"
-            "  expfam maxent states.csv --moments 4.5\n"
+            "  expfam maxent states.csv --features energy --moments 1.5\n"
             "  expfam maxent states.csv --features energy spin --moments 1.0 0.2 --prior q\n\n"
             "FILE is a CSV table (comma, tab or space separated), one row per state, with\n"
             "an optional header row and an optional first column of state names. Without\n"
@@ -888,8 +891,16 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         metavar="COL",
         help="feature columns (header names or 0-based indices); default: all",
     )
-    p.add_argument("--prior", metavar="COL", help="column of FILE holding prior weights")
-    p.add_argument("--prior-file", metavar="PATH", help="file with one prior weight per state")
+    p.add_argument(
+        "--prior",
+        metavar="COL",
+        help="column of FILE holding prior weights (normalised to sum to 1)",
+    )
+    p.add_argument(
+        "--prior-file",
+        metavar="PATH",
+        help="file with one prior weight per state (normalised to sum to 1)",
+    )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.set_defaults(func=_cmd_maxent)
 

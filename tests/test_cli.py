@@ -12,6 +12,7 @@ import math
 import os
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -139,6 +140,28 @@ def test_boltzmann_default_is_jaynes_dice() -> None:
     assert "-0.3710489381" in out
     for label in ("beta", "temperature", "log Z", "free energy", "entropy"):
         assert label in out
+    assert "mean 4.5" in out
+    assert "mean 4.5" not in ok("boltzmann", "--temperature", "2")  # dice, not their mean
+
+
+def test_help_examples_run(tmp_path: Path) -> None:
+    # the files the examples name, with contents of the documented form
+    (tmp_path / "states.csv").write_text(STATES)
+    (tmp_path / "levels.csv").write_text("state,energy\na,0\nb,1\nc,2\nd,3\n")
+    (tmp_path / "labels.txt").write_text("0 1 2 3 1\n")
+    ran = 0
+    for command in ("boltzmann", "maxent", "fit"):
+        helptext = ok(command, "--help")
+        for line in helptext.split("examples:")[-1].splitlines():
+            feed, _, call = line.split("#")[0].rpartition("|")  # `seq 0 3 | expfam ...`
+            words = shlex.split(call)
+            if words[:2] != ["expfam", command]:
+                continue
+            stdin = "\n".join(map(str, range(4))) + "\n" if feed.strip() else ""
+            r = run(*words[1:], stdin=stdin, cwd=tmp_path)
+            assert r.returncode == 0, (line, r.stderr)
+            ran += 1
+    assert ran >= 6
 
 
 BOLTZMANN_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -402,6 +425,11 @@ BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
     (["maxent", "missing.csv", "-m", "1"], "", ["no such file"]),
     (["maxent", "empty.csv", "-m", "1"], "", ["empty"]),
     (["maxent", "states.csv", "-m", "1", "--prior", "q", "--prior-file", "p"], "", ["not both"]),
+    (
+        ["maxent", "states.csv", "--features", "energy", "-m", "1", "--prior", "spin"],
+        "",
+        ["--prior: prior weights must be non-negative"],
+    ),
     (["maxent", "states.csv"], "", ["--moments"]),  # a required option is missing
     (["fit", "--labels", "0 1 x"], "", ["'x' is not an integer label"]),
     (["fit", "--labels", "0 1.5"], "", ["'1.5'"]),
