@@ -767,7 +767,8 @@ class BoltzmannResult:
         to about ``eps * max|logit|`` relative.
     beta : float
         Inverse temperature :math:`\beta`; ``inf`` when ``mean_energy`` is the ground
-        energy, ``-inf`` when it is the top energy.
+        energy, ``-inf`` when it is the top energy. :func:`max_entropy` with the
+        energies as its one feature finds the multiplier :math:`\lambda = -\beta`.
     temperature : float
         :math:`T = 1/\beta`: ``inf`` at :math:`\beta = 0`, ``0`` at :math:`\beta = \pm\infty`.
     log_partition : float

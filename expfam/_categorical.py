@@ -270,6 +270,7 @@ class Categorical(ExponentialFamily):
         """
         p = self._parts().p
         out = -p[..., :, None] * p[..., None, :]
+        out += 0.0  # -0.0 -> 0.0 where a probability is 0
         # diagonal p_i (1 - p_i), with 1 - p_i summed from the other categories for the
         # largest p_i (no cancellation when a row is confident)
         top = np.argmax(p, axis=-1)[..., None]

@@ -226,6 +226,7 @@ def test_masked_categories_equal_the_subset(data: st.DataObject, dtype: np.dtype
     assert np.all(full_p.log_probs[~keep] == -inf)
     assert np.all(full_p.fisher_information()[~keep] == 0)
     assert np.all(full_p.fisher_information()[:, ~keep] == 0)
+    assert not np.any(np.signbit(full_p.fisher_information()[~keep]))  # 0, not -0
     assert np.all(np.isin(full_p.sample(200, rng=1), np.flatnonzero(keep)))
     labels = np.arange(K)
     assert np.all(full_p.log_prob(labels)[~keep] == -inf)
