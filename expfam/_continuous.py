@@ -109,6 +109,35 @@ def _require(ok: NDArray[np.bool_], values: FloatArray, name: str, what: str) ->
         raise ValueError(f"`{name}` must be {what}; found {float(bad)!r}")
 
 
+def _support_split(
+    a: FloatArray, ok: NDArray[np.bool_], safe: float
+) -> tuple[F64, NDArray[np.bool_], NDArray[np.bool_]]:
+    """Split outcomes for ``log_prob`` by the mask `ok` of those in the support.
+
+    Returns the outcomes as float64 (broadcast to ``ok.shape``) with the others replaced
+    by `safe`, a point of the support, so that the formula runs on them quietly; and
+    the masks of the entries outside the support and of the nan entries, for
+    :func:`_finish_log_prob`.
+    """
+    a64 = np.asarray(a, dtype=np.float64)
+    nan = np.broadcast_to(np.isnan(a64), ok.shape)
+    return np.where(ok, a64, safe), ~ok & ~nan, nan
+
+
+def _finish_log_prob(out: Any, outside: NDArray[np.bool_], nan: NDArray[np.bool_]) -> F64:
+    """``log_prob`` is -inf outside the support (probability 0) and nan at nan outcomes."""
+    return np.where(nan, np.nan, np.where(outside, -np.inf, out))
+
+
+def _integer_outcomes(a: FloatArray, lower: float, upper: Any = None) -> NDArray[np.bool_]:
+    """Mask of the entries of `a` that are integers in ``[lower, upper]``."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(a) & (a == np.round(a)) & (a >= lower)
+        if upper is not None:
+            ok = ok & (a <= upper)
+    return np.asarray(ok)
+
+
 def _keep(dist: ExponentialFamily, name: str, value: Any) -> None:
     """Preset the cached property `name` of `dist` (usual parameters kept from construction)."""
     dist.__dict__[name] = value
@@ -700,6 +729,8 @@ class Exponential(ExponentialFamily):
         ----------
         x : array_like
             Outcomes ``x >= 0``, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
@@ -707,12 +738,13 @@ class Exponential(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         a = as_float_array(x, "x")
-        self.sufficient_statistic(a)  # support check
         self._check_x_batch(np.shape(a))
+        with np.errstate(invalid="ignore"):
+            x64, outside, nan = _support_split(a, (a >= 0) & np.isfinite(a), 0.0)
         lam = self._params64[0]
         with np.errstate(over="ignore"):
-            out = np.log(lam) - lam * a.astype(np.float64)
-        return _cast(out, _out_dtype(self, x, a))
+            out = np.log(lam) - lam * x64
+        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
 
     def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
         r"""KL(self ‖ other) :math:`= r - \operatorname{log1p}(r)`, :math:`r = \lambda_q/\lambda_p - 1`.
@@ -933,7 +965,9 @@ class Normal(ExponentialFamily):
         Parameters
         ----------
         x : array_like
-            Finite real outcomes, broadcasting against the batch.
+            Real outcomes, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
@@ -941,13 +975,13 @@ class Normal(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         a = as_float_array(x, "x")
-        _require(np.isfinite(a), a, "x", "finite (the support of a Normal is the real line)")
         self._check_x_batch(np.shape(a))
+        x64, outside, nan = _support_split(a, np.isfinite(a), 0.0)
         m, s = self._params64
         with np.errstate(over="ignore"):  # far in the tails: -inf, the correct limit
-            z = (a.astype(np.float64) - m) / s
+            z = (x64 - m) / s
             out = -0.5 * z * z - np.log(s) - _HALF_LOG_2PI
-        return _cast(out, _out_dtype(self, x, a))
+        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`\tfrac12\log(2\pi e\sigma^2)`, in nats."""
@@ -1215,6 +1249,8 @@ class Gamma(ExponentialFamily):
         ----------
         x : array_like
             Outcomes ``x >= 0``, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
@@ -1222,16 +1258,16 @@ class Gamma(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         a = as_float_array(x, "x")
-        self.sufficient_statistic(a)  # support check
         self._check_x_batch(np.shape(a))
+        with np.errstate(invalid="ignore"):
+            x64, outside, nan = _support_split(a, (a >= 0) & np.isfinite(a), 1.0)
         al, b = self._params64
-        x64 = a.astype(np.float64)
         al, b, x64 = np.broadcast_arrays(al, b, x64)
         out = _f64(special.xlogy(al - 1, x64) - b * x64 - (special.gammaln(al) - al * np.log(b)))
         y = b * x64
         loader = (al >= 1) & (y > 0) & np.isfinite(y)  # f(x) = beta * dpois(alpha - 1, beta x)
         out[loader] = np.log(b[loader]) + _log_dpois_raw(al[loader] - 1, y[loader])
-        return _cast(out, _out_dtype(self, x, a))
+        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`\alpha - \log\beta + \ln\Gamma(\alpha) + (1-\alpha)\psi(\alpha)`.
@@ -1518,6 +1554,8 @@ class Beta(ExponentialFamily):
         ----------
         x : array_like
             Outcomes in ``[0, 1]``, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
@@ -1525,13 +1563,13 @@ class Beta(ExponentialFamily):
             Shape ``broadcast(x.shape, batch_shape)``.
         """
         xa = as_float_array(x, "x")
-        self.sufficient_statistic(xa)  # support check
         self._check_x_batch(np.shape(xa))
+        with np.errstate(invalid="ignore"):
+            x64, outside, nan = _support_split(xa, (xa >= 0) & (xa <= 1), 0.5)
         a, b = self._params64
-        x64 = xa.astype(np.float64)
         lb = _log_beta(np.stack([a, b], axis=-1))
         out = special.xlogy(a - 1, x64) + special.xlog1py(b - 1, -x64) - lb
-        return _cast(out, _out_dtype(self, x, xa))
+        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, xa))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`\ln B(a,b) - (a-1)\psi(a) - (b-1)\psi(b) + (a+b-2)\psi(a+b)`.

@@ -50,6 +50,8 @@ from expfam._continuous import (
     _bd0,
     _cast,
     _f64,
+    _finish_log_prob,
+    _integer_outcomes,
     _log_dpois_raw,
     _natural64,
     _no_fixed,
@@ -60,6 +62,7 @@ from expfam._continuous import (
     _scalar_mean_params,
     _size,
     _stirlerr,
+    _support_split,
     _usual,
 )
 from expfam._errors import InfeasibleError
@@ -364,17 +367,21 @@ class Bernoulli(ExponentialFamily):
         ----------
         x : array_like
             Outcomes in ``{0, 1}``, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        k = _integers(x, "x", "Bernoulli", 0, np.ones(()), upper_label="1")
-        self._check_x_batch(np.shape(k))
+        a = as_float_array(x, "x")
+        self._check_x_batch(np.shape(a))
+        k, outside, nan = _support_split(a, (a == 0) | (a == 1), 0.0)
         eta = self._eta
         out = np.where(k == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
-        return _cast(out + 0.0, self.dtype)  # + 0.0: no -0.0 for certain outcomes
+        out = _finish_log_prob(out + 0.0, outside, nan)  # + 0.0: no -0.0 for sure outcomes
+        return _cast(out, self.dtype)
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`-p\log p - (1-p)\log(1-p)`, a sum of non-negative terms."""
@@ -638,14 +645,19 @@ class Binomial(ExponentialFamily):
         ----------
         x : array_like
             Outcomes in ``{0, ..., n}``, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        k = self._outcomes(x)
-        return _cast(_binom_logpmf(k, self._n64, self._eta) + 0.0, self.dtype)
+        a = as_float_array(x, "x")
+        self._check_x_batch(np.shape(a))
+        k, outside, nan = _support_split(a, _integer_outcomes(a, 0, self._n64), 0.0)
+        out = _binom_logpmf(k, self._n64, self._eta) + 0.0
+        return _cast(_finish_log_prob(out, outside, nan), self.dtype)
 
     def entropy(self) -> FloatArray:
         """Entropy in nats: a sum of positive terms over the window holding the mass."""
@@ -869,15 +881,19 @@ class Poisson(ExponentialFamily):
         ----------
         x : array_like
             Non-negative integer outcomes, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        k = _integers(x, "x", "Poisson")
-        self._check_x_batch(np.shape(k))
-        return _cast(_poisson_logpmf(k, self._rate64) + 0.0, self.dtype)
+        a = as_float_array(x, "x")
+        self._check_x_batch(np.shape(a))
+        k, outside, nan = _support_split(a, _integer_outcomes(a, 0), 0.0)
+        out = _poisson_logpmf(k, self._rate64) + 0.0
+        return _cast(_finish_log_prob(out, outside, nan), self.dtype)
 
     def entropy(self) -> FloatArray:
         """Entropy in nats (positive-term window sum, or the asymptotic series)."""
@@ -1036,16 +1052,20 @@ class Geometric(ExponentialFamily):
         ----------
         x : array_like
             Positive integer outcomes, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
 
         Returns
         -------
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        k = _integers(x, "x", "Geometric", 1)
-        self._check_x_batch(np.shape(k))
+        a = as_float_array(x, "x")
+        self._check_x_batch(np.shape(a))
+        k, outside, nan = _support_split(a, _integer_outcomes(a, 1), 1.0)
         lp, lq = self._logs
-        return _cast(lp + _mul_weight(k - 1, lq) + 0.0, self.dtype)
+        out = lp + _mul_weight(k - 1, lq) + 0.0
+        return _cast(_finish_log_prob(out, outside, nan), self.dtype)
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`(-p\log p - (1-p)\log(1-p))/p`, in nats."""
