@@ -931,6 +931,11 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     return res
 
 
+def _keep(out: FloatArray, ax: int, keepdims: bool) -> FloatArray:
+    """Reinsert the reduced axis `ax` (of the caller's input) with length one if asked."""
+    return np.expand_dims(out, ax) if keepdims else out
+
+
 def _full_out_shape(moved: NDArray[Any], ax: int) -> tuple[int, ...]:
     return moved.shape[:ax] + moved.shape[-1:] + moved.shape[ax:-1]
 
@@ -1103,7 +1108,7 @@ def _entropy_terms(P: NDArray[Any], W: F64) -> F64:
     return special.entr(P, out=W, dtype=np.float64)  # type: ignore[no-any-return]
 
 
-def entropy(p: ArrayLike, axis: int = -1) -> FloatArray:
+def entropy(p: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArray:
     r"""Shannon entropy :math:`H(p) = -\sum_j p_j \log p_j` in nats, with :math:`0 \log 0 = 0`.
 
     Parameters
@@ -1113,6 +1118,8 @@ def entropy(p: ArrayLike, axis: int = -1) -> FloatArray:
         renormalisation is done).
     axis : int, optional
         Axis to reduce over. Default ``-1``.
+    keepdims : bool, optional
+        Keep the reduced axis with length one.
 
     Returns
     -------
@@ -1140,9 +1147,9 @@ def entropy(p: ArrayLike, axis: int = -1) -> FloatArray:
     >>> bool(entropy([0.5, 0.5, 0.0]) == np.log(2))
     True
     """
-    a, _ = _moved(p, "p", axis)
+    a, ax = _moved(p, "p", axis)
     check_nonnegative(a, "p")
-    return _reduce_terms([a], a.dtype, _entropy_terms)
+    return _keep(_reduce_terms([a], a.dtype, _entropy_terms), ax, keepdims)
 
 
 def _kl_terms(p: NDArray[Any], q: NDArray[Any], ratio: F64, terms: F64) -> F64:
@@ -1166,7 +1173,9 @@ def _kl_terms(p: NDArray[Any], q: NDArray[Any], ratio: F64, terms: F64) -> F64:
     return terms
 
 
-def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
+def kl_divergence(
+    p: ArrayLike, q: ArrayLike, axis: int = -1, keepdims: bool = False
+) -> FloatArray:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p\|q) = \sum_j p_j \log(p_j/q_j)`.
 
     Parameters
@@ -1175,6 +1184,8 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
         Non-negative weights, broadcast against each other. No renormalisation.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
+    keepdims : bool, optional
+        Keep the reduced axis with length one.
 
     Returns
     -------
@@ -1205,9 +1216,9 @@ def kl_divergence(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
     >>> float(kl_divergence([0.5, 0.5], [1.0, 0.0]))
     inf
     """
-    pa, qa, _, dt = _prob_pair(p, q, axis)
+    pa, qa, ax, dt = _prob_pair(p, q, axis)
     check_nonnegative(qa, "q")
-    return _reduce_terms([pa, qa], dt, _kl_terms, n_work=2)
+    return _keep(_reduce_terms([pa, qa], dt, _kl_terms, n_work=2), ax, keepdims)
 
 
 def _ce_terms(P: NDArray[Any], Q: NDArray[Any], W: F64) -> F64:
@@ -1215,7 +1226,9 @@ def _ce_terms(P: NDArray[Any], Q: NDArray[Any], W: F64) -> F64:
     return np.negative(W, out=W)
 
 
-def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
+def cross_entropy(
+    p: ArrayLike, q: ArrayLike, axis: int = -1, keepdims: bool = False
+) -> FloatArray:
     r"""Cross-entropy :math:`\ell(p, q) = -\sum_j p_j \log q_j`, with :math:`0 \log 0 = 0`.
 
     Parameters
@@ -1224,6 +1237,8 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
         Non-negative weights, broadcast against each other. No renormalisation.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
+    keepdims : bool, optional
+        Keep the reduced axis with length one.
 
     Returns
     -------
@@ -1251,9 +1266,9 @@ def cross_entropy(p: ArrayLike, q: ArrayLike, axis: int = -1) -> FloatArray:
     >>> bool(np.isclose(cross_entropy(p, q), entropy(p) + kl_divergence(p, q)))
     True
     """
-    pa, qa, _, dt = _prob_pair(p, q, axis)
+    pa, qa, ax, dt = _prob_pair(p, q, axis)
     check_nonnegative(qa, "q")
-    return _reduce_terms([pa, qa], dt, _ce_terms)
+    return _keep(_reduce_terms([pa, qa], dt, _ce_terms), ax, keepdims)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1354,14 +1369,29 @@ def _ce_logits_long(
 
 @overload
 def cross_entropy_with_logits(
-    p: ArrayLike, logits: ArrayLike, axis: int = -1, *, return_grad: Literal[False] = False
+    p: ArrayLike,
+    logits: ArrayLike,
+    axis: int = -1,
+    keepdims: bool = False,
+    *,
+    return_grad: Literal[False] = False,
 ) -> FloatArray: ...
 @overload
 def cross_entropy_with_logits(
-    p: ArrayLike, logits: ArrayLike, axis: int = -1, *, return_grad: Literal[True]
+    p: ArrayLike,
+    logits: ArrayLike,
+    axis: int = -1,
+    keepdims: bool = False,
+    *,
+    return_grad: Literal[True],
 ) -> tuple[FloatArray, FloatArray]: ...
 def cross_entropy_with_logits(
-    p: ArrayLike, logits: ArrayLike, axis: int = -1, *, return_grad: bool = False
+    p: ArrayLike,
+    logits: ArrayLike,
+    axis: int = -1,
+    keepdims: bool = False,
+    *,
+    return_grad: bool = False,
 ) -> FloatArray | tuple[FloatArray, FloatArray]:
     r"""Cross-entropy of `p` against ``softmax(logits)``, and optionally its gradient.
 
@@ -1383,6 +1413,8 @@ def cross_entropy_with_logits(
         Real logits `u`, broadcast against `p`; ``-inf`` marks a masked category.
     axis : int, optional
         Axis of the categories. Default ``-1``.
+    keepdims : bool, optional
+        Keep the reduced axis of the value with length one.
     return_grad : bool, optional
         Also return the gradient with respect to `logits`, computed in the same pass.
 
@@ -1435,5 +1467,5 @@ def cross_entropy_with_logits(
             for views, (v,) in _slabs(full, [value]):
                 _ce_logits_rows(views[0], views[1], v, views[2] if gm is not None else None, bufs)
     if grad is None:
-        return value
-    return value, grad
+        return _keep(value, ax, keepdims)
+    return _keep(value, ax, keepdims), grad

@@ -347,6 +347,25 @@ def test_axis_k_equals_moveaxis(name: str, data: Any) -> None:
         assert_close(back, m, rtol_eps=1)
 
 
+REDUCTIONS = ["entropy", "kl_divergence", "cross_entropy", "cross_entropy_with_logits"]
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("axis", [0, 1, -1, -3])
+def test_reductions_keepdims(name: str, axis: int) -> None:
+    x = np.random.default_rng(3).normal(size=(3, 4, 5)).astype(np.float32)
+    args = _args(name, x)
+    kept = call(name, *args, axis=axis, keepdims=True)
+    plain = call(name, *args, axis=axis)
+    assert kept.shape == tuple(1 if i == axis % 3 else n for i, n in enumerate(x.shape))
+    assert kept.dtype == np.float32
+    np.testing.assert_array_equal(np.squeeze(kept, axis=axis), plain)
+    if name == "cross_entropy_with_logits":  # the gradient keeps the full shape
+        value, grad = call(name, *args, axis=axis, keepdims=True, return_grad=True)
+        np.testing.assert_array_equal(value, kept)
+        assert grad.shape == x.shape
+
+
 @given(x=fst.bounded_logits(), axis=st.integers(-1, 0))
 def test_logsumexp_keepdims(x: Any, axis: int) -> None:
     kept = expfam.logsumexp(x, axis=axis, keepdims=True)
