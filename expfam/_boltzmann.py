@@ -856,7 +856,11 @@ def _fixed_beta(E: FloatArray, beta: float) -> _Scalar:
 
 
 def boltzmann(
-    energies: ArrayLike, mean_energy: float | None = None, *, beta: float | None = None
+    energies: ArrayLike,
+    mean_energy: float | None = None,
+    *,
+    beta: float | None = None,
+    temperature: float | None = None,
 ) -> BoltzmannResult:
     r"""Find the maximum-entropy distribution on ``K`` states with a given mean energy.
 
@@ -864,7 +868,7 @@ def boltzmann(
     energy :math:`\sum_j q_j E_j = U`, the one of largest entropy is the Boltzmann
     distribution :math:`q = \operatorname{softmax}(-\beta E)`, the categorical family at
     natural parameters :math:`-\beta E`. Give `mean_energy` to solve for :math:`\beta`,
-    or `beta` to evaluate the distribution directly.
+    or `beta` (or `temperature`) to evaluate the distribution directly.
 
     Parameters
     ----------
@@ -873,8 +877,11 @@ def boltzmann(
     mean_energy : float, optional
         The target mean energy :math:`U`, in ``[min E, max E]``.
     beta : float, optional
-        The inverse temperature (``±inf`` allowed). Give exactly one of `mean_energy`
-        and `beta`.
+        The inverse temperature (``±inf`` allowed).
+    temperature : float, optional
+        The temperature :math:`T = 1/\beta` (``±inf`` allowed; ``0`` is the
+        ground-state limit :math:`\beta = +\infty`). Give exactly one of
+        `mean_energy`, `beta` and `temperature`.
 
     Returns
     -------
@@ -958,8 +965,12 @@ def boltzmann(
     >>> r.beta, r.temperature, r.probs
     (inf, 0.0, array([0.5, 0.5, 0. ]))
     """
-    if (mean_energy is None) == (beta is None):
-        raise TypeError("give exactly one of `mean_energy` and `beta`")
+    if sum(v is not None for v in (mean_energy, beta, temperature)) != 1:
+        raise TypeError("give exactly one of `mean_energy`, `beta` and `temperature`")
+    if temperature is not None:
+        t = _as_scalar(temperature, "temperature", allow_inf=True)
+        # T -> 0 from either side (-0.0 == 0.0) is beta = +inf: the ground states
+        beta = math.inf if t == 0 else 1.0 / t
     E = _validate_1d(energies, "energies")
     if beta is not None:
         b = _as_scalar(beta, "beta", allow_inf=True)

@@ -205,6 +205,23 @@ def test_bad_targets() -> None:
         expfam.boltzmann([0.0, 1.0], 0.5, beta=1.0)
     with pytest.raises(TypeError):
         expfam.boltzmann([0.0, 1.0], 1j)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`mean_energy`, `beta` and `temperature`"):
+        expfam.boltzmann([0.0, 1.0], beta=1.0, temperature=1.0)
+    with pytest.raises(ValueError, match="`temperature`"):
+        expfam.boltzmann([0.0, 1.0], temperature=math.nan)
+
+
+def test_given_temperature_is_given_inverse_beta() -> None:
+    E = np.array([0.5, -1.0, -1.0, 2.0])
+    for t in (0.3, -2.0, 7.0):
+        by_t, by_beta = expfam.boltzmann(E, temperature=t), expfam.boltzmann(E, beta=1 / t)
+        np.testing.assert_array_equal(by_t.probs, by_beta.probs)
+        assert by_t.temperature == pytest.approx(t, rel=1e-15)
+    for zero in (0.0, -0.0):  # the ground-state limit from either side
+        r = expfam.boltzmann(E, temperature=zero)
+        assert r.beta == math.inf
+        np.testing.assert_array_equal(r.probs, [0.0, 0.5, 0.5, 0.0])
+    assert expfam.boltzmann(E, temperature=math.inf).beta == 0.0
 
 
 # --------------------------------------------------------------------------- given beta
