@@ -271,17 +271,40 @@ class Categorical(ExponentialFamily):
         p = self._parts().p
         out = -p[..., :, None] * p[..., None, :]
         out += 0.0  # -0.0 -> 0.0 where a probability is 0
-        # diagonal p_i (1 - p_i), with 1 - p_i summed from the other categories for the
-        # largest p_i (no cancellation when a row is confident)
-        top = np.argmax(p, axis=-1)[..., None]
-        rest = 1.0 - p
-        mask = np.ones(p.shape, dtype=bool)
-        np.put_along_axis(mask, top, values=False, axis=-1)
-        others = np.where(mask, p, 0.0).sum(axis=-1, keepdims=True)
-        np.put_along_axis(rest, top, others, axis=-1)
         idx = np.arange(p.shape[-1])
-        out[..., idx, idx] = p * rest
+        out[..., idx, idx] = _indicator_variance(p)
         return _to_dtype(out, self.dtype)
+
+    def mean(self) -> FloatArray:
+        """Mean of the one-hot outcome: the probabilities, shape ``batch_shape + (K,)``.
+
+        The mean parameters :math:`E[T(x)]`, as :meth:`Dirichlet.mean
+        <expfam.Dirichlet.mean>` is the mean of a point of the simplex. (The mean of
+        the integer label itself is rarely meaningful.)
+
+        Examples
+        --------
+        >>> from expfam import Categorical
+        >>> Categorical(probs=[0.2, 0.8]).mean()
+        array([0.2, 0.8])
+        """
+        return _to_dtype(self._parts().p, self.dtype)
+
+    def variance(self) -> FloatArray:
+        r"""Variances :math:`p_k(1 - p_k)` of the one-hot outcome, shape ``batch_shape + (K,)``.
+
+        The diagonal of :meth:`fisher_information` (the covariance of :math:`T(x)`).
+        :math:`1 - p_k` of the most probable category is summed from the others, so a
+        confident row keeps its digits.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from expfam import Categorical
+        >>> Categorical(logits=[0.0, -40.0]).variance()
+        array([4.24835426e-18, 4.24835426e-18])
+        """
+        return _to_dtype(_indicator_variance(self._parts().p), self.dtype)
 
     @classmethod
     def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:
@@ -807,6 +830,17 @@ def _logit_parts(logits: FloatArray) -> _Parts:
     np.put_along_axis(p, idx, 1.0 / (1.0 + s), axis=-1)
     nlp = (np.log1p(s) - hi) - lo
     return _Parts(p, nlp, hi, lo, s)
+
+
+def _indicator_variance(p: NDArray[Any]) -> NDArray[Any]:
+    """``p_k (1 - p_k)``, with ``1 - p_k`` of the largest ``p_k`` summed from the others."""
+    top = np.argmax(p, axis=-1)[..., None]
+    rest = 1.0 - p
+    mask = np.ones(p.shape, dtype=bool)
+    np.put_along_axis(mask, top, values=False, axis=-1)
+    others = np.where(mask, p, 0.0).sum(axis=-1, keepdims=True)
+    np.put_along_axis(rest, top, others, axis=-1)
+    return p * rest
 
 
 def _support_escapes(p: Categorical, q: Categorical) -> NDArray[np.bool_]:

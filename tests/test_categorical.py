@@ -603,3 +603,21 @@ def test_sample_size_accepts_a_list_and_rejects_negative_sizes() -> None:
         d.sample(-1, rng=0)
     with pytest.raises(TypeError, match="`size`"):
         d.sample(2.5, rng=0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean_and_variance_of_the_one_hot_outcome(dtype: Any) -> None:
+    logits = np.array([[0.0, -40.0, -np.inf], [1.0, 2.0, 3.0]], dtype=dtype)
+    d = Categorical(logits=logits)
+    mean, var = d.mean(), d.variance()
+    assert mean.dtype == var.dtype == np.dtype(dtype)
+    assert mean.shape == var.shape == (2, 3)
+    np.testing.assert_array_equal(mean, d.mean_params)
+    np.testing.assert_array_equal(var, np.diagonal(d.fisher_information(), axis1=-2, axis2=-1))
+    # a confident row keeps its digits: p(1 - p) with 1 - p of the top summed from the rest
+    s = np.exp(-40.0)
+    assert_close(var[0, :2], [s / (1 + s) ** 2] * 2, dtype=dtype, rtol_eps=4)
+    assert var[0, 2] == 0.0
+    labels = d.sample(200_000, rng=11)
+    onehot = labels[..., None] == np.arange(3)
+    assert np.all(np.abs(onehot.var(axis=0) - var) < 5 * np.sqrt(2 * var / 200_000) + 1e-12)
