@@ -25,6 +25,7 @@ from expfam._continuous import (
     _digamma_scale,
     _dirichlet_entropy,
     _dirichlet_kl,
+    _entropy_plus_kl,
     _f64,
     _fit_data,
     _keep,
@@ -380,6 +381,10 @@ class Dirichlet(ExponentialFamily):
                 )
             _no_spread(data, "Dirichlet", event_ndim=1)
         return super().fit(x, weights=weights)
+
+    def cross_entropy(self, other: ExponentialFamily) -> FloatArray:
+        r"""Cross-entropy :math:`H(p) + \mathrm{KL}(p\|q)`, from the two closed forms."""
+        return _entropy_plus_kl(self, other)
 
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -971,6 +972,18 @@ def test_kl_between_nearby_distributions_does_not_cancel() -> None:
     assert_close(Gamma(1e-30, 1.0).kl_divergence(Gamma(1.1e-30, 1.0)), 0.004689820195675124)
     dp, dq = Dirichlet([2.0, 3.0]), Dirichlet([2.000001, 3.0])
     assert_close(dp.kl_divergence(dq), _kl_beta_ref(2.0, 3.0, 2.000001, 3.0), rtol_eps=32)
+    # cross-entropy at large parameters is H + KL (the generic form lost 8 digits)
+    with mpmath.workdps(60):
+        ap, bp, aq, bq = map(mpmath.mpf, (1e8, 1.0, 1e8, 1.0000001))
+        e_log, e_x = mpmath.digamma(ap) - mpmath.log(bp), ap / bp
+        ce = -(aq * mpmath.log(bq) - mpmath.loggamma(aq) + (aq - 1) * e_log - bq * e_x)
+    assert_close(Gamma(1e8, 1.0).cross_entropy(Gamma(1e8, 1.0000001)), float(ce), rtol_eps=8)
+    # Normal: nearly equal scales (the KL is ~d**2; expm1(2 log r) - 2 log r lost it)
+    for sp, sq in [(1.0, 1.0 + 1e-9), (1.0, 1.0 + 1e-14), (3e10, 3e10 * (1 - 1e-12))]:
+        with mpmath.workdps(50):
+            rho = mpmath.mpf(sp) / mpmath.mpf(sq)
+            ref = float((rho**2 - 1 - 2 * mpmath.log(rho)) / 2)
+        assert_close(Normal(1.0, sp).kl_divergence(Normal(1.0, sq)), ref, rtol_eps=8)
 
 
 @pytest.mark.parametrize(
