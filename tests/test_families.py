@@ -1087,3 +1087,31 @@ def test_zero_weight_observation_outside_the_open_support_is_ignored_by_fit() ->
     weighted = Gamma.fit([0.0, 1.0, 2.0, 4.0], weights=[0.0, 1.0, 1.0, 1.0])
     plain = Gamma.fit([1.0, 2.0, 4.0])
     np.testing.assert_allclose(weighted.natural_params, plain.natural_params, rtol=1e-13)
+
+
+def test_gamma_fit_of_data_with_a_small_relative_spread() -> None:
+    # s = log E[x] - E[log x] cancels in the mean parameters: 1e-6 spread lost every
+    # digit and 1e-8 raised; the fit computes s as a sum of non-negative terms
+    def mle_shape(x: Any, w: Any) -> float:
+        with mpmath.workdps(60):
+            xs, ws = [mpmath.mpf(float(v)) for v in x], [mpmath.mpf(float(v)) for v in w]
+            tot = sum(ws)
+            m = sum(wi * xi for wi, xi in zip(ws, xs, strict=True)) / tot
+            elog = sum(wi * mpmath.log(xi) for wi, xi in zip(ws, xs, strict=True)) / tot
+            s = mpmath.log(m) - elog
+            return float(
+                mpmath.findroot(lambda a: mpmath.log(a) - mpmath.digamma(a) - s, 1 / (2 * s))
+            )
+
+    rng = np.random.default_rng(8)
+    for cv in (1e-2, 1e-4, 1e-6, 1e-8):
+        x = 1.0 + cv * rng.standard_normal(200)
+        w = rng.uniform(0.5, 2.0, 200)
+        w[3] = 0.0
+        x[3] = 1e300  # a zero-weight observation is ignored, however far out
+        fitted = Gamma.fit(x, weights=w)
+        assert_close(fitted.shape, mle_shape(np.delete(x, 3), np.delete(w, 3)), rtol_eps=8)
+        m = np.average(np.delete(x, 3), weights=np.delete(w, 3))
+        assert_close(fitted.rate, float(fitted.shape) / m, rtol_eps=4)
+    batch = Gamma.fit(1.0 + 1e-6 * rng.standard_normal((300, 2)))
+    assert batch.batch_shape == (2,)
