@@ -57,7 +57,9 @@ class MaxEntResult:
         off `support` and :math:`\lambda` describes ``q`` on it; a component is
         ``-inf`` (``+inf``) when that feature is pinned at its minimum (maximum), and
         components along directions in which the features are constant on the
-        support are 0.
+        support are 0. On a face that is not axis-aligned, :math:`\lambda` is not
+        unique (adding a multiple of the face's normal changes nothing on the
+        support); the one returned is the dual solver's, not a canonical choice.
     entropy : float
         :math:`H(q) = -\sum_j q_j\log q_j`, in nats.
     kl_to_prior : float or None
@@ -157,9 +159,11 @@ def max_entropy(
     whose optimal ``z`` is the indicator of the states that some solution can weight
     (homogeneity lets any such state reach ``z_j = 1``); the others get exactly 0 and
     ``z = 0`` everywhere means infeasible (HiGHS, feasibility tolerance ``1e-10`` of the
-    feature scale: states closer than that to the face count as on it). The linear
-    program runs before iterating for up to 5000 states, and for larger problems
-    (where it is costly) when the interior solve ends with some
+    feature scale: states closer than that to the face count as on it; when the face
+    then cannot meet the moments to the tolerance below, the interior solve on all
+    states decides). The linear program runs before iterating for up to 5000 states,
+    and for larger problems (where it is costly: seconds at ``K = 10**5``, against
+    tens of milliseconds for an interior solve) when the interior solve ends with some
     :math:`q_j/\pi_j < 10^{-8}`, the sign of a face.
 
     **Interior solve.** Features are centred at :math:`\mu`, scaled per column and
@@ -167,7 +171,8 @@ def max_entropy(
     are dropped after checking that :math:`\mu` lies in their affine hull), so the dual
     Hessian starts at the identity. :func:`scipy.optimize.minimize` (``trust-exact``,
     analytic gradient and Hessian = covariance of the features, log-domain weights;
-    float32 above 16384 states) minimises the dual; float64 Newton steps then polish
+    float32 above 16384 states, followed by a float64 run from where it stopped if the
+    polish below falls short) minimises the dual; float64 Newton steps then polish
     the multipliers until the residual stops decreasing, typically at a few ulp of
     ``max |f_i|``. A residual above ``1e-12 max |f_i|`` for some feature raises
     :class:`ConvergenceError`. A single free feature (``m = 1``, or one left after
@@ -270,14 +275,18 @@ def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
 
 
 # --------------------------------------------------------------------------- general case
-def _solve_general(  # noqa: C901 - the reduction loop: pin, face, solve, in one place
+def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solve, in one place
     F: FloatArray, mu: FloatArray, pi: FloatArray | None
 ) -> MaxEntResult:
     K, m = F.shape
     support = np.ones(K, dtype=bool) if pi is None else pi > 0
-    lam = np.zeros(m)
+    lam: FloatArray = np.zeros(m)
     lp_done = loose_done = False
     iterations = 0
+    # the state before the first face restriction: if the face cannot meet the moments
+    # to our tolerance (the program's 1e-10 called a point near a face "on" it), the
+    # interior solve gets its chance
+    before_face: tuple[NDArray[np.bool_], FloatArray] | None = None
     while True:
         active, GT = _pin_axes(F, mu, support, lam)
         if not active:
@@ -312,6 +321,7 @@ def _solve_general(  # noqa: C901 - the reduction loop: pin, face, solve, in one
             lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B)
             if face is not None:  # a proper face: restrict and reduce again
+                before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
         sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s)
@@ -320,6 +330,7 @@ def _solve_general(  # noqa: C901 - the reduction loop: pin, face, solve, in one
             lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B)
             if face is not None:
+                before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
         if not sol.converged and not loose_done:
@@ -328,8 +339,13 @@ def _solve_general(  # noqa: C901 - the reduction loop: pin, face, solve, in one
             loose_done = lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B, loose=True)
             if face is not None:
+                before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
+        if not sol.converged and before_face is not None:
+            support, lam = before_face  # no more faces: the interior solve decides
+            before_face = None
+            continue
         if not sol.converged:
             raise ConvergenceError(
                 "maximum-entropy dual solve did not reach the residual tolerance: "
@@ -390,7 +406,7 @@ def _pin_axes(
                     f"`moments`[{i}]={float(mu[i])!r} is outside the attainable range "
                     f"[{float(col.min())!r}, {float(col.max())!r}] of `features`[:, {i}]{where}"
                 )
-            if dmin[k] == 0 or dmax[k] == 0:
+            if (dmin[k] == 0 or dmax[k] == 0) and dmin[k] < dmax[k]:
                 pinned = k
                 break
         if pinned < 0:
@@ -555,6 +571,37 @@ def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]
     return _Whitening(B=V[:, keep] / np.sqrt(nu[keep]), lp=lp)
 
 
+def _polish(
+    ev: _DualEval, ev64: _DualEval, B: FloatArray, eta: FloatArray
+) -> tuple[FloatArray, FloatArray, int]:
+    """Newton steps with float64 gradients from `eta`; return eta, the gradient, steps.
+
+    The Hessian is the last one of the trust-region phase (of `ev`, float32 for large
+    problems): near the solution it changes little, and the steps still converge in
+    2-3 iterations.
+    """
+    g = ev64.grad_accurate(eta)
+    hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
+    steps = 0
+    for _ in range(6):
+        gn = float(np.max(np.abs(B.T @ g)))
+        if float(np.max(np.abs(g))) <= 8 * _EPS:  # rounding level of the scaled residual
+            break
+        try:
+            step = np.linalg.solve(hm, -(B.T @ g))
+        except np.linalg.LinAlgError:  # pragma: no cover
+            break
+        eta2 = eta + step
+        g2 = ev64.grad_accurate(eta2)
+        steps += 1
+        if not float(np.max(np.abs(B.T @ g2))) < gn:
+            break
+        eta, g = eta2, g2
+        if gn > 1e-3:  # far from the solution: refresh the Hessian
+            hm = ev.hess(eta)
+    return eta, g, steps
+
+
 def _dual_solve(
     GT: FloatArray, s: FloatArray, support: NDArray[np.bool_], wh: _Whitening, *, tol: FloatArray
 ) -> _DualSolution:
@@ -576,45 +623,35 @@ def _dual_solve(
     if large:
         ev = _DualEval(GT.astype(np.float32), None if lp is None else lp.astype(np.float32), B)
     # At eta = 0 the whitened Hessian is the identity, so the first Newton step is -g0:
-    # start with a trust radius that admits it.
+    # start with a trust radius that admits it. A float32 phase that leaves the
+    # polish short (large multipliers: float32 cannot resolve the tail) is followed by
+    # a float64 one from where it stopped.
     radius = max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
-    with np.errstate(over="ignore", under="ignore"):
-        from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
+    eta: FloatArray = np.zeros(r)
+    iterations = 0
+    for evk in [ev, ev64] if large else [ev64]:
+        with np.errstate(over="ignore", under="ignore"):
+            from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
 
-        res = optimize.minimize(
-            ev.fun,
-            np.zeros(r),
-            jac=ev.jac,
-            hess=ev.hess,
-            method="trust-exact",
-            options={
-                "gtol": 1e-5 if large else 1e-9,
-                "maxiter": 200,
-                "initial_trust_radius": radius,
-            },
-        )
-    eta = np.asarray(res.x, dtype=np.float64)
-    iterations = int(res.nit)
-    g = ev64.grad_accurate(eta)
-    # the last Hessian of the trust-region phase (float32 for large problems): near the
-    # solution it changes little, and Newton steps still converge in 2-3 iterations
-    hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
-    for _ in range(6):
-        gn = float(np.max(np.abs(B.T @ g)))
-        if float(np.max(np.abs(g))) <= 8 * _EPS:  # rounding level of the scaled residual
+            res = optimize.minimize(
+                evk.fun,
+                eta,
+                jac=evk.jac,
+                hess=evk.hess,
+                method="trust-exact",
+                options={
+                    "gtol": 1e-13 if evk is ev64 else 1e-5,
+                    "maxiter": 200,
+                    "initial_trust_radius": radius,
+                },
+            )
+        eta = np.asarray(res.x, dtype=np.float64)
+        iterations += int(res.nit)
+        eta, g, steps = _polish(evk, ev64, B, eta)
+        iterations += steps
+        if bool(np.all(np.abs(g) <= tol)):
             break
-        try:
-            step = np.linalg.solve(hm, -(B.T @ g))
-        except np.linalg.LinAlgError:  # pragma: no cover
-            break
-        eta2 = eta + step
-        g2 = ev64.grad_accurate(eta2)
-        iterations += 1
-        if not float(np.max(np.abs(B.T @ g2))) < gn:
-            break
-        eta, g = eta2, g2
-        if gn > 1e-3:  # far from the solution: refresh the Hessian
-            hm = ev.hess(eta)
+        radius = 1.0
     qs = ev64.evaluate(eta)[1]  # ev64 and its buffers end here
     logq_s = ev64.log_probs(eta)
     lam_active = (B @ eta) / s

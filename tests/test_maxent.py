@@ -396,3 +396,39 @@ def test_cross_entropy_identity_at_the_solution(spec: Any) -> None:
     kl = float(expfam.kl_divergence(p, expfam.softmax(u)))
     assert h == pytest.approx(kl + float(expfam.entropy(p)), rel=1e-12, abs=1e-12)
     assert h == pytest.approx(r.entropy, rel=1e-9)
+
+
+def test_moments_just_inside_a_face_are_solved_not_refused() -> None:
+    # 1e-10 inside the hull of (x, x**2): the program's tolerance calls it "on the
+    # face", the face cannot meet the moments, so the interior solve decides
+    x = np.arange(1.0, 7.0)
+    F = np.column_stack([x, x**2])
+    for mu in ([2.5, 6.5 + 1e-10], [3.5, 18.5 - 1e-10]):
+        r = expfam.max_entropy(F, mu)
+        assert_feasible(r, F, np.array(mu))
+        assert np.all(r.probs > 0)
+        # the exponential-family form: log q is affine in the features
+        design = np.column_stack([F, np.ones(6)])
+        coef = np.linalg.lstsq(design, r.distribution.log_probs, rcond=None)[0]
+        np.testing.assert_allclose(coef[:2], r.multipliers, rtol=1e-9)
+
+
+def test_a_vertex_inside_the_range_of_each_feature_has_zero_multipliers() -> None:
+    # (3, 9) is a vertex of the hull but neither feature is at its min or max there:
+    # the features are constant on the face, so their multipliers are 0 (documented)
+    x = np.arange(1.0, 7.0)
+    r = expfam.max_entropy(np.column_stack([x, x**2]), [3.0, 9.0])
+    np.testing.assert_array_equal(r.probs, np.eye(6)[2])
+    np.testing.assert_array_equal(r.multipliers, [0.0, 0.0])
+
+
+def test_large_problem_with_large_multipliers_finishes_in_float64() -> None:
+    # above 16384 states the global phase runs in float32, which cannot resolve the
+    # tail when the multipliers are ~1e4; a float64 phase takes over
+    K = 16385
+    rng = np.random.default_rng(0)
+    t = rng.uniform(size=(3 * K, 2))
+    t = t[t.sum(axis=1) <= 1][:K]
+    r = expfam.max_entropy(t, [0.5, 0.4999])
+    assert_feasible(r, t, np.array([0.5, 0.4999]))
+    assert np.min(r.multipliers) > 1e3
