@@ -13,7 +13,9 @@ quantities of interest are tiny:
     H(S(u)) = \log(1 + e^{-t}) + \frac{t\,e^{-t}}{1 + e^{-t}} \approx (1 + t)\,e^{-t}.
 
 Formulas that first form :math:`1 + e^{-t}` (or :math:`1 - \varepsilon`) in floating
-point round it to 1 and lose these values completely. expfam computes
+point round it to 1 once :math:`e^{-t}` is below eps (:math:`t > 37`): they lose
+:math:`\log S(u)_1` completely and the :math:`\log(1 + e^{-t})` part of the entropy
+(a relative error of about :math:`1/(1 + t)`). expfam computes
 :math:`\operatorname{log1p}` of the sum of the non-maximal terms instead
 (Blanchard, Higham & Higham, 2021), and the categorical entropy from the logits
 as :math:`A(u) - \langle u, S(u) \rangle`, a sum of positive terms.
