@@ -119,8 +119,10 @@ def max_entropy(
         Target expectations :math:`\mu`, shape ``()`` (or ``(1,)``) for ``(K,)``
         features, ``(m,)`` for ``(K, m)``.
     prior : array_like, optional
-        A probability vector :math:`\pi` of shape ``(K,)`` (non-negative, summing to 1);
-        states with zero prior get zero probability. Default: uniform.
+        A probability vector :math:`\pi` of shape ``(K,)`` (non-negative, summing to 1
+        to within a few units of roundoff of its dtype, float32 or float64; it is then
+        rescaled to sum to 1 exactly); states with zero prior get zero probability.
+        Default: uniform.
 
     Returns
     -------
@@ -265,13 +267,14 @@ def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
         raise ValueError(f"`prior` must be finite; found {float(p[~np.isfinite(p)][0])!r}")
     if np.any(p < 0):
         raise ValueError(f"`prior` must be non-negative; found {float(p[p < 0][0])!r}")
+    eps = float(np.finfo(p.dtype).eps)  # a float32 prior sums to 1 only to float32
     p = p.astype(np.float64)
     total = _accurate_sum(p)
-    if not abs(total - 1.0) <= 8 * _EPS * max(1.0, math.sqrt(K)):
+    if not abs(total - 1.0) <= 8 * eps * max(1.0, math.sqrt(K)):
         raise ValueError(
             f"`prior` must sum to 1 (a probability vector); it sums to {float(total)!r}"
         )
-    return p
+    return p if total == 1.0 else p / total
 
 
 # --------------------------------------------------------------------------- general case

@@ -432,3 +432,17 @@ def test_large_problem_with_large_multipliers_finishes_in_float64() -> None:
     r = expfam.max_entropy(t, [0.5, 0.4999])
     assert_feasible(r, t, np.array([0.5, 0.4999]))
     assert np.min(r.multipliers) > 1e3
+
+
+def test_a_float32_prior_normalised_in_float32_is_accepted() -> None:
+    rng = np.random.default_rng(21)
+    F = rng.normal(size=(1000, 2))
+    prior32 = rng.dirichlet(np.ones(1000)).astype(np.float32)
+    prior32 /= prior32.sum(dtype=np.float32)  # sums to 1 only to float32 rounding
+    mu = 0.3 * (prior32.astype(np.float64) @ F)
+    r = expfam.max_entropy(F, mu, prior=prior32)
+    assert_feasible(r, F, mu)
+    exact = prior32.astype(np.float64) / math.fsum(prior32.astype(np.float64).tolist())
+    assert r.kl_to_prior == pytest.approx(float(expfam.kl_divergence(r.probs, exact)), rel=1e-9)
+    with pytest.raises(ValueError, match="must sum to 1"):  # float64 keeps its tolerance
+        expfam.max_entropy(F, mu, prior=prior32.astype(np.float64) * (1 + 1e-9))
