@@ -41,6 +41,7 @@ special-function kernels above.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -110,19 +111,27 @@ def _require(ok: NDArray[np.bool_], values: FloatArray, name: str, what: str) ->
         raise ValueError(f"`{name}` must be {what}; found {float(bad)!r}")
 
 
-def _support_split(
-    a: FloatArray, ok: NDArray[np.bool_], safe: float
-) -> tuple[F64, NDArray[np.bool_], NDArray[np.bool_]]:
-    """Split outcomes for ``log_prob`` by the mask `ok` of those in the support.
+def _log_prob_outcomes(
+    dist: ExponentialFamily,
+    x: ArrayLike,
+    inside: Callable[[FloatArray], NDArray[np.bool_]],
+    safe: float,
+) -> tuple[FloatArray, F64, NDArray[np.bool_], NDArray[np.bool_]]:
+    """Outcomes for ``log_prob``, checked against the batch and split by the support.
 
-    Returns the outcomes as float64 (broadcast to ``ok.shape``) with the others replaced
-    by `safe`, a point of the support, so that the formula runs on them quietly; and
-    the masks of the entries outside the support and of the nan entries, for
-    :func:`_finish_log_prob`.
+    `inside` gives the mask of the outcomes in the support (it may broadcast them
+    against parameters). Returns the outcomes as given (converted), as float64
+    broadcast to the mask's shape with those outside replaced by `safe` (a point of
+    the support, so that the formula runs on them quietly), and the masks of the
+    entries outside the support and of the nan entries, for :func:`_finish_log_prob`.
     """
-    a64 = np.asarray(a, dtype=np.float64)
+    a = as_float_array(x, "x")
+    dist._check_x_batch(np.shape(a))
+    with np.errstate(invalid="ignore"):
+        ok = inside(a)
+    a64 = a.astype(np.float64)
     nan = np.broadcast_to(np.isnan(a64), ok.shape)
-    return np.where(ok, a64, safe), ~ok & ~nan, nan
+    return a, np.where(ok, a64, safe), ~ok & ~nan, nan
 
 
 def _finish_log_prob(out: Any, outside: NDArray[np.bool_], nan: NDArray[np.bool_]) -> F64:
@@ -751,10 +760,9 @@ class Exponential(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a = as_float_array(x, "x")
-        self._check_x_batch(np.shape(a))
-        with np.errstate(invalid="ignore"):
-            x64, outside, nan = _support_split(a, (a >= 0) & np.isfinite(a), 0.0)
+        a, x64, outside, nan = _log_prob_outcomes(
+            self, x, lambda a: (a >= 0) & np.isfinite(a), 0.0
+        )
         lam = self._params64[0]
         with np.errstate(over="ignore"):
             out = np.log(lam) - lam * x64
@@ -988,9 +996,7 @@ class Normal(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a = as_float_array(x, "x")
-        self._check_x_batch(np.shape(a))
-        x64, outside, nan = _support_split(a, np.isfinite(a), 0.0)
+        a, x64, outside, nan = _log_prob_outcomes(self, x, np.isfinite, 0.0)
         m, s = self._params64
         with np.errstate(over="ignore"):  # far in the tails: -inf, the correct limit
             z = (x64 - m) / s
@@ -1314,10 +1320,9 @@ class Gamma(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a = as_float_array(x, "x")
-        self._check_x_batch(np.shape(a))
-        with np.errstate(invalid="ignore"):
-            x64, outside, nan = _support_split(a, (a >= 0) & np.isfinite(a), 1.0)
+        a, x64, outside, nan = _log_prob_outcomes(
+            self, x, lambda a: (a >= 0) & np.isfinite(a), 1.0
+        )
         al, b = self._params64
         al, b, x64 = np.broadcast_arrays(al, b, x64)
         out = _f64(special.xlogy(al - 1, x64) - b * x64 - (special.gammaln(al) - al * np.log(b)))
@@ -1626,10 +1631,7 @@ class Beta(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        xa = as_float_array(x, "x")
-        self._check_x_batch(np.shape(xa))
-        with np.errstate(invalid="ignore"):
-            x64, outside, nan = _support_split(xa, (xa >= 0) & (xa <= 1), 0.5)
+        xa, x64, outside, nan = _log_prob_outcomes(self, x, lambda a: (a >= 0) & (a <= 1), 0.5)
         a, b = self._params64
         lb = _log_beta(np.stack([a, b], axis=-1))
         out = special.xlogy(a - 1, x64) + special.xlog1py(b - 1, -x64) - lb

@@ -53,6 +53,7 @@ from expfam._continuous import (
     _finish_log_prob,
     _integer_outcomes,
     _log_dpois_raw,
+    _log_prob_outcomes,
     _natural64,
     _no_fixed,
     _probe,
@@ -62,7 +63,6 @@ from expfam._continuous import (
     _scalar_mean_params,
     _size,
     _stirlerr,
-    _support_split,
     _usual,
 )
 from expfam._errors import InfeasibleError
@@ -375,9 +375,7 @@ class Bernoulli(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a = as_float_array(x, "x")
-        self._check_x_batch(np.shape(a))
-        k, outside, nan = _support_split(a, (a == 0) | (a == 1), 0.0)
+        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: (a == 0) | (a == 1), 0.0)
         eta = self._eta
         out = np.where(k == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
         out = _finish_log_prob(out + 0.0, outside, nan)  # + 0.0: no -0.0 for sure outcomes
@@ -653,9 +651,8 @@ class Binomial(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a = as_float_array(x, "x")
-        self._check_x_batch(np.shape(a))
-        k, outside, nan = _support_split(a, _integer_outcomes(a, 0, self._n64), 0.0)
+        n = self._n64
+        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: _integer_outcomes(a, 0, n), 0.0)
         out = _binom_logpmf(k, self._n64, self._eta) + 0.0
         return _cast(_finish_log_prob(out, outside, nan), self.dtype)
 
@@ -889,9 +886,7 @@ class Poisson(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a = as_float_array(x, "x")
-        self._check_x_batch(np.shape(a))
-        k, outside, nan = _support_split(a, _integer_outcomes(a, 0), 0.0)
+        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: _integer_outcomes(a, 0), 0.0)
         out = _poisson_logpmf(k, self._rate64) + 0.0
         return _cast(_finish_log_prob(out, outside, nan), self.dtype)
 
@@ -1060,9 +1055,7 @@ class Geometric(ExponentialFamily):
         ndarray
             Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a = as_float_array(x, "x")
-        self._check_x_batch(np.shape(a))
-        k, outside, nan = _support_split(a, _integer_outcomes(a, 1), 1.0)
+        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: _integer_outcomes(a, 1), 1.0)
         lp, lq = self._logs
         out = lp + _mul_weight(k - 1, lq) + 0.0
         return _cast(_finish_log_prob(out, outside, nan), self.dtype)
