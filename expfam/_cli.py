@@ -417,31 +417,28 @@ def _boltzmann_energies(args: argparse.Namespace) -> tuple[list[float], list[str
     return energies, states, source
 
 
-def _boltzmann_target(args: argparse.Namespace) -> tuple[float | None, float | None]:
-    """``(mean_energy, beta)``, exactly one of them not None."""
+def _boltzmann_target(args: argparse.Namespace) -> dict[str, float]:
+    """Return the one keyword argument of :func:`expfam.boltzmann` fixing the distribution."""
     if args.mean_energy is None and args.beta is None and args.temperature is None:
         if args.file is not None or args.energies:
             raise CLIError("give a target: --mean-energy E, --beta B or --temperature T")
-        return DICE_MEAN, None
+        return {"mean_energy": DICE_MEAN}
     if args.mean_energy is not None and not math.isfinite(args.mean_energy):
         raise CLIError(f"--mean-energy must be finite; got {_num(args.mean_energy)}")
     for name, v in (("--beta", args.beta), ("--temperature", args.temperature)):
         if v is not None and math.isnan(v):
             raise CLIError(f"{name} must be a number or inf or -inf; got nan")
-    beta = args.beta
-    if args.temperature is not None:
-        # T -> 0 (from either side of zero, as -0 == 0) is beta = +inf: the ground states
-        beta = math.inf if args.temperature == 0 else 1.0 / args.temperature
-    return args.mean_energy, beta
+    given = {"mean_energy": args.mean_energy, "beta": args.beta, "temperature": args.temperature}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _cmd_boltzmann(args: argparse.Namespace, out: TextIO) -> int:
     boltzmann = _require_api("boltzmann", "boltzmann")
     energies, states, source = _boltzmann_energies(args)
-    mean_energy, beta = _boltzmann_target(args)
+    target = _boltzmann_target(args)
     e = np.asarray(energies, dtype=np.float64)
     try:
-        res = boltzmann(e, mean_energy) if beta is None else boltzmann(e, beta=beta)
+        res = boltzmann(e, **target)
     except ValueError as exc:
         raise CLIError(_in_cli_terms(str(exc), "boltzmann")) from exc
     probs = np.asarray(res.distribution.probs)
@@ -482,7 +479,7 @@ def _cmd_boltzmann(args: argparse.Namespace, out: TextIO) -> int:
             ("entropy S (nats)", _num(res.entropy, 10)),
             ("mean energy <E>", _num(res.mean_energy, 10)),
             ("variance Var(E)", _num(res.variance, 10)),
-            ("solver", _solver_note(res, beta_given=beta is not None)),
+            ("solver", _solver_note(res, beta_given="mean_energy" not in target)),
         ],
         out,
     )
