@@ -21,11 +21,18 @@ Edge policy (the same for every function; see the *Conventions* page of the docs
 """
 
 from expfam._boltzmann import BoltzmannResult, boltzmann
-from expfam._categorical import Categorical
-from expfam._continuous import Beta, Exponential, Gamma, Normal
-from expfam._dirichlet import Dirichlet
-from expfam._discrete import Bernoulli, Binomial, Geometric, Poisson
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._families.bernoulli import Bernoulli
+from expfam._families.beta import Beta
+from expfam._families.binomial import Binomial
+from expfam._families.categorical import Categorical
+from expfam._families.dirichlet import Dirichlet
+from expfam._families.exponential import Exponential
+from expfam._families.gamma import Gamma
+from expfam._families.geometric import Geometric
+from expfam._families.negative_binomial import NegativeBinomial
+from expfam._families.normal import Normal
+from expfam._families.poisson import Poisson
 from expfam._family import ExponentialFamily
 from expfam._kernels import (
     cross_entropy,
@@ -37,6 +44,7 @@ from expfam._kernels import (
     softmax,
 )
 from expfam._maxent import MaxEntResult, max_entropy
+from expfam._suffstats import SufficientStatistics
 
 __version__ = "0.1.0.dev0"
 
@@ -54,8 +62,10 @@ __all__ = [
     "Geometric",
     "InfeasibleError",
     "MaxEntResult",
+    "NegativeBinomial",
     "Normal",
     "Poisson",
+    "SufficientStatistics",
     "__version__",
     "boltzmann",
     "cross_entropy",

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expfam._categorical import Categorical
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._families.categorical import Categorical
 from expfam._kernels import logsumexp
 from expfam._validation import FloatArray, as_float_array
 

@@ -19,13 +19,25 @@ called as ``ExponentialFamily.entropy(dist)``, is then its test oracle.
 from __future__ import annotations
 
 import abc
+import math
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from expfam._conjugate import conjugate_rule
 from expfam._kernels import mul0
-from expfam._validation import FloatArray, as_float_array
+from expfam._suffstats import (
+    SufficientStatistics,
+    block_weight,
+    two_sum_parts,
+    weighted_block_sum,
+)
+from expfam._validation import FloatArray, as_float_array, check_weights, rescaled_weights
+
+F64 = NDArray[np.float64]
+#: Elements per block of the streaming statistics pass (fits in the L2 cache).
+_BLOCK = 1 << 15
 
 __all__ = ["ExponentialFamily"]
 
@@ -320,7 +332,10 @@ class ExponentialFamily(abc.ABC):
     def cross_entropy(self, other: ExponentialFamily) -> FloatArray:
         r"""Cross-entropy :math:`-E_{\text{self}}[\log q(x)]` with `other` as :math:`q`.
 
-        :math:`A(\eta_q) - \langle \eta_q, \mu_p\rangle - E_p[\log h(x)]`.
+        Computed as :math:`H(p) + \mathrm{KL}(p \| q)` from the family's two closed
+        forms, which keep their digits where the generic
+        :math:`A(\eta_q) - \langle \eta_q, \mu_p\rangle - E_p[\log h(x)]` cancels
+        (large parameters). A family may override it.
 
         Parameters
         ----------
@@ -343,9 +358,22 @@ class ExponentialFamily(abc.ABC):
 
         Examples
         --------
-        >>> from expfam import Categorical, ExponentialFamily
+        >>> from expfam import Normal
+        >>> float(Normal(0.0, 1.0).cross_entropy(Normal(1.0, 1.0)))
+        1.9189385332046727
+        """
+        return np.asarray(self.entropy() + self.kl_divergence(other))
+
+    def _generic_cross_entropy(self, other: ExponentialFamily) -> FloatArray:
+        r"""Return the generic :math:`A(\eta_q) - \langle \eta_q, \mu_p\rangle - E_p[\log h(x)]`.
+
+        The test oracle of every family's :meth:`cross_entropy`.
+
+        Examples
+        --------
+        >>> from expfam import Categorical
         >>> p, q = Categorical(probs=[0.5, 0.5]), Categorical(probs=[0.25, 0.75])
-        >>> float(ExponentialFamily.cross_entropy(p, q))
+        >>> float(p._generic_cross_entropy(q))
         0.8369882167858358
         """
         self._check_same_family(other)
@@ -386,66 +414,301 @@ class ExponentialFamily(abc.ABC):
             - mul0(self.mean_params, diff).sum(axis=-1)
         )
 
+    # ------------------------------------------------------------------ data -> statistics
     @classmethod
-    def fit(
-        cls: type[Self], x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
-    ) -> Self:
-        """Maximum-likelihood fit: the (weighted) mean of :math:`T(x)`, then the inverse mean map.
+    def suffstats(
+        cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
+    ) -> SufficientStatistics:
+        r"""Sufficient statistics of observations `x`: the one pass every fit is made of.
+
+        The data are read once, in cache-sized blocks, and reduced to the total weight
+        and the weighted sum of :math:`T(x)` (in the family's accurate form, see
+        :class:`~expfam.SufficientStatistics`). Statistics of separate chunks merge
+        with ``+``; :meth:`fit` is ``suffstats(x, weights=weights, **fixed).fit()``.
 
         Parameters
         ----------
         x : array_like
-            Observations along the first axis, shape ``(n,) + event_shape``.
+            Observations along the first axis, shape ``(n,) + batch_shape +
+            event_shape``; ``n`` may be 0 (empty statistics).
         weights : array_like, optional
-            Non-negative weights of shape ``(n,)``.
+            Finite, non-negative weights of shape ``(n,)``. A zero weight drops its
+            observation (even one where :math:`T(x)` is infinite).
+        **fixed
+            Known parameters of the family (e.g. ``n`` of a :class:`~expfam.Binomial`).
+
+        Returns
+        -------
+        SufficientStatistics
+
+        Raises
+        ------
+        ValueError
+            If an observation is outside the support, a weight is negative, nan or
+            infinite, the shapes disagree, or the total weight overflows.
+        TypeError
+            If a known parameter is missing or unexpected, or the data are not real
+            numbers.
+
+        Examples
+        --------
+        >>> from expfam import Poisson
+        >>> s = Poisson.suffstats([3, 1, 4]) + Poisson.suffstats([1, 5])
+        >>> s.count, float(s.mean_params[0]), float(s.fit().rate)
+        (5, 2.8, 2.8)
+        """
+        probe = cls._fit_probe(**fixed)
+        a, dtype = _observations(x, probe.event_ndim)
+        n = a.shape[0]
+        w = check_weights(weights, n)
+        rows = max(1, _BLOCK // max(1, math.prod(a.shape[1:])))
+        out: SufficientStatistics | None = None
+        for start in range(0, max(n, 1), rows):
+            xb = a[start : start + rows]
+            if xb.dtype != dtype:
+                xb = xb.astype(dtype)
+            wb = None if w is None else w[start : start + rows]
+            part = cls._stats_block(probe, xb, wb)
+            out = part if out is None else out + part
+        assert out is not None  # noqa: S101 - the loop runs at least once
+        if not math.isfinite(out.total_weight):
+            raise ValueError(
+                "the total of `weights` overflows float64; rescale them (a maximum-"
+                "likelihood fit does not depend on their scale)"
+            )
+        return out
+
+    @classmethod
+    def _stats_block(
+        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
+    ) -> SufficientStatistics:
+        """Statistics of one block of observations (default: compensated sums of T(x))."""
+        t = probe.sufficient_statistic(x).astype(np.float64)
+        weight = block_weight(x.shape[0], w)
+        total, lo = weighted_block_sum(w, t)
+        return cls._make_stats(probe, x, weight, {"t": total, "t_lo": lo})
+
+    @classmethod
+    def _make_stats(
+        cls,
+        probe: ExponentialFamily,
+        x: FloatArray,
+        weight: tuple[float, float],
+        parts: dict[str, F64],
+        *,
+        batch_shape: tuple[int, ...] | None = None,
+    ) -> SufficientStatistics:
+        shape = x.shape[1 : x.ndim - probe.event_ndim] if batch_shape is None else batch_shape
+        return SufficientStatistics(
+            cls,
+            count=x.shape[0],
+            weight=weight,
+            parts=parts,
+            fixed=probe._fixed(),
+            batch_shape=shape,
+            dtype=x.dtype,
+        )
+
+    @classmethod
+    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
+        """Merge the parts of two statistics (default: compensated sums)."""
+        hi, lo = two_sum_parts(a._parts["t"], a._parts["t_lo"], b._parts["t"], b._parts["t_lo"])
+        return {"t": hi, "t_lo": lo}
+
+    @classmethod
+    def _stats_merged_fixed(cls, *_: SufficientStatistics) -> dict[str, Any] | None:
+        """Known parameters of merged statistics whose known parameters differ (None: refuse)."""
+        return None
+
+    @classmethod
+    def _stats_sum(cls, s: SufficientStatistics) -> F64:
+        r""":math:`\sum_i w_i T(x_i)`, shape ``batch_shape + param_shape`` (float64)."""
+        out: F64 = np.asarray(s._parts["t"] + s._parts["t_lo"], dtype=np.float64)
+        return out
+
+    @classmethod
+    def _stats_mean(cls, s: SufficientStatistics) -> F64:
+        out: F64 = np.asarray(cls._stats_sum(s) / s.total_weight, dtype=np.float64)
+        return out
+
+    @classmethod
+    def _fit_stats(cls: type[Self], s: SufficientStatistics) -> Self:
+        """Maximum-likelihood distribution from statistics: the inverse mean map."""
+        mu = np.asarray(cls._stats_mean(s), dtype=s.dtype)
+        return cls.from_mean_params(mu, **s.fixed)
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def fit(
+        cls: type[Self], x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
+    ) -> Self:
+        """Maximum-likelihood fit: ``suffstats(x, weights=weights, **fixed).fit()``.
+
+        Moment matching: the weighted mean of :math:`T(x)`, then the inverse mean map.
+
+        Parameters
+        ----------
+        x : array_like
+            Observations along the first axis, shape ``(n,) + batch_shape +
+            event_shape``: one fit per batch member (``batch_shape = x.shape[1:]``
+            less the event shape; ``()`` for a 1-d sample of scalars).
+        weights : array_like, optional
+            Finite, non-negative weights of shape ``(n,)``; only their ratios matter.
         **fixed
             Known parameters of the family.
 
         Returns
         -------
         ExponentialFamily
-            A distribution of batch shape ``()``.
+            A distribution of batch shape ``batch_shape``, in the dtype of `x`
+            (float64 for integers and Python numbers).
 
         Raises
         ------
         ValueError
-            If there is no observation, or a weight is negative or not finite, or all
-            weights are 0.
+            If there is no observation, a weight is negative, nan or infinite, all
+            weights are 0, or an observation is outside the support.
+        InfeasibleError
+            If the maximum-likelihood estimate does not exist (e.g. no spread).
 
         Examples
         --------
-        The generic fit, on a family that overrides it:
-
-        >>> from expfam import Categorical, ExponentialFamily
-        >>> generic_fit = ExponentialFamily.fit.__func__
-        >>> generic_fit(Categorical, [0, 1, 1, 1], num_categories=2).probs
-        array([0.25, 0.75])
+        >>> from expfam import Exponential
+        >>> Exponential.fit([0.5, 1.5, 1.0])
+        Exponential(rate=1)
         """
-        probe = cls._fit_probe(**fixed)
-        t = probe.sufficient_statistic(x)
-        if t.ndim < 2 or t.shape[0] == 0:
-            raise ValueError("`x` must hold at least one observation along its first axis")
-        if weights is None:
-            mu = t.mean(axis=0)
-        else:
-            w = as_float_array(weights, "weights")
-            if w.shape != t.shape[:1]:
-                raise ValueError(
-                    f"`weights` must have shape {t.shape[:1]} (one per observation); got {w.shape}"
-                )
-            bad = ~np.isfinite(w) | (w < 0)
-            if np.any(bad):
-                raise ValueError(
-                    f"`weights` must be finite and non-negative; found {w[bad].flat[0].item()}"
-                )
-            if not w.sum() > 0:
-                raise ValueError("`weights` must not all be zero")
-            # a zero-weight observation contributes 0 even where T(x) is infinite
-            wn = (w / w.sum()).reshape(w.shape + (1,) * (t.ndim - 1))
-            mu = mul0(wn, t).sum(axis=0)
-        return cls.from_mean_params(mu, **fixed)
+        out = cls.suffstats(x, weights=rescaled_weights(weights), **fixed).fit()
+        assert isinstance(out, cls)  # noqa: S101 - statistics fit their own family
+        return out
 
     @classmethod
     def _fit_probe(cls: type[Self], **fixed: Any) -> Self:
         """Return an instance used only for its `sufficient_statistic` during `fit`."""
         raise NotImplementedError(f"{cls.__name__} does not define a generic fit")
+
+    # ------------------------------------------------------------------ conjugacy
+    def posterior(
+        self: Self,
+        likelihood: type[ExponentialFamily],
+        x: ArrayLike | SufficientStatistics,
+        /,
+        *,
+        weights: ArrayLike | None = None,
+        **fixed: Any,
+    ) -> Self:
+        r"""Posterior after observing `x` from `likelihood`, with this distribution as the prior.
+
+        This distribution is a conjugate prior over the parameter of the likelihood
+        family; the class's *Notes* list the likelihoods and their updates. The
+        update needs only the sufficient statistics of the observations, so `x`
+        may be raw observations or a :class:`~expfam.SufficientStatistics` of the
+        likelihood (e.g. merged from chunks); updating in several batches gives the
+        same posterior as updating once with all the data.
+
+        Parameters
+        ----------
+        likelihood : type
+            The likelihood family (a class), e.g. :class:`~expfam.Poisson` for a
+            :class:`~expfam.Gamma` prior.
+        x : array_like or SufficientStatistics
+            Observations along the first axis, shape ``(n,) + batch_shape``
+            (broadcasting against this prior's batch), or their statistics.
+        weights : array_like, optional
+            Non-negative weights of shape ``(n,)`` (fractional counts); only with raw
+            observations.
+        **fixed
+            Known parameters of the likelihood (e.g. ``n=`` for a binomial: one
+            number, one per batch member, or one per observation).
+
+        Returns
+        -------
+        ExponentialFamily
+            A distribution of this family.
+
+        Raises
+        ------
+        TypeError
+            If this family is not conjugate to `likelihood`, or statistics of another
+            family are given.
+
+        Examples
+        --------
+        >>> from expfam import Gamma, Poisson
+        >>> post = Gamma(shape=2.0, rate=1.0).posterior(Poisson, [3, 0, 4])
+        >>> float(post.shape), float(post.rate)
+        (9.0, 4.0)
+        >>> chunks = Poisson.suffstats([3, 0]) + Poisson.suffstats([4])
+        >>> Gamma(shape=2.0, rate=1.0).posterior(Poisson, chunks)
+        Gamma(shape=9, rate=4)
+        """
+        rule = conjugate_rule(type(self), likelihood)
+        if isinstance(x, SufficientStatistics):
+            if x.family is not likelihood:
+                raise TypeError(
+                    f"`x` holds statistics of {x.family.__name__}, not of the likelihood "
+                    f"{likelihood.__name__}"
+                )
+            if weights is not None or fixed:
+                raise TypeError(
+                    "`weights` and known parameters belong to raw observations; statistics "
+                    "already hold them"
+                )
+            stats = x
+        else:
+            implied = {} if rule.known is None else rule.known(self)
+            stats = likelihood.suffstats(x, weights=weights, **implied, **fixed)
+        out = rule.update(self, stats)
+        if not isinstance(out, type(self)):  # pragma: no cover - a registration bug
+            raise TypeError(f"the conjugate update of {type(self).__name__} returned {out!r}")
+        return out
+
+    def posterior_predictive(self, likelihood: type[ExponentialFamily], /, **fixed: Any) -> Any:
+        """Predictive distribution of one new observation from `likelihood` under this prior.
+
+        Returns an expfam distribution where the predictive is one (e.g. a
+        :class:`~expfam.Bernoulli`), otherwise a frozen :mod:`scipy.stats`
+        distribution batched like this prior (computing in float64); the class's
+        *Notes* list them.
+
+        Parameters
+        ----------
+        likelihood : type
+            The likelihood family (a class).
+        **fixed
+            Known parameters of the likelihood (e.g. ``n=`` for a binomial).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from expfam import Gamma, Poisson
+        >>> pred = Gamma(shape=2.0, rate=1.0).posterior_predictive(Poisson)
+        >>> bool(np.isclose(pred.pmf(0), (1 / 2) ** 2))
+        True
+        """
+        return conjugate_rule(type(self), likelihood).predictive(self, **fixed)
+
+
+def _observations(x: ArrayLike, event_ndim: int) -> tuple[NDArray[Any], np.dtype[Any]]:
+    """`x` as an array of observations along the first axis, and the dtype to compute in.
+
+    Integer and boolean arrays are kept as they are (converted block by block, so a
+    fit of a large integer array needs no float64 copy of it).
+    """
+    if (
+        isinstance(x, np.ndarray)
+        and x.dtype.kind in "biu"
+        and not isinstance(x, np.ma.MaskedArray)
+    ):
+        a: NDArray[Any] = np.asarray(x)
+        dtype: np.dtype[Any] = np.dtype(np.float64)
+    else:
+        a = as_float_array(x, "x")
+        dtype = a.dtype
+    if a.ndim <= event_ndim:
+        what = "a scalar" if a.ndim == 0 else f"shape {a.shape}"
+        raise ValueError(
+            "`x` must hold observations along its first axis (shape (n,) + batch_shape"
+            + (" + event_shape" if event_ndim else "")
+            + f"); got {what}"
+        )
+    return a, dtype

@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from expfam._boltzmann import _EPS, _accurate_sum, _solve_scalar, _validate_1d
-from expfam._categorical import Categorical
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._families.categorical import Categorical
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["MaxEntResult", "max_entropy"]

@@ -8,6 +8,7 @@ everywhere.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -19,6 +20,8 @@ __all__ = [
     "check_axis",
     "check_finite",
     "check_nonnegative",
+    "check_weights",
+    "rescaled_weights",
     "result_float_dtype",
 ]
 
@@ -97,3 +100,45 @@ def check_finite(a: FloatArray, name: str) -> None:
     if not np.all(np.isfinite(a)):
         bad = a[~np.isfinite(a)].flat[0]
         raise ValueError(f"`{name}` must be finite; found {float(bad)!r}")
+
+
+def check_weights(weights: ArrayLike | None, n: int) -> NDArray[np.float64] | None:
+    """Check observation weights (the one check): shape ``(n,)``, finite and non-negative.
+
+    Returns them as float64 (None stays None). Raises ``ValueError`` naming `weights`
+    for a wrong shape or a negative, nan or infinite weight, and ``TypeError`` for
+    non-numeric weights. All-zero weights are allowed here: empty statistics are
+    valid; a fit of them raises.
+    """
+    if weights is None:
+        return None
+    w = as_float_array(weights, "weights")
+    if w.shape != (n,):
+        raise ValueError(f"`weights` must have shape {(n,)} (one per observation); got {w.shape}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(w) | (w < 0)
+    if np.any(bad):
+        raise ValueError(
+            f"`weights` must be finite and non-negative; found {float(w[bad].flat[0])!r}"
+        )
+    return w.astype(np.float64)
+
+
+def rescaled_weights(weights: ArrayLike | None) -> ArrayLike | None:
+    """Weights scaled by a power of two when their total could overflow (a fit ignores scale).
+
+    Exact (a power of two), and only when the largest weight times their number
+    exceeds 1e300; anything else is returned as given, for :func:`check_weights`.
+    """
+    if weights is None:
+        return None
+    w: NDArray[Any] = np.asarray(weights)
+    if w.dtype.kind != "f" or w.size == 0:
+        return weights
+    with np.errstate(invalid="ignore"):
+        top = np.max(w)
+    if not (np.isfinite(top) and top > 1e300 / max(w.size, 1)):
+        return weights
+    shift = 1000 - math.frexp(float(top))[1] - math.ceil(math.log2(w.size))  # total < 2**1000
+    out: NDArray[Any] = w * np.asarray(2.0**shift, w.dtype)
+    return out

@@ -35,6 +35,7 @@ from expfam import (
     ExponentialFamily,
     Gamma,
     Geometric,
+    NegativeBinomial,
     Normal,
     Poisson,
 )
@@ -197,6 +198,13 @@ def geometric_quadrature(dist: ExponentialFamily) -> Quad:
     return enumerate_quadrature(1, top, len(dist.batch_shape))
 
 
+def negative_binomial_quadrature(dist: ExponentialFamily) -> Quad:
+    assert isinstance(dist, NegativeBinomial)
+    r, p = f64(dist.r), f64(dist.probs)
+    top = int(np.max(stats.nbinom.isf(1e-20, r, p))) + 2
+    return enumerate_quadrature(0, top, len(dist.batch_shape))
+
+
 def binomial_quadrature(dist: ExponentialFamily) -> Quad:
     """``0..max(n)``; nodes past an element's own ``n`` are clamped to it with weight 0."""
     assert isinstance(dist, Binomial)
@@ -233,6 +241,35 @@ def make_poisson(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -
 
 def make_geometric(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Geometric:
     return Geometric(probs=logu(rng, 1e-3, 0.99, shape).astype(dtype))
+
+
+def scipy_negative_binomial_entropy(dist: ExponentialFamily) -> F64:
+    """``-sum pmf log pmf`` of scipy's logpmf up to the 1e-20 quantile (its own sum warns)."""
+    d = _as(NegativeBinomial, dist)
+    r, p = f64(d.r), f64(d.probs)
+    top = int(np.max(stats.nbinom.isf(1e-20, r, p))) + 2
+    k = np.arange(top, dtype=np.float64).reshape((-1,) + (1,) * r.ndim)
+    lp = stats.nbinom.logpmf(k, r, p)
+    return f64(-(np.exp(lp) * lp).sum(axis=0))
+
+
+def make_negative_binomial(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any
+) -> NegativeBinomial:
+    r = logu(rng, 0.3, 30.0, shape)
+    return NegativeBinomial(r=r, probs=logu(rng, 0.02, 0.99, shape).astype(dtype))
+
+
+def make_other_negative_binomial(
+    rng: np.random.Generator, dist: ExponentialFamily
+) -> NegativeBinomial:
+    assert isinstance(dist, NegativeBinomial)
+    probs = logu(rng, 0.02, 0.99, dist.batch_shape).astype(dist.dtype)
+    return NegativeBinomial(r=f64(dist.r), probs=probs)
+
+
+def negative_binomial_edges(dtype: Any) -> list[ExponentialFamily]:
+    return [NegativeBinomial(r=[0.5, 2.0, 40.0], probs=np.array([0.05, 0.5, 1.0], dtype=dtype))]
 
 
 def make_exponential(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> Exponential:
@@ -481,6 +518,19 @@ CASES: list[FamilyCase] = [
         scipy_entropy=lambda d: stats.geom(f64(_as(Geometric, d).probs)).entropy(),
         edge_cases=geometric_edges,
         fd_steps=relative_steps,
+    ),
+    FamilyCase(
+        family=NegativeBinomial,
+        make=make_negative_binomial,
+        make_other=make_other_negative_binomial,
+        quadrature=negative_binomial_quadrature,
+        scipy_log_prob=lambda d, x: stats.nbinom.logpmf(
+            x, f64(_as(NegativeBinomial, d).r), f64(_as(NegativeBinomial, d).probs)
+        ),
+        scipy_entropy=scipy_negative_binomial_entropy,
+        edge_cases=negative_binomial_edges,
+        fd_steps=relative_steps,
+        scipy_rtol=1e-7,
     ),
     FamilyCase(
         family=Exponential,

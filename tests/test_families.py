@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import integrate, stats
 
-import expfam
 from expfam import (
     Bernoulli,
     Beta,
@@ -36,10 +35,10 @@ from expfam import (
     InfeasibleError,
     Normal,
     Poisson,
-    _continuous,
-    _discrete,
     _dual,
+    _special,
 )
+from expfam._families import _beta_dirichlet, binomial, gamma, poisson
 from tests.family_cases import dirichlet3_quadrature
 from tests.helpers import assert_close, eps_of
 
@@ -264,7 +263,7 @@ def test_binomial_asymptotic_entropy_continues_the_window_sum(
     p = np.array([0.3, 0.09])
     window = Binomial(n=n, probs=p)
     h_w, e_w = window._sums()
-    monkeypatch.setattr(_discrete, "_BINOMIAL_ASYMPTOTIC", 1e5)
+    monkeypatch.setattr(binomial, "_BINOMIAL_ASYMPTOTIC", 1e5)
     h_a, e_a = Binomial(n=n, probs=p)._sums()
     assert_close(h_a, h_w, rtol_eps=16)
     assert_close(e_a, e_w, rtol_eps=16)
@@ -275,7 +274,7 @@ def test_poisson_asymptotic_entropy_continues_the_window_sum(
 ) -> None:
     lam = np.array([1e4, 3e4, 1e5])
     h_a, e_a = Poisson(rate=lam)._sums()
-    monkeypatch.setattr(_discrete, "_POISSON_ASYMPTOTIC", 1e12)
+    monkeypatch.setattr(poisson, "_POISSON_ASYMPTOTIC", 1e12)
     h_w, e_w = Poisson(rate=lam)._sums()
     assert_close(h_a, h_w, rtol_eps=8)
     assert_close(e_a, e_w, rtol_eps=8)
@@ -338,10 +337,10 @@ def test_special_function_kernels_match_mpmath() -> None:
         -1.000500166166133e-9,
         -0.69314718305994532,
     ]
-    assert_close(_continuous._digamma_diff(x, d), ref, rtol_eps=8)
+    assert_close(_special._digamma_diff(x, d), ref, rtol_eps=8)
     alpha = np.array([[0.05, 1e6], [1e4, 0.5], [3.0, 1e-3], [200.0, 300.0]])
     ref_lb = [2.2781036969035206, -4.0327927430633965, 6.9062559036074025, -337.98011306546467]
-    assert_close(_continuous._log_beta(alpha), ref_lb, rtol_eps=8)
+    assert_close(_special._log_beta(alpha), ref_lb, rtol_eps=8)
 
 
 # ---------------------------------------------------------------------- KL: MC and quadrature
@@ -467,9 +466,11 @@ def test_fit_errors() -> None:
         Binomial.fit([1, 2])
     with pytest.raises(ValueError, match="support"):
         Binomial.fit([1, 5], n=4)
-    for x in ([3, 4], [3, 4, 5]):  # n must be shared or one per batch member, not per draw
-        with pytest.raises(ValueError, match=r"`n` with shape \(2,\) does not match `x`"):
-            Binomial.fit(x, n=[10, 20])
+    with pytest.raises(ValueError, match=r"`n` with shape \(2,\) does not broadcast against `x`"):
+        Binomial.fit([3, 4, 5], n=[10, 20])
+    per_obs = Binomial.fit([3, 4], n=[10, 20])  # one n per observation: sum(x) / sum(n)
+    np.testing.assert_array_equal(per_obs.n, [10, 20])
+    np.testing.assert_allclose(per_obs.probs, [7 / 30, 7 / 30], rtol=1e-15)
     both = Binomial.fit([[3, 1], [5, 2]], n=[10, 4])
     np.testing.assert_allclose(both.probs, [8 / 20, 3 / 8], rtol=1e-15)
     with pytest.raises(ValueError, match="simplex"):
@@ -601,7 +602,7 @@ def test_dual_solver_falls_back_to_scipy_when_newton_stops_early() -> None:
     dist = Dirichlet(concentration=[[0.02, 3.0, 50.0], [2.0, 2.0, 2.0]])
     mu = f64(dist.mean_params)
     init = np.full(mu.shape, 1.0)  # far from the solution, inside the domain
-    eta = _dual.solve_dual(expfam._dirichlet._DIRICHLET, mu, init, max_iter=1)
+    eta = _dual.solve_dual(_beta_dirichlet._DIRICHLET, mu, init, max_iter=1)
     assert_close(eta + 1, f64(dist.concentration), rtol_eps=1e-11 / eps_of(np.float64))
 
 
@@ -611,7 +612,7 @@ def test_dual_solver_raises_convergence_error_with_diagnostics() -> None:
     mu = np.array([[1.0, 1.0], [0.0, 2.0]])
     init = np.array([[0.0, -1.0], [0.0, -1.0]])
     with pytest.raises(ConvergenceError, match="mean_params") as info:
-        _dual.solve_dual(_continuous._GAMMA, mu, init)
+        _dual.solve_dual(gamma._GAMMA, mu, init)
     diag = info.value.diagnostics
     assert list(diag["indices"]) == [0]
     assert diag["mean_params"].shape == (1, 2)

@@ -1,4 +1,4 @@
-r"""The Dirichlet family, and the inverse mean map it shares with :class:`~expfam.Beta`.
+r"""The Dirichlet family.
 
 A Dirichlet distribution with concentration :math:`\alpha \in (0, \infty)^K` has
 density :math:`\prod_k x_k^{\alpha_k - 1} / B(\alpha)` on the probability simplex
@@ -18,172 +18,39 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from expfam._continuous import (
+from expfam._errors import InfeasibleError
+from expfam._families._beta_dirichlet import (
+    _dirichlet_entropy,
+    _dirichlet_inverse,
+    _dirichlet_kl,
+    _fisher_alpha,
+    _mean_alpha,
+)
+from expfam._families._common import (
     _cast,
     _check_positive,
-    _digamma_diff,
-    _digamma_scale,
-    _dirichlet_entropy,
-    _dirichlet_kl,
-    _entropy_plus_kl,
-    _f64,
-    _fit_data,
     _keep,
-    _log_beta,
+    _merge_spread,
     _natural64,
     _no_fixed,
-    _no_spread,
     _open_support,
-    _others,
     _out_dtype,
     _probe,
     _readonly,
     _require,
     _size,
+    _spread_parts,
     _usual,
 )
-from expfam._dual import DualProblem, solve_dual
-from expfam._errors import InfeasibleError
 from expfam._family import ExponentialFamily
-from expfam._kernels import logsumexp, softmax
+from expfam._kernels import softmax
+from expfam._special import _f64, _log_beta
+from expfam._suffstats import SufficientStatistics
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Dirichlet"]
 
 F64 = NDArray[np.float64]
-_EULER = float(np.euler_gamma)
-
-
-# ---------------------------------------------------------------------- dual problem
-def _A(eta: F64) -> F64:
-    return _log_beta(eta + 1)
-
-
-def _mean(eta: F64) -> F64:
-    return _mean_alpha(eta + 1)
-
-
-def _mean_alpha(a: F64) -> F64:
-    """``psi(alpha_k) - psi(alpha_0)``, accurate also where the other alphas are small."""
-    return _digamma_diff(a, _others(a))
-
-
-def _fisher(eta: F64) -> F64:
-    return _fisher_alpha(eta + 1)
-
-
-def _fisher_alpha(a: F64) -> F64:
-    c = special.polygamma(1, a.sum(axis=-1))
-    k = a.shape[-1]
-    out = np.broadcast_to(-c[..., None, None], (*a.shape, k)).copy()
-    idx = np.arange(k)
-    out[..., idx, idx] += special.polygamma(1, a)
-    return _f64(out)
-
-
-def _newton_step(eta: F64, g: F64) -> F64:
-    r"""Solve :math:`(D - c\,11^\top) s = g` by Sherman-Morrison in :math:`O(K)`."""
-    a = eta + 1
-    dinv = 1 / special.polygamma(1, a)
-    c = special.polygamma(1, a.sum(axis=-1))
-    u = dinv * g
-    denom = 1 - c * dinv.sum(axis=-1)
-    return _f64(u + dinv * (c * u.sum(axis=-1) / denom)[:, None])
-
-
-_DIRICHLET = DualProblem(
-    log_partition=_A,
-    mean_map=_mean,
-    fisher=_fisher,
-    in_domain=lambda eta: np.all(np.isfinite(eta) & (eta > -1), axis=-1),
-    scale=lambda eta: eta + 1,
-    mean_scale=lambda eta: (
-        _digamma_scale(eta + 1) + _digamma_scale(eta.sum(axis=-1, keepdims=True) + eta.shape[-1])
-    ),
-    newton_step=_newton_step,
-)
-
-
-def _inverse_digamma(y: F64, start: F64 | None = None, steps: int = 6) -> tuple[F64, F64]:
-    r"""Invert the digamma function by Newton's method from Minka's initial guess.
-
-    Returns :math:`x = \psi^{-1}(y)` and the trigamma :math:`\psi_1(x)`; six steps give
-    about ten digits, plenty for an initial guess. `start` replaces Minka's guess (a
-    warm start, needing fewer `steps`).
-    """
-    with np.errstate(over="ignore", divide="ignore"):  # both branches are evaluated
-        x = np.where(y >= -2.22, np.exp(np.minimum(y, 700.0)) + 0.5, -1 / (y + _EULER))
-    if start is not None:  # nan in `start`: no warm start for that entry
-        x = np.where(np.isnan(start), x, start)
-    tri = _f64(special.polygamma(1, x))
-    for _ in range(steps):
-        new = x - (special.digamma(x) - y) / tri
-        x = np.where(new > 0, new, x / 4)
-        tri = _f64(special.polygamma(1, x))
-    return _f64(x), tri
-
-
-def _initial_total(m: F64) -> F64:
-    r"""Log of the total concentration :math:`\alpha_0`, to about eight digits.
-
-    Given :math:`\alpha_0`, each :math:`\alpha_k = \psi^{-1}(\psi(\alpha_0) + \mu_k)`
-    (Minka's fixed point); the solution is the unique :math:`\alpha_0` with
-    :math:`\phi(u) = \log\sum_k\alpha_k - u = 0` at :math:`u = \log\alpha_0`
-    (positive below the solution, negative above). Newton's method on
-    :math:`\phi`, safeguarded by the bracket that the signs of :math:`\phi` provide
-    (bisection inside it, steps of 2 to find it), from the large-:math:`\alpha_0` guess
-    :math:`\alpha_0 \approx (K-1)/(2s)`, :math:`s = -\log\sum_k e^{\mu_k}`.
-    """
-    k = m.shape[-1]
-    s = -logsumexp(m)  # > 0: the Jensen gap
-    u = np.log(np.maximum((k - 1) / (2 * s), 1e-300))
-    lo = np.full(u.shape, -np.inf)
-    hi = np.full(u.shape, np.inf)
-    alpha = np.full(m.shape, np.nan)
-    du = np.full(u.shape, np.inf)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(100):
-            a0 = np.exp(u)
-            y = special.digamma(a0)[:, None] + m
-            # warm start (3 Newton steps) only where the total moved little
-            warm = np.abs(du) < 0.05
-            start = np.where(warm[:, None], alpha, np.nan)
-            alpha, tri = _inverse_digamma(y, start, 3 if np.all(warm) else 6)
-            total = alpha.sum(axis=-1)
-            phi = np.log(total) - u
-            lo = np.where(phi > 0, u, lo)
-            hi = np.where(phi < 0, u, hi)
-            dphi = a0 * special.polygamma(1, a0) * (1 / tri).sum(axis=-1) / total - 1
-            new = u - phi / dphi
-            bracketed = np.isfinite(lo) & np.isfinite(hi)
-            bad = ~np.isfinite(new) | ~(new > lo) | ~(new < hi) | ~(dphi < 0)
-            bad |= ~bracketed & (np.abs(new - u) > 2)  # at most a factor e**2 per step
-            fallback = np.where(bracketed, 0.5 * (lo + hi), np.where(phi > 0, u + 2, u - 2))
-            new = np.clip(np.where(bad, fallback, new), -690.0, 690.0)
-            du = new - u
-            done = (np.abs(du) < 1e-9) | (phi == 0)
-            u = new
-            if np.all(done):
-                break
-    return _f64(u)
-
-
-def _dirichlet_inverse(mu: F64, family: str) -> F64:
-    """Inverse mean map for flat mean parameters ``(m, K)``: checks, initial guess, dual solve."""
-    with np.errstate(invalid="ignore"):
-        gap = -logsumexp(mu) if mu.size else np.zeros(mu.shape[0])
-        bad = ~(gap > 0) | np.any(~(mu < 0), axis=-1)
-    if np.any(bad):
-        i = np.flatnonzero(bad)[0]
-        raise InfeasibleError(
-            f"`mean_params` = E[log x] of a {family} must satisfy sum(exp(mean_params)) < 1 "
-            f"(Jensen); found {mu[i].tolist()}"
-        )
-    if mu.shape[0] == 0:
-        return _f64(mu.copy())
-    u = _initial_total(mu)
-    alpha, _ = _inverse_digamma(special.digamma(np.exp(u))[:, None] + mu)
-    return solve_dual(_DIRICHLET, mu, alpha - 1)
 
 
 # ---------------------------------------------------------------------- the family
@@ -359,8 +226,24 @@ class Dirichlet(ExponentialFamily):
         kl = _dirichlet_kl(self._alpha64, other._alpha64)
         return _cast(kl, np.result_type(self.dtype, other.dtype))
 
+    # ------------------------------------------------------------------ statistics
+    # parts: compensated sums of T(x), and whether the observations differ at all
     @classmethod
-    def fit(cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any) -> Dirichlet:
+    def _stats_block(
+        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
+    ) -> SufficientStatistics:
+        out = super()._stats_block(probe, x, w)
+        out._parts.update(_spread_parts(x.astype(np.float64), w, event_ndim=1))
+        return out
+
+    @classmethod
+    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
+        parts = super()._stats_merge(a, b)
+        parts.update(_merge_spread(a._parts, b._parts, event_ndim=1))
+        return parts
+
+    @classmethod
+    def _fit_stats(cls, s: SufficientStatistics) -> Dirichlet:
         """Maximum-likelihood fit (see :meth:`ExponentialFamily.fit`).
 
         Raises
@@ -369,22 +252,18 @@ class Dirichlet(ExponentialFamily):
             If a component of an observation is 0 (where the likelihood is unbounded)
             or all observations are equal: the MLE does not exist.
         """
-        _no_fixed(cls, fixed)
-        data = _fit_data(x, weights, event_ndim=1)
-        if data is not None:
-            with np.errstate(invalid="ignore"):
-                zero = np.any(data == 0)
-            if zero:
-                raise InfeasibleError(
-                    "`x` has a component equal to 0: the Dirichlet MLE needs every "
-                    "x_k > 0 (on the faces of the simplex the likelihood is unbounded)"
-                )
-            _no_spread(data, "Dirichlet", event_ndim=1)
-        return super().fit(x, weights=weights)
-
-    def cross_entropy(self, other: ExponentialFamily) -> FloatArray:
-        r"""Cross-entropy :math:`H(p) + \mathrm{KL}(p\|q)`, from the two closed forms."""
-        return _entropy_plus_kl(self, other)
+        t = cls._stats_sum(s)
+        if np.any(t == -np.inf):
+            raise InfeasibleError(
+                "`x` has a component equal to 0: the Dirichlet MLE needs every "
+                "x_k > 0 (on the faces of the simplex the likelihood is unbounded)"
+            )
+        if np.any(s._parts["varies"] == 0):
+            raise InfeasibleError(
+                "`x` has no spread (all observations are equal): the Dirichlet MLE does not "
+                "exist (the mean parameters lie on the boundary of their domain)"
+            )
+        return cls.from_mean_params(_cast(cls._stats_mean(s), s.dtype))
 
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
@@ -410,68 +289,6 @@ class Dirichlet(ExponentialFamily):
         # the probe checks points of the simplex of any size K (taken from the data)
         _no_fixed(cls, fixed)
         return _probe(cls(concentration=[1.0, 1.0]))
-
-    def posterior(
-        self,
-        likelihood: type[ExponentialFamily],
-        x: ArrayLike,
-        *,
-        weights: ArrayLike | None = None,
-    ) -> Dirichlet:
-        r"""Posterior :math:`\text{Dirichlet}(\alpha + \text{counts})` after labels `x`.
-
-        Parameters
-        ----------
-        likelihood : type
-            :class:`~expfam.Categorical` (the Dirichlet is over its ``probs``).
-        x : array_like
-            Integer labels in ``[0, K)`` along the first axis, shape
-            ``(n,) + batch_shape``.
-        weights : array_like, optional
-            Non-negative weights of shape ``(n,)`` (fractional counts).
-
-        Returns
-        -------
-        Dirichlet
-
-        See Also
-        --------
-        posterior_predictive
-
-        Examples
-        --------
-        >>> from expfam import Categorical, Dirichlet
-        >>> post = Dirichlet(concentration=[1.0, 1.0, 1.0]).posterior(Categorical, [0, 2, 2])
-        >>> post.concentration
-        array([2., 1., 3.])
-        """
-        from expfam._conjugate import posterior  # noqa: PLC0415 - _conjugate imports the families
-
-        out = posterior(self, likelihood, x, weights=weights)
-        assert isinstance(out, Dirichlet)  # noqa: S101 - the dispatch table maps Dirichlet to Dirichlet
-        return out
-
-    def posterior_predictive(self, likelihood: type[ExponentialFamily]) -> Any:
-        r"""Predictive distribution of a new label: ``Categorical(probs=alpha / alpha0)``.
-
-        Parameters
-        ----------
-        likelihood : type
-            :class:`~expfam.Categorical`.
-
-        Returns
-        -------
-        Categorical
-
-        Examples
-        --------
-        >>> from expfam import Categorical, Dirichlet
-        >>> Dirichlet(concentration=[2.0, 1.0, 1.0]).posterior_predictive(Categorical).probs
-        array([0.5 , 0.25, 0.25])
-        """
-        from expfam._conjugate import posterior_predictive  # noqa: PLC0415 - see posterior
-
-        return posterior_predictive(self, likelihood)
 
 
 def _check_shape(shape: tuple[int, ...], name: str) -> None:

@@ -34,8 +34,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from expfam._conjugate import register_conjugate
+from expfam._families.dirichlet import Dirichlet
 from expfam._family import ExponentialFamily
 from expfam._kernels import log_softmax, logsumexp, mul0
+from expfam._suffstats import SufficientStatistics
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Categorical"]
@@ -551,7 +554,7 @@ class Categorical(ExponentialFamily):
         cls,
         x: ArrayLike,
         /,
-        num_categories: int,
+        num_categories: int | None,
         *,
         weights: ArrayLike | None = None,
         pseudocount: ArrayLike = 0.0,
@@ -596,26 +599,25 @@ class Categorical(ExponentialFamily):
         >>> Categorical.fit([0, 0, 1, 0], 3, pseudocount=1.0).probs
         array([0.57142857, 0.28571429, 0.14285714])
         """
-        K = _check_num_categories(num_categories, None, "num_categories")
-        labels = _check_labels(x, K)
-        if labels.ndim != 1:
-            raise ValueError(f"`x` must be a 1-d array of labels; got shape {labels.shape}")
-        if weights is None:
-            counts = np.bincount(labels, minlength=K).astype(np.float64)
-        else:
-            w = as_float_array(weights, "weights")
-            if w.shape != labels.shape:
-                raise ValueError(
-                    f"`weights` must have the shape of `x`, {labels.shape}; got {w.shape}"
-                )
-            _check_nonneg_finite(w, "weights")
-            counts = np.bincount(labels, weights=w, minlength=K).astype(w.dtype)
+        if num_categories is None:
+            raise TypeError("`num_categories` is required: the number of categories K")
+        a = np.asarray(x)
+        if a.ndim != 1:
+            raise ValueError(f"`x` must be a 1-d array of labels; got shape {a.shape}")
+        stats = cls.suffstats(x, weights=weights, num_categories=num_categories)
+        dtype = np.float32 if np.asarray(weights).dtype == np.float32 else np.float64
+        counts = cls._stats_sum(stats).astype(dtype)
         if not counts.sum() > 0 and not np.any(np.asarray(pseudocount) != 0):
             raise ValueError(
-                f"nothing to fit: `x` (shape {labels.shape}) has no observation with positive "
+                f"nothing to fit: `x` (shape {a.shape}) has no observation with positive "
                 "weight and `pseudocount` is 0"
             )
         return cls.fit_counts(counts, pseudocount=pseudocount)
+
+    @classmethod
+    def _fit_stats(cls, s: SufficientStatistics) -> Categorical:
+        """Probabilities proportional to the weighted counts."""
+        return cls.fit_counts(cls._stats_sum(s).astype(s.dtype))
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Categorical:
@@ -967,3 +969,29 @@ def _sample_shape(size: int | Sequence[int]) -> tuple[int, ...]:
     if any(n < 0 for n in shape):
         raise ValueError(f"`size` must not have negative entries; got {size!r}")
     return shape
+
+
+# ---------------------------------------------------------------------- conjugate prior
+def _dirichlet_update(prior: Dirichlet, s: SufficientStatistics) -> Dirichlet:
+    """``Dirichlet(alpha + weighted counts)``."""
+    counts = Categorical._stats_sum(s)
+    return Dirichlet(concentration=np.asarray(prior._alpha64 + counts, dtype=prior.dtype))
+
+
+def _dirichlet_predictive(prior: Dirichlet, **fixed: Any) -> Categorical:
+    """``Categorical(probs = alpha / alpha.sum())``."""
+    if fixed:
+        raise TypeError(f"a Categorical likelihood takes no fixed parameters; got {sorted(fixed)}")
+    alpha = prior._alpha64
+    return Categorical(
+        probs=np.asarray(alpha / alpha.sum(axis=-1, keepdims=True), dtype=prior.dtype)
+    )
+
+
+register_conjugate(
+    Dirichlet,
+    Categorical,
+    update=_dirichlet_update,
+    predictive=_dirichlet_predictive,
+    known=lambda prior: {"num_categories": prior.num_categories},
+)

@@ -1,0 +1,313 @@
+"""Helpers that every family module shares: parameter conversion, checks and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from expfam._errors import InfeasibleError
+from expfam._family import ExponentialFamily
+from expfam._special import _f64
+from expfam._validation import FloatArray, as_float_array
+
+__all__ = []
+
+F64 = NDArray[np.float64]
+
+_D = TypeVar("_D", bound=ExponentialFamily)
+
+
+# ---------------------------------------------------------------------- shared helpers
+def _usual(named: dict[str, ArrayLike]) -> tuple[np.dtype[Any], list[F64]]:
+    """Convert, broadcast and round the usual parameters; return their dtype and float64 copies.
+
+    Python scalars and lists are *weak*: they take the dtype of the numpy arguments, so
+    ``Normal(loc=np.float32(0), scale=1.0)`` is float32. Without numpy arguments the
+    dtype is float64. Values are rounded to that dtype, then widened to float64.
+    """
+    arrays = {k: as_float_array(v, k) for k, v in named.items()}
+    strong = [arrays[k] for k, v in named.items() if isinstance(v, (np.ndarray, np.generic))]
+    dtype = np.result_type(*strong) if strong else np.dtype(np.float64)
+    try:
+        parts = np.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"`{k}` {a.shape}" for k, a in arrays.items())
+        raise ValueError(f"parameter shapes do not broadcast: {shapes}") from None
+    return dtype, [np.asarray(p, dtype=dtype).astype(np.float64) for p in parts]
+
+
+def _scalar_mean_params(mean_params: ArrayLike, family: str) -> FloatArray:
+    """Return the mean parameters of a one-parameter `family`, shape ``batch + (1,)``."""
+    mu = as_float_array(mean_params, "mean_params")
+    if mu.ndim == 0 or mu.shape[-1] != 1:
+        raise ValueError(
+            f"`mean_params` of a {family} must have shape batch_shape + (1,); got {mu.shape}"
+        )
+    return mu
+
+
+def _cast(x: Any, dtype: Any) -> FloatArray:
+    """``x`` as an array of `dtype` (float32 or float64): the last step of every result."""
+    out: FloatArray = np.asarray(x, dtype=dtype)
+    return out
+
+
+def _require(ok: NDArray[np.bool_], values: FloatArray, name: str, what: str) -> None:
+    """Raise ``ValueError`` naming `name` and the first offending value where ``ok`` fails."""
+    if not np.all(ok):
+        bad = np.broadcast_to(values, ok.shape)[~ok].flat[0]
+        raise ValueError(f"`{name}` must be {what}; found {float(bad)!r}")
+
+
+def _log_prob_outcomes(
+    dist: ExponentialFamily,
+    x: ArrayLike,
+    inside: Callable[[FloatArray], NDArray[np.bool_]],
+    safe: float,
+) -> tuple[FloatArray, F64, NDArray[np.bool_], NDArray[np.bool_]]:
+    """Outcomes for ``log_prob``, checked against the batch and split by the support.
+
+    `inside` gives the mask of the outcomes in the support (it may broadcast them
+    against parameters). Returns the outcomes as given (converted), as float64
+    broadcast to the mask's shape with those outside replaced by `safe` (a point of
+    the support, so that the formula runs on them quietly), and the masks of the
+    entries outside the support and of the nan entries, for :func:`_finish_log_prob`.
+    """
+    a = as_float_array(x, "x")
+    dist._check_x_batch(np.shape(a))
+    with np.errstate(invalid="ignore"):
+        ok = inside(a)
+    a64 = a.astype(np.float64)
+    nan = np.broadcast_to(np.isnan(a64), ok.shape)
+    return a, np.where(ok, a64, safe), ~ok & ~nan, nan
+
+
+def _finish_log_prob(out: Any, outside: NDArray[np.bool_], nan: NDArray[np.bool_]) -> F64:
+    """``log_prob`` is -inf outside the support (probability 0) and nan at nan outcomes."""
+    return np.where(nan, np.nan, np.where(outside, -np.inf, out))
+
+
+def _integer_outcomes(a: FloatArray, lower: float, upper: Any = None) -> NDArray[np.bool_]:
+    """Mask of the entries of `a` that are integers in ``[lower, upper]``."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(a) & (a == np.round(a)) & (a >= lower)
+        if upper is not None:
+            ok = ok & (a <= upper)
+    return np.asarray(ok)
+
+
+def _keep(dist: ExponentialFamily, name: str, value: Any) -> None:
+    """Preset the cached property `name` of `dist` (usual parameters kept from construction)."""
+    dist.__dict__[name] = value
+
+
+def _no_fixed(cls: type, fixed: dict[str, Any]) -> None:
+    """Raise ``TypeError`` naming unexpected keyword arguments of ``cls.fit``."""
+    if fixed:
+        names = ", ".join(f"`{k}`" for k in sorted(fixed))
+        raise TypeError(
+            f"{cls.__name__}.fit() got unexpected keyword argument(s) {names}: a "
+            f"{cls.__name__} takes no fixed parameters (it has no known ones)"
+        )
+
+
+def _fit_data(x: ArrayLike, weights: ArrayLike | None, event_ndim: int = 0) -> F64 | None:
+    """Return the observations that carry weight, as float64.
+
+    Returns None when `x` or `weights` are malformed: the generic fit then raises its
+    own error about them.
+    """
+    try:
+        a = as_float_array(x, "x")
+    except (TypeError, ValueError):
+        return None
+    if a.ndim <= event_ndim or a.shape[0] == 0:
+        return None
+    a64 = a.astype(np.float64)
+    if weights is not None:
+        try:
+            w = as_float_array(weights, "weights")
+        except (TypeError, ValueError):
+            return None
+        if w.shape != a.shape[:1]:
+            return None
+        with np.errstate(invalid="ignore"):
+            a64 = a64[w > 0]
+    return a64
+
+
+def _no_spread(a: F64, family: str, event_ndim: int = 0) -> None:
+    """Raise ``InfeasibleError`` if all weighted observations are equal (no MLE)."""
+    if a.shape[0] == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        same = np.all(a == a[:1], axis=0)
+    if event_ndim:
+        same = np.all(same, axis=tuple(range(-event_ndim, 0)))
+    if np.any(same):
+        raise InfeasibleError(
+            f"`x` has no spread (all observations are equal): the {family} MLE does not "
+            "exist (the mean parameters lie on the boundary of their domain)"
+        )
+
+
+def _check_positive(a: F64, name: str) -> None:
+    with np.errstate(invalid="ignore"):
+        _require(np.isfinite(a) & (a > 0), a, name, "positive and finite")
+
+
+def _natural64(dist: ExponentialFamily, d: int | None, family: str) -> F64:
+    """Return the natural parameters as float64, after checking their trailing axis."""
+    eta = dist._natural
+    if d is not None and eta.shape[-1] != d:
+        raise ValueError(
+            f"`natural_params` of a {family} must have shape batch_shape + ({d},); got {eta.shape}"
+        )
+    _require(~np.isnan(eta), eta, "natural_params", "free of nan")
+    return eta.astype(np.float64)
+
+
+def _mean_input(mean_params: FloatArray, d: int, family: str) -> F64:
+    """Check the trailing axis and finiteness of mean parameters; return float64."""
+    mu = as_float_array(mean_params, "mean_params")
+    if mu.ndim == 0 or mu.shape[-1] != d:
+        raise ValueError(
+            f"`mean_params` of a {family} must have shape batch_shape + ({d},); got {mu.shape}"
+        )
+    _require(np.isfinite(mu), mu, "mean_params", "finite")
+    return mu.astype(np.float64)
+
+
+def _out_dtype(dist: ExponentialFamily, x: ArrayLike, a: FloatArray) -> np.dtype[Any]:
+    """Return the result dtype for outcomes `x` (converted: `a`).
+
+    A float numpy `x` joins the parameters' dtype.
+
+    Python scalars, lists and integer arrays take the distribution's dtype. The probe
+    built by ``_fit_probe`` has no dtype of its own: its results take the dtype of `x`
+    (float32 data fit to a float32 distribution).
+    """
+    if dist.__dict__.get("_probe", False):
+        return a.dtype
+    if isinstance(x, (np.ndarray, np.generic)) and np.asarray(x).dtype.kind == "f":
+        return np.result_type(a.dtype, dist.dtype)
+    return dist.dtype
+
+
+def _probe(dist: _D) -> _D:
+    """Mark `dist` as a fit probe (see :func:`_out_dtype`)."""
+    dist.__dict__["_probe"] = True
+    return dist
+
+
+def _open_support(x: F64, dtype: np.dtype[Any], upper: float | None = None) -> FloatArray:
+    """Round variates to `dtype`, then into the open support ``(0, upper)`` (see module docs)."""
+    out = np.maximum(x.astype(dtype), np.finfo(dtype).smallest_subnormal)
+    if upper is not None:
+        out = np.minimum(out, np.nextafter(np.asarray(upper, dtype), np.asarray(0, dtype)))
+    return _cast(out, dtype)
+
+
+def _size(size: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a.flags.writeable = False
+    return a
+
+
+def _normalised_weights(weights: ArrayLike | None, n: int) -> F64:
+    """Weights of `n` observations, checked and normalised to sum to one (float64)."""
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    w = as_float_array(weights, "weights")
+    if w.shape != (n,):
+        raise ValueError(f"`weights` must have shape {(n,)} (one per observation); got {w.shape}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(w) | (w < 0)
+    if np.any(bad):
+        raise ValueError(
+            f"`weights` must be finite and non-negative; found {float(w[bad].flat[0])!r}"
+        )
+    w64 = w.astype(np.float64)
+    if not w64.sum() > 0:
+        raise ValueError("`weights` must not all be zero")
+    return _f64(w64 / w64.sum())
+
+
+# ---------------------------------------------------------------------- checks
+def _check_probs(p: F64, name: str = "probs") -> None:
+    with np.errstate(invalid="ignore"):
+        _require((p >= 0) & (p <= 1), p, name, "a probability in [0, 1]")
+
+
+def _integers(
+    x: ArrayLike,
+    name: str,
+    family: str,
+    lower: float = 0,
+    upper: F64 | None = None,
+    *,
+    upper_label: str = "n",
+) -> F64:
+    """Outcomes as float64 after checking they are integers in the support.
+
+    The support is named ``{lower, ..., upper_label}`` (``{lower, lower + 1, ...}``
+    without an upper bound).
+    """
+    a = as_float_array(x, name)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(a) & (a == np.round(a)) & (a >= lower)
+        if upper is not None:
+            ok = ok & (a <= upper)
+    if not np.all(ok):
+        bad = np.broadcast_to(a, ok.shape)[~ok].flat[0]
+        lo = int(lower)
+        if upper is None:
+            support = f"{{{lo}, {lo + 1}, {lo + 2}, ...}}"
+        elif upper_label == str(lo + 1):
+            support = f"{{{lo}, {upper_label}}}"
+        else:
+            support = f"{{{lo}, ..., {upper_label}}}"
+        raise ValueError(
+            f"`{name}` must hold integers in the support {support} of a "
+            f"{family}; found {float(bad)!r}"
+        )
+    return a.astype(np.float64)
+
+
+def _stat_dtype(dist: ExponentialFamily, x: ArrayLike) -> np.dtype[Any]:
+    """Return the dtype of :math:`T(x)`: the distribution's, or for a fit probe the data's."""
+    if dist.__dict__.get("_probe", False):
+        return as_float_array(x, "x").dtype
+    return dist.dtype
+
+
+# ---------------------------------------------------------------------- spread in statistics
+def _spread_parts(a: F64, w: F64 | None, event_ndim: int = 0) -> dict[str, F64]:
+    """Parts recording whether a block's weighted observations differ (per batch member).
+
+    ``x0``: the first observation of positive weight (nan if there is none);
+    ``varies``: 1.0 where another observation of positive weight differs from it.
+    """
+    keep = a if w is None else a[w > 0]
+    if keep.shape[0] == 0:
+        x0 = np.full(a.shape[1:], np.nan)
+        return {"x0": x0, "varies": np.zeros(a.shape[1 : a.ndim - event_ndim])}
+    differ = keep != keep[:1]
+    varies = np.any(differ, axis=(0, *range(differ.ndim - event_ndim, differ.ndim)))
+    return {"x0": _f64(keep[0]), "varies": varies.astype(np.float64)}
+
+
+def _merge_spread(pa: dict[str, F64], pb: dict[str, F64], event_ndim: int = 0) -> dict[str, F64]:
+    """Merge :func:`_spread_parts` of two chunks."""
+    a_none, b_none = np.isnan(pa["x0"]), np.isnan(pb["x0"])
+    differ = ~a_none & ~b_none & (pa["x0"] != pb["x0"])
+    if event_ndim:
+        differ = np.any(differ, axis=tuple(range(-event_ndim, 0)))
+    varies = np.maximum(np.maximum(pa["varies"], pb["varies"]), differ.astype(np.float64))
+    return {"x0": _f64(np.where(a_none, pb["x0"], pa["x0"])), "varies": _f64(varies)}

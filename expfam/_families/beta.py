@@ -1,0 +1,263 @@
+r"""The Beta family.
+
+:class:`Beta` (``a``, ``b``): :math:`\eta = (a - 1, b - 1)`,
+:math:`T(x) = (\log x, \log(1 - x))`, :math:`h = 1` on :math:`(0, 1)`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+from expfam._errors import InfeasibleError
+from expfam._families._beta_dirichlet import (
+    _beta_fisher,
+    _beta_mean,
+    _dirichlet_entropy,
+    _dirichlet_inverse,
+    _dirichlet_kl,
+)
+from expfam._families._common import (
+    _cast,
+    _check_positive,
+    _finish_log_prob,
+    _keep,
+    _log_prob_outcomes,
+    _mean_input,
+    _merge_spread,
+    _natural64,
+    _no_fixed,
+    _open_support,
+    _out_dtype,
+    _probe,
+    _readonly,
+    _require,
+    _size,
+    _spread_parts,
+    _usual,
+)
+from expfam._family import ExponentialFamily
+from expfam._special import _log_beta
+from expfam._suffstats import SufficientStatistics
+from expfam._validation import FloatArray, as_float_array
+
+__all__ = ["Beta"]
+
+F64 = NDArray[np.float64]
+
+
+class Beta(ExponentialFamily):
+    r"""Beta distributions with shape parameters :math:`a > 0` and :math:`b > 0`.
+
+    Density :math:`x^{a-1}(1-x)^{b-1}/B(a, b)` on :math:`0 < x < 1`. As an
+    exponential family: :math:`T(x) = (\log x, \log(1-x))`,
+    :math:`\eta = (a - 1, b - 1)`, :math:`h(x) = 1`, :math:`A(\eta) = \ln B(a, b)`,
+    mean parameters :math:`(\psi(a) - \psi(a+b),\; \psi(b) - \psi(a+b))`. It is the
+    two-category :class:`Dirichlet`.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Positive shape parameters, broadcast to the batch shape.
+
+    Notes
+    -----
+    The inverse mean map has no closed form; it exists exactly when
+    :math:`e^{\mu_1} + e^{\mu_2} < 1` (Jensen) and is solved on the convex dual (see
+    :class:`Dirichlet` for the initial guess). :meth:`entropy` is evaluated as
+    :math:`H_\Gamma(a) + H_\Gamma(b) - H_\Gamma(a+b) - \psi(a+b)` with
+    :math:`H_\Gamma` the entropy of a unit-rate gamma distribution, which avoids the
+    cancellation of the textbook formula for large :math:`a, b`.
+
+    Examples
+    --------
+    >>> from expfam import Beta, Bernoulli
+    >>> prior = Beta(a=1.0, b=1.0)
+    >>> post = prior.posterior(Bernoulli, [1, 1, 0, 1])
+    >>> float(post.a), float(post.b)
+    (4.0, 2.0)
+    >>> float(post.posterior_predictive(Bernoulli).probs)
+    0.6666666666666666
+    """
+
+    _repr_params = ("a", "b")
+
+    def __init__(self, a: ArrayLike, b: ArrayLike) -> None:
+        dtype, (a64, b64) = _usual({"a": a, "b": b})
+        _check_positive(a64, "a")
+        _check_positive(b64, "b")
+        super().__init__(np.stack([a64 - 1, b64 - 1], axis=-1).astype(dtype))
+        _keep(self, "_params64", (_readonly(np.array(a64)), _readonly(np.array(b64))))
+
+    def _check_natural(self) -> None:
+        eta = _natural64(self, 2, "Beta")
+        _require(np.isfinite(eta), eta, "natural_params", "finite")
+        with np.errstate(invalid="ignore"):
+            _require(eta > -1, eta, "natural_params", "> -1 (a, b > 0)")
+
+    @cached_property
+    def _params64(self) -> tuple[F64, F64]:
+        eta = self._natural.astype(np.float64)
+        return eta[..., 0] + 1, eta[..., 1] + 1
+
+    @property
+    def a(self) -> FloatArray:
+        """First shape parameters ``a``, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[0], self.dtype))
+
+    @property
+    def b(self) -> FloatArray:
+        """Second shape parameters ``b``, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[1], self.dtype))
+
+    def mean(self) -> FloatArray:
+        r"""Mean :math:`a/(a+b)`."""
+        a, b = self._params64
+        return _cast(a / (a + b), self.dtype)
+
+    def variance(self) -> FloatArray:
+        r"""Variance :math:`ab/((a+b)^2(a+b+1))`."""
+        a, b = self._params64
+        c = a + b
+        return _cast(a / c * (b / c) / (c + 1), self.dtype)
+
+    def log_partition(self) -> FloatArray:
+        r"""Log-partition :math:`\ln B(a, b)`, shape ``batch_shape``."""
+        a, b = self._params64
+        return _cast(_log_beta(np.stack([a, b], axis=-1)), self.dtype)
+
+    def _mean_map(self) -> FloatArray:
+        a, b = self._params64
+        return _cast(_beta_mean(a, b), self.dtype)
+
+    def fisher_information(self) -> FloatArray:
+        r"""Fisher information :math:`\operatorname{diag}(\psi_1(a), \psi_1(b)) - \psi_1(a+b)`."""
+        a, b = self._params64
+        return _cast(_beta_fisher(a, b), self.dtype)
+
+    @classmethod
+    def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
+
+        mu = _mean_input(mean_params, 2, "Beta")
+        eta = _dirichlet_inverse(mu.reshape(-1, 2), "Beta")
+        return _cast(eta.reshape(mu.shape), as_float_array(mean_params, "mean_params").dtype)
+
+    def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
+        r""":math:`T(x) = (\log x, \log(1-x))` for ``0 <= x <= 1``, shape ``x.shape + (2,)``."""
+        a = as_float_array(x, "x")
+        with np.errstate(invalid="ignore"):
+            _require((a >= 0) & (a <= 1), a, "x", "in the support [0, 1] of a Beta")
+        with np.errstate(divide="ignore"):
+            t = np.stack([np.log(a), np.log1p(-a)], axis=-1)
+        return _cast(t, _out_dtype(self, x, a))
+
+    def log_base_measure(self, x: ArrayLike) -> FloatArray:
+        """Zero (Lebesgue measure on ``(0, 1)``), shape ``x.shape``."""
+        t = self.sufficient_statistic(x)
+        return np.zeros(t.shape[:-1], dtype=t.dtype)
+
+    def _expected_log_base_measure(self) -> FloatArray:
+        return np.zeros(self.batch_shape, dtype=self.dtype)
+
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        r"""Log density :math:`(a-1)\log x + (b-1)\log(1-x) - \ln B(a, b)`, :math:`0\log 0 = 0`.
+
+        Parameters
+        ----------
+        x : array_like
+            Outcomes in ``[0, 1]``, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(x.shape, batch_shape)``.
+        """
+        xa, x64, outside, nan = _log_prob_outcomes(self, x, lambda a: (a >= 0) & (a <= 1), 0.5)
+        a, b = self._params64
+        lb = _log_beta(np.stack([a, b], axis=-1))
+        out = special.xlogy(a - 1, x64) + special.xlog1py(b - 1, -x64) - lb
+        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, xa))
+
+    def entropy(self) -> FloatArray:
+        r"""Entropy :math:`\ln B(a,b) - (a-1)\psi(a) - (b-1)\psi(b) + (a+b-2)\psi(a+b)`.
+
+        Evaluated without cancellation for large :math:`a, b` (see Notes of the class).
+        """
+        a, b = self._params64
+        return _cast(_dirichlet_entropy(np.stack([a, b], axis=-1)), self.dtype)
+
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other), written so that nearby distributions keep more digits.
+
+        :math:`B(a_q, a_p) + B(b_q, b_p) - B(a_q + b_q, a_p + b_p)` with
+        :math:`B(y, x) = \ln\Gamma(y) - \ln\Gamma(x) - (y - x)\psi(x)` (see
+        :func:`_lgamma_bregman`), the Bregman divergence of :math:`\ln B(a, b)`.
+        """
+        self._check_same_family(other)
+        assert isinstance(other, Beta)  # noqa: S101 - narrowed by _check_same_family
+        ap, bp = self._params64
+        aq, bq = other._params64
+        alpha_p = np.stack(np.broadcast_arrays(ap, bp), axis=-1)
+        alpha_q = np.stack(np.broadcast_arrays(aq, bq), axis=-1)
+        kl = _dirichlet_kl(alpha_p, alpha_q)
+        return _cast(kl, np.result_type(self.dtype, other.dtype))
+
+    # ------------------------------------------------------------------ statistics
+    # parts: compensated sums of T(x), and whether the observations differ at all
+    @classmethod
+    def _stats_block(
+        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
+    ) -> SufficientStatistics:
+        out = super()._stats_block(probe, x, w)
+        out._parts.update(_spread_parts(x.astype(np.float64), w, event_ndim=0))
+        return out
+
+    @classmethod
+    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
+        parts = super()._stats_merge(a, b)
+        parts.update(_merge_spread(a._parts, b._parts, event_ndim=0))
+        return parts
+
+    @classmethod
+    def _fit_stats(cls, s: SufficientStatistics) -> Beta:
+        """Maximum-likelihood fit (see :meth:`ExponentialFamily.fit`).
+
+        Raises
+        ------
+        InfeasibleError
+            If an observation is 0 or 1 (where the likelihood is unbounded) or all
+            observations are equal: the MLE does not exist.
+        """
+        t = cls._stats_sum(s)
+        for k, value in ((0, 0.0), (1, 1.0)):
+            if np.any(t[..., k] == -np.inf):
+                raise InfeasibleError(
+                    f"`x` contains {value!r}: the Beta MLE needs 0 < x < 1 (at 0 and 1 the "
+                    "likelihood is unbounded)"
+                )
+        if np.any(s._parts["varies"] == 0):
+            raise InfeasibleError(
+                "`x` has no spread (all observations are equal): the Beta MLE does not "
+                "exist (the mean parameters lie on the boundary of their domain)"
+            )
+        return cls.from_mean_params(_cast(cls._stats_mean(s), s.dtype))
+
+    def sample(
+        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+    ) -> FloatArray:
+        """Draw samples of shape ``size + batch_shape``."""
+        gen = np.random.default_rng(rng)
+        a, b = self._params64
+        x = gen.beta(a, b, size=_size(size) + self.batch_shape)
+        return _open_support(x, self.dtype, upper=1.0)
+
+    @classmethod
+    def _fit_probe(cls, **fixed: Any) -> Beta:
+        _no_fixed(cls, fixed)
+        return _probe(cls(a=1.0, b=1.0))

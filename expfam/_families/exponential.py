@@ -1,0 +1,229 @@
+r"""The Exponential family.
+
+:class:`Exponential` (``rate`` :math:`\lambda`): :math:`\eta = -\lambda`,
+:math:`T(x) = x`, :math:`h = 1` on :math:`[0, \infty)`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from expfam._conjugate import register_conjugate
+from expfam._errors import InfeasibleError
+from expfam._families._common import (
+    _cast,
+    _check_positive,
+    _finish_log_prob,
+    _fit_data,
+    _keep,
+    _log_prob_outcomes,
+    _mean_input,
+    _natural64,
+    _no_fixed,
+    _out_dtype,
+    _probe,
+    _readonly,
+    _require,
+    _size,
+    _usual,
+)
+from expfam._families.gamma import Gamma
+from expfam._family import ExponentialFamily
+from expfam._special import _r_minus_log1p
+from expfam._suffstats import SufficientStatistics
+from expfam._validation import FloatArray, as_float_array
+
+__all__ = ["Exponential"]
+
+F64 = NDArray[np.float64]
+
+
+# ---------------------------------------------------------------------- exponential
+class Exponential(ExponentialFamily):
+    r"""Exponential distributions with rate :math:`\lambda > 0`.
+
+    Density :math:`\lambda e^{-\lambda x}` on :math:`x \ge 0`. As an exponential
+    family: :math:`T(x) = x`, :math:`\eta = -\lambda`, :math:`h(x) = 1`,
+    :math:`A(\eta) = -\log(-\eta)`, mean parameter :math:`E[x] = 1/\lambda`.
+
+    Parameters
+    ----------
+    rate : array_like
+        Rates :math:`\lambda > 0`; the batch shape is ``rate.shape``.
+
+    See Also
+    --------
+    Gamma : its conjugate prior (see :meth:`Gamma.posterior`).
+
+    Examples
+    --------
+    >>> from expfam import Exponential
+    >>> d = Exponential(rate=[0.5, 2.0])
+    >>> d.mean()
+    array([2. , 0.5])
+    >>> d.natural_params
+    array([[-0.5],
+           [-2. ]])
+    """
+
+    _repr_params = ("rate",)
+    _one_parameter = True
+
+    def __init__(self, rate: ArrayLike) -> None:
+        dtype, (lam,) = _usual({"rate": rate})
+        _check_positive(lam, "rate")
+        super().__init__((-lam[..., None]).astype(dtype))
+        _keep(self, "_params64", (_readonly(np.array(lam)),))
+
+    def _check_natural(self) -> None:
+        eta = _natural64(self, 1, "Exponential")
+        with np.errstate(invalid="ignore"):
+            _require(np.isfinite(eta) & (eta < 0), eta, "natural_params", "negative and finite")
+
+    @cached_property
+    def _params64(self) -> tuple[F64]:
+        return (-self._natural[..., 0].astype(np.float64),)
+
+    @property
+    def rate(self) -> FloatArray:
+        r"""Rates :math:`\lambda`, shape ``batch_shape``."""
+        return _readonly(_cast(self._params64[0], self.dtype))
+
+    def mean(self) -> FloatArray:
+        r"""Mean :math:`1/\lambda`."""
+        return _cast(1 / self._params64[0], self.dtype)
+
+    def variance(self) -> FloatArray:
+        r"""Variance :math:`1/\lambda^2`."""
+        return _cast(1 / self._params64[0] ** 2, self.dtype)
+
+    def log_partition(self) -> FloatArray:
+        r"""Log-partition :math:`A(\eta) = -\log(-\eta) = -\log\lambda`."""
+        return _cast(-np.log(self._params64[0]), self.dtype)
+
+    def _mean_map(self) -> FloatArray:
+        return self.mean()[..., None]
+
+    def fisher_information(self) -> FloatArray:
+        r"""Fisher information :math:`1/\eta^2 = 1/\lambda^2`, shape ``batch_shape + (1, 1)``."""
+        return self.variance()[..., None, None]
+
+    @classmethod
+    def _inverse_mean_map(cls, mean_params: FloatArray, /, **fixed: Any) -> FloatArray:  # noqa: ARG003
+        mu = _mean_input(mean_params, 1, "Exponential")
+        if np.any(mu <= 0):
+            raise InfeasibleError(
+                f"`mean_params` of an Exponential (the mean) must be positive; "
+                f"found {float(mu[mu <= 0].flat[0])!r}"
+            )
+        return _cast(-1 / mu, as_float_array(mean_params, "mean_params").dtype)
+
+    def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
+        """:math:`T(x) = x` for ``x >= 0``, shape ``x.shape + (1,)``."""
+        a = as_float_array(x, "x")
+        with np.errstate(invalid="ignore"):
+            _require(a >= 0, a, "x", "in the support [0, inf) of an Exponential")
+        return _cast(a[..., None], _out_dtype(self, x, a))
+
+    def log_base_measure(self, x: ArrayLike) -> FloatArray:
+        """Zero (Lebesgue measure on ``[0, inf)``), shape ``x.shape``."""
+        t = self.sufficient_statistic(x)
+        return np.zeros(t.shape[:-1], dtype=t.dtype)
+
+    def _expected_log_base_measure(self) -> FloatArray:
+        return np.zeros(self.batch_shape, dtype=self.dtype)
+
+    def sample(
+        self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
+    ) -> FloatArray:
+        """Draw samples of shape ``size + batch_shape``."""
+        gen = np.random.default_rng(rng)
+        shape = _size(size) + self.batch_shape
+        return _cast(gen.exponential(1 / self._params64[0], size=shape), self.dtype)
+
+    @classmethod
+    def _fit_probe(cls, **fixed: Any) -> Exponential:
+        _no_fixed(cls, fixed)
+        return _probe(cls(rate=1.0))
+
+    def log_prob(self, x: ArrayLike) -> FloatArray:
+        r"""Log density :math:`\log\lambda - \lambda x` on ``x >= 0``.
+
+        Parameters
+        ----------
+        x : array_like
+            Outcomes ``x >= 0``, broadcasting against the batch.
+            Outside the support the result is ``-inf`` (probability 0), as in
+            :mod:`scipy.stats`; a nan outcome gives nan.
+
+        Returns
+        -------
+        ndarray
+            Shape ``broadcast(x.shape, batch_shape)``.
+        """
+        a, x64, outside, nan = _log_prob_outcomes(
+            self, x, lambda a: (a >= 0) & np.isfinite(a), 0.0
+        )
+        lam = self._params64[0]
+        with np.errstate(over="ignore"):
+            out = np.log(lam) - lam * x64
+        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
+
+    def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
+        r"""KL(self ‖ other) :math:`= r - \operatorname{log1p}(r)`, :math:`r = \lambda_q/\lambda_p - 1`.
+
+        Summed without cancellation (a series for small :math:`|r|`), so nearby
+        distributions keep their digits.
+        """  # noqa: E501
+        self._check_same_family(other)
+        assert isinstance(other, Exponential)  # noqa: S101 - narrowed by _check_same_family
+        lp, lq = self._params64[0], other._params64[0]
+        with np.errstate(over="ignore"):
+            r = (lq - lp) / lp
+        kl = _r_minus_log1p(r, np.log(lq) - np.log(lp))
+        return _cast(kl, np.result_type(self.dtype, other.dtype))
+
+    @classmethod
+    def fit(
+        cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
+    ) -> Exponential:
+        """Maximum-likelihood fit: ``rate = 1 / mean(x)``.
+
+        Raises
+        ------
+        InfeasibleError
+            If all (weighted) observations are 0: the MLE does not exist.
+        """
+        _no_fixed(cls, fixed)
+        data = _fit_data(x, weights)
+        if data is not None and data.size and np.all(data == 0):
+            raise InfeasibleError(
+                "`x` is all 0: the Exponential MLE (rate = 1 / mean) needs a positive mean"
+            )
+        return super().fit(x, weights=weights)
+
+
+# ---------------------------------------------------------------------- conjugate prior
+def _gamma_update(prior: Gamma, s: SufficientStatistics) -> Gamma:
+    """``Gamma(alpha + sum w, beta + sum w x)``."""
+    a, b = prior._params64
+    total = Exponential._stats_sum(s)[..., 0]
+    return Gamma(shape=_cast(a + s.total_weight, prior.dtype), rate=_cast(b + total, prior.dtype))
+
+
+def _gamma_predictive(prior: Gamma, **fixed: Any) -> Any:
+    """Lomax ``scipy.stats.lomax(alpha, scale=beta)``."""
+    if fixed:
+        raise TypeError(
+            f"an Exponential likelihood takes no fixed parameters; got {sorted(fixed)}"
+        )
+    a, b = prior._params64
+    return stats.lomax(a, scale=b)
+
+
+register_conjugate(Gamma, Exponential, update=_gamma_update, predictive=_gamma_predictive)
