@@ -53,6 +53,12 @@ extensions = [
     # pages, docstrings and the gallery show typeset math offline and from file://.
     "sphinx-mathjax-offline",
 ]
+# textmacros: text-mode macros such as \_ inside \texttt{...}, as LaTeX reads them
+# (loaded from the bundled copy, like every other MathJax component)
+mathjax3_config = {
+    "loader": {"load": ["[tex]/textmacros"]},
+    "tex": {"packages": {"[+]": ["textmacros"]}},
+}
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -73,6 +79,7 @@ autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
 numpydoc_show_class_members = False  # the class template lists members instead
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
+toc_object_entries_show_parents = "hide"  # "On this page": `fit()`, not `Categorical.fit()`
 
 # -- HTML --------------------------------------------------------------------------------
 # The pydata theme, as numpy, scipy and pandas use. Everything it shows is served from
