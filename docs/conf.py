@@ -48,7 +48,17 @@ extensions = [
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
+    # MathJax 3 bundled into the built site (_static/mathjax/, fonts included), so that
+    # pages, docstrings and the gallery show typeset math offline and from file://.
+    "sphinx-mathjax-offline",
 ]
+# textmacros: text-mode macros such as \_ inside \texttt{...}, as LaTeX reads them
+# (loaded from the bundled copy, like every other MathJax component)
+mathjax3_config = {
+    "loader": {"load": ["[tex]/textmacros"]},
+    "tex": {"packages": {"[+]": ["textmacros"]}},
+}
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
@@ -69,18 +79,36 @@ autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
 numpydoc_show_class_members = False  # the class template lists members instead
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
+toc_object_entries_show_parents = "hide"  # "On this page": `fit()`, not `Categorical.fit()`
 
 # -- HTML --------------------------------------------------------------------------------
-html_theme = "alabaster"
+# The pydata theme, as numpy, scipy and pandas use. Everything it shows is served from
+# _static/: no web fonts, analytics or CDN scripts, so the site works with no network.
+html_theme = "pydata_sphinx_theme"
 html_title = f"expfam {release}"
+html_static_path = ["_static"]
+html_css_files = ["expfam.css"]
 html_theme_options = {
-    "description": "Exponential-family statistics on numpy and scipy",
-    "fixed_sidebar": True,
-    "page_width": "1100px",
-    "sidebar_width": "230px",
+    "navbar_align": "left",
+    "navbar_end": ["theme-switcher"],
+    "navbar_persistent": ["search-button"],
+    "header_links_before_dropdown": 5,  # later pages go under "More"
+    # the left sidebar only where a page has sub-pages (API reference), not an empty one
+    "sidebar_includehidden": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_center": [],
+    "footer_end": ["sphinx-version", "theme-version"],
+    "navigation_with_keys": False,
 }
-html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
+html_context = {"default_mode": "light"}
 html_show_sourcelink = False
+
+# Copy buttons copy the code, not the ">>> " / "$ " prompts nor the output lines.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
 
 # -- gallery -----------------------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -95,6 +123,8 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "min_reported_time": 1,
+    # its timing pages load DataTables and jQuery from CDNs; the site must work offline
+    "write_computation_times": False,
 }
 
 # -- intersphinx (offline by default) ----------------------------------------------------
