@@ -71,6 +71,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from expfam._dask import dask_module, is_dask_collection
 from expfam._validation import (
     FloatArray,
     as_float_array,
@@ -127,6 +128,11 @@ _DIRECT_MIN_REST = 2.0**-969
 # float32 input, which is computed in float64.
 _COMP = {np.dtype(np.float64): 4.0, np.dtype(np.float32): math.inf}
 _TINY = float(np.finfo(np.float64).tiny)
+
+
+def _on_dask() -> Any:
+    """Return the kernels on Dask arrays, :mod:`expfam._dask_kernels` (imports Dask)."""
+    return dask_module("expfam._dask_kernels")
 
 
 def mul0(w: FloatArray, x: FloatArray) -> FloatArray:
@@ -554,6 +560,50 @@ def _lse_dd(X: NDArray[Any], idx: IntArray, m: F64) -> F64:
     return th + (tl + ll)
 
 
+def _dd_sum(H: F64, Lo: F64) -> tuple[F64, F64]:
+    """Sum the double-doubles ``H + Lo`` along the last axis (pairwise, error-free highs).
+
+    The low parts are summed plainly: the result is a double-double within a few units
+    of ``2**-106`` of the sum of the magnitudes.
+    """
+    H, Lo = np.asarray(H, dtype=np.float64), np.asarray(Lo, dtype=np.float64)
+    if H.shape[-1] == 0:
+        return np.zeros(H.shape[:-1]), np.zeros(H.shape[:-1])
+    while H.shape[-1] > 1:
+        if H.shape[-1] % 2:
+            pad = [(0, 0)] * (H.ndim - 1) + [(0, 1)]
+            H, Lo = np.pad(H, pad), np.pad(Lo, pad)
+        a, b = _two_sum(H[..., 0::2], H[..., 1::2])
+        H, Lo = a, b + Lo[..., 0::2] + Lo[..., 1::2]
+    return _fast_two_sum(H[..., 0], Lo[..., 0])
+
+
+def _sum_exp_dd(X: NDArray[Any]) -> tuple[F64, F64]:
+    """``sum_j exp(x_j)`` of each row of the 2-D `X` (all entries <= 0) as a double-double.
+
+    Terms below about ``exp(-1100)`` count as 0. Used where a log-sum-exp near 0 is
+    assembled from the sums of several chunks of a row (:mod:`expfam._dask_kernels`).
+    """
+    X = X.astype(np.float64, copy=False)
+    n, K = X.shape
+    sh, sl = np.zeros(n), np.zeros(n)
+    chunk = 16384
+    step = max(1, chunk // max(K, 1))
+    for r0 in range(0, n, step):
+        for c0 in range(0, K, chunk):
+            xb = X[r0 : r0 + step, c0 : c0 + chunk]
+            fin = xb > -1100.0  # also False for -inf: those terms are 0
+            eh, el = _exp_dd(np.where(fin, xb, -1100.0), np.zeros_like(xb))
+            eh[~fin] = 0.0
+            el[~fin] = 0.0
+            bh, bl = _dd_sum(eh, el)
+            th, tl = _two_sum(sh[r0 : r0 + step], bh)
+            sh[r0 : r0 + step], sl[r0 : r0 + step] = _fast_two_sum(
+                th, tl + sl[r0 : r0 + step] + bl
+            )
+    return sh, sl
+
+
 # ---------------------------------------------------------------------------------------
 # log-sum-exp
 # ---------------------------------------------------------------------------------------
@@ -736,6 +786,8 @@ def logsumexp(x: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatA
     >>> logsumexp([[0.0, 0.0], [0.0, -np.inf]], axis=0)
     array([0.69314718, 0.        ])
     """
+    if is_dask_collection(x):
+        return _on_dask().logsumexp(x, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     a = as_float_array(x, "x")
     if a.ndim == 0:
         raise ValueError("`x` must have at least one dimension to reduce over")
@@ -935,6 +987,8 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     array([[0.5, 0.5],
            [nan, nan]])
     """
+    if is_dask_collection(x):
+        return _on_dask().softmax(x, axis)  # type: ignore[no-any-return]
     a, ax = _moved(x, "x", axis)
     K = a.shape[-1]
     if a.size == K and 0 < K <= _BLOCK:  # a single short row: lean path
@@ -1049,6 +1103,8 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     >>> log_softmax([0.0, -40.0])
     array([-4.24835426e-18, -4.00000000e+01])
     """
+    if is_dask_collection(x):
+        return _on_dask().log_softmax(x, axis)  # type: ignore[no-any-return]
     a, ax = _moved(x, "x", axis)
     K = a.shape[-1]
     if a.size == K and 0 < K <= _BLOCK:  # a single short row: lean path
@@ -1172,6 +1228,8 @@ def entropy(p: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatArr
     >>> bool(entropy([0.5, 0.5, 0.0]) == np.log(2))
     True
     """
+    if is_dask_collection(p):
+        return _on_dask().entropy(p, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     a, ax = _moved(p, "p", axis)
     check_nonnegative(a, "p")
     return _keep(_reduce_terms([a], a.dtype, _entropy_terms), ax, keepdims)
@@ -1242,6 +1300,8 @@ def kl_divergence(
     >>> float(kl_divergence([0.5, 0.5], [1.0, 0.0]))
     inf
     """
+    if is_dask_collection(p, q):
+        return _on_dask().kl_divergence(p, q, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     pa, qa, ax, dt = _prob_pair(p, q, axis)
     check_nonnegative(qa, "q")
     return _keep(_reduce_terms([pa, qa], dt, _kl_terms, n_work=2), ax, keepdims)
@@ -1292,6 +1352,8 @@ def cross_entropy(
     >>> bool(np.isclose(cross_entropy(p, q), entropy(p) + kl_divergence(p, q)))
     True
     """
+    if is_dask_collection(p, q):
+        return _on_dask().cross_entropy(p, q, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     pa, qa, ax, dt = _prob_pair(p, q, axis)
     check_nonnegative(qa, "q")
     return _keep(_reduce_terms([pa, qa], dt, _ce_terms), ax, keepdims)
@@ -1512,6 +1574,10 @@ def cross_entropy_with_logits(
     >>> bool(np.allclose(g, softmax(u) - p))
     True
     """
+    if is_dask_collection(p, logits):
+        return _on_dask().cross_entropy_with_logits(  # type: ignore[no-any-return]
+            p, logits, axis, keepdims=keepdims, return_grad=return_grad
+        )
     pm, um, ax, dt = _prob_pair(p, logits, axis, qname="logits")
     lead, K = um.shape[:-1], um.shape[-1]
     value = np.empty(lead, dtype=dt)
