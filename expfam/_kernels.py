@@ -729,8 +729,9 @@ def logsumexp(x: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatA
 
     Parameters
     ----------
-    x : array_like
-        Real input (logits).
+    x : array_like or dask.array.Array
+        Real input (logits). A Dask array gives a Dask array, lazily, with the same
+        accuracy for any chunking.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -950,8 +951,9 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
     Parameters
     ----------
-    x : array_like
-        Real input (logits); ``-inf`` marks a masked category (probability 0).
+    x : array_like or dask.array.Array
+        Real input (logits); ``-inf`` marks a masked category (probability 0). A Dask
+        array gives a Dask array, lazily, with the same accuracy for any chunking.
     axis : int, optional
         Axis along which the probabilities sum to one. Default ``-1``.
 
@@ -1075,8 +1077,9 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
     Parameters
     ----------
-    x : array_like
-        Real input (logits); ``-inf`` entries stay ``-inf``.
+    x : array_like or dask.array.Array
+        Real input (logits); ``-inf`` entries stay ``-inf``. A Dask array gives a
+        Dask array, lazily, with the same accuracy for any chunking.
     axis : int, optional
         Axis of the categories. Default ``-1``.
 
@@ -1194,9 +1197,10 @@ def entropy(p: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatArr
 
     Parameters
     ----------
-    p : array_like
+    p : array_like or dask.array.Array
         Non-negative weights (a probability vector, or any non-negative vector: no
-        renormalisation is done).
+        renormalisation is done). A Dask array gives a Dask array, lazily, with the
+        same accuracy for any chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -1264,8 +1268,10 @@ def kl_divergence(
 
     Parameters
     ----------
-    p, q : array_like
+    p, q : array_like or dask.array.Array
         Non-negative weights, broadcast against each other. No renormalisation.
+        Dask arrays give a Dask array, lazily, with the same accuracy for any
+        chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -1319,8 +1325,10 @@ def cross_entropy(
 
     Parameters
     ----------
-    p, q : array_like
+    p, q : array_like or dask.array.Array
         Non-negative weights, broadcast against each other. No renormalisation.
+        Dask arrays give a Dask array, lazily, with the same accuracy for any
+        chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -1528,10 +1536,12 @@ def cross_entropy_with_logits(
 
     Parameters
     ----------
-    p : array_like
+    p : array_like or dask.array.Array
         Non-negative target weights (probabilities or counts).
-    logits : array_like
+    logits : array_like or dask.array.Array
         Real logits `u`, broadcast against `p`; ``-inf`` marks a masked category.
+        Dask arrays give a Dask array, lazily, with the same accuracy for any
+        chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis of the categories. Default ``-1``.
     keepdims : bool, optional
