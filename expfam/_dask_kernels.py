@@ -80,18 +80,41 @@ def _chunk_records(X: np.ndarray[Any, Any], cancel: float, comp: float) -> Any:
     if width == 0 or n == 0:
         rec["m"] = -np.inf
         return rec
-    D = np.empty((n, width))
-    _, m, s, L = kern._scan(X, D, D, comp)
+    m, s = _max_and_s(X, comp)
     fin = np.isfinite(m)
     rec["m"] = m
     rec["s"] = np.where(fin, s, 0.0)
-    lse = m + L
+    lse = m + np.log1p(s)
     rec["h"] = np.where(fin, np.exp(np.minimum(lse, 709.0)), 0.0)
     limit = -m / (cancel - 1.0) if cancel > 1 else np.inf
     (dd,) = np.nonzero(fin & (m < 0) & (lse > _NEGLIGIBLE) & (lse < limit))
     if dd.size:
         rec["h"][dd], rec["l"][dd] = kern._sum_exp_dd(X[dd])
     return rec
+
+
+def _max_and_s(X: np.ndarray[Any, Any], comp: float) -> tuple[Any, Any]:
+    """Return the max and ``s`` of each row of `X`, a block of about ``_BLOCK`` at a time.
+
+    One work buffer of a block is reused (as in memory), rather than a float64 copy of
+    the chunk; a row longer than a block is processed in pieces along it. ``s`` of a
+    row with a non-finite max is garbage.
+    """
+    n, width = X.shape
+    m, s = np.empty(n), np.empty(n)
+    w = np.empty(min(kern._BLOCK, n * width))
+    if width > kern._BLOCK:
+        for i in range(n):
+            j, mi = kern._long_argmax(X[i])
+            m[i] = mi
+            s[i] = kern._long_sum_exp(X[i], j, mi, w, None) if math.isfinite(mi) else 0.0
+        return m, s
+    step = max(1, kern._BLOCK // width)
+    for r0 in range(0, n, step):
+        Xb = X[r0 : r0 + step]
+        D = w[: Xb.size].reshape(Xb.shape)
+        _, m[r0 : r0 + step], s[r0 : r0 + step], _ = kern._scan(Xb, D, D, comp)
+    return m, s
 
 
 def _merge(R: Any) -> Any:
@@ -215,11 +238,18 @@ def _parts(a: Any, ax: int) -> tuple[Any, Any]:
     return m, s
 
 
+def _undefined_rows_nan(out: Any, m: Any) -> None:
+    """Set to nan the rows of `out` whose max `m` (broadcast along the axis) is not finite."""
+    bad = ~np.isfinite(m)
+    if bad.any():
+        out[np.broadcast_to(bad, out.shape)] = np.nan
+
+
 def _softmax_block(x: Any, m: Any, s: Any, dtype: Any) -> Any:
     with np.errstate(all="ignore"):
         e = np.exp(np.subtract(x, m, dtype=np.float64))
         e /= 1.0 + s
-        e[np.broadcast_to(~np.isfinite(m), e.shape)] = np.nan
+        _undefined_rows_nan(e, m)
         return e.astype(dtype, copy=False)
 
 
@@ -227,7 +257,7 @@ def _log_softmax_block(x: Any, m: Any, s: Any, dtype: Any) -> Any:
     with np.errstate(all="ignore"):
         d = np.subtract(x, m, dtype=np.float64)
         d -= np.log1p(s)
-        d[np.broadcast_to(~np.isfinite(m), d.shape)] = np.nan
+        _undefined_rows_nan(d, m)
         return d.astype(dtype, copy=False)
 
 
@@ -355,7 +385,7 @@ def _ce_grad_block(P: Any, U: Any, m: Any, s: Any, total: Any, *, dtype_: Any) -
         e = np.exp(np.subtract(U, m, dtype=np.float64))
         e *= total / (1.0 + s)
         e -= P
-        e[np.broadcast_to(~np.isfinite(m), e.shape)] = np.nan
+        _undefined_rows_nan(e, m)
         return e.astype(dtype_, copy=False)
 
 

@@ -380,3 +380,19 @@ def test_merging_chunks_compensates_the_rounding_of_the_max_difference() -> None
     )
     r = xf.logsumexp(da.from_array(x, chunks=1)).compute()
     assert error_in_eps(r, logsumexp_ref(x), np.float64) <= 2
+
+
+def test_chunks_longer_than_a_block_are_processed_in_pieces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # chunks wider than _BLOCK along the axis take the in-memory long-row helpers
+    from expfam import _kernels
+
+    monkeypatch.setattr(_kernels, "_BLOCK", 4)
+    rng = np.random.default_rng(5)
+    x = np.stack([rng.normal(size=50) * 20, np.log(rng.dirichlet(np.ones(50))), np.full(50, -inf)])
+    x[0, 7] = -inf
+    for chunks in ((3, 50), (2, 13), (1, 5)):
+        check_logits_kernels(x, da.from_array(x, chunks=chunks), -1)
+    r = xf.logsumexp(da.from_array(x[1], chunks=17)).compute()
+    assert error_in_eps(r, logsumexp_ref(x[1]), np.float64, atol=2.0**-100) <= 4
