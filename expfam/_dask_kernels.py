@@ -310,23 +310,24 @@ def _partial_sums(kernel: Any, ax: int, *blocks: Any) -> Any:
 
 def _sum_of_terms(kernel: Any, arrays: list[Any], ax: int, keepdims: bool) -> Any:
     dt = result_float_dtype(*arrays)
-    chunks = reduced_chunks(da.core.unify_chunks(*_blockwise_args(arrays))[1][0].chunks, ax)
+    arrays = _unified(arrays)
     parts = da.map_blocks(
         partial(_partial_sums, kernel, ax),
         *arrays,
-        chunks=chunks,
+        chunks=reduced_chunks(arrays[0].chunks, ax),
         dtype=np.float64,
         meta=np.empty((0,) * arrays[0].ndim),
     )
     return parts.sum(axis=ax, keepdims=keepdims).astype(dt)
 
 
-def _blockwise_args(arrays: list[Any]) -> list[Any]:
+def _unified(arrays: list[Any]) -> list[Any]:
+    """Rechunk arrays of one shape to common chunks (where their chunk boundaries differ)."""
     idx = tuple(range(arrays[0].ndim))
-    out: list[Any] = []
+    args: list[Any] = []
     for a in arrays:
-        out += [a, idx]
-    return out
+        args += [a, idx]
+    return list(da.core.unify_chunks(*args)[1])
 
 
 def entropy(p: Any, axis: Any = -1, *, keepdims: bool = False) -> Any:
@@ -381,6 +382,7 @@ def _ce_block(P: Any, U: Any, m: Any, s: Any, ax: int) -> Any:
 
 
 def _ce_grad_block(P: Any, U: Any, m: Any, s: Any, total: Any, *, dtype_: Any) -> Any:
+    check_nonnegative(np.asarray(P), "p")
     with np.errstate(all="ignore"):
         e = np.exp(np.subtract(U, m, dtype=np.float64))
         e *= total / (1.0 + s)
@@ -406,8 +408,8 @@ def cross_entropy_with_logits(
         if keepdims:
             value = da.expand_dims(value, ax)
         return (value, ua.astype(dt)) if return_grad else value
+    pa, ua = _unified([pa, ua])
     m, s = _parts(ua, ax)
-    pa, ua = da.core.unify_chunks(pa, tuple(range(nd)), ua, tuple(range(nd)))[1]
     parts = da.map_blocks(
         partial(_ce_block, ax=ax),
         pa,

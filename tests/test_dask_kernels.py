@@ -396,3 +396,11 @@ def test_chunks_longer_than_a_block_are_processed_in_pieces(
         check_logits_kernels(x, da.from_array(x, chunks=chunks), -1)
     r = xf.logsumexp(da.from_array(x[1], chunks=17)).compute()
     assert error_in_eps(r, logsumexp_ref(x[1]), np.float64, atol=2.0**-100) <= 4
+
+
+def test_bad_weights_raise_when_only_the_gradient_is_computed() -> None:
+    _, g = xf.cross_entropy_with_logits(
+        da.from_array(np.array([0.5, -0.1]), chunks=1), da.zeros(2), return_grad=True
+    )
+    with pytest.raises(ValueError, match="`p` must be non-negative"):
+        g.compute()
