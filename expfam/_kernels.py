@@ -72,6 +72,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from expfam._dask import dask_module, is_dask_collection
+from expfam._fpstate import quiet
 from expfam._validation import (
     FloatArray,
     as_float_array,
@@ -798,7 +799,7 @@ def logsumexp(x: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatA
         row = a if a.ndim == 1 else a.reshape(K)
         im = _lean_max(row)
         if im is not None:
-            with np.errstate(all="ignore"):
+            with quiet():
                 res = np.array(_lse_vector(row, *im), dtype=a.dtype)
             if a.ndim == 1 and not keepdims:
                 return res
@@ -997,7 +998,7 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
         row = a if a.ndim == 1 else a.reshape(K)
         im = _lean_max(row)
         if im is not None:
-            with np.errstate(all="ignore"):
+            with quiet():
                 e = _softmax_vector(row, *im)
                 return e.astype(a.dtype, copy=False).reshape(_full_out_shape(a, ax))
     res, out = _full_out(a, ax, a.dtype)
@@ -1114,7 +1115,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
         row = a if a.ndim == 1 else a.reshape(K)
         im = _lean_max(row)
         if im is not None:
-            with np.errstate(all="ignore"):  # exp may underflow; a float32 result overflow
+            with quiet():  # exp may underflow; a float32 result overflow
                 d, _, s = _lean_scan(row, *im)
                 np.subtract(d, math.log1p(s), out=d)
                 return d.astype(a.dtype, copy=False).reshape(_full_out_shape(a, ax))

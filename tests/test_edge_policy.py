@@ -601,3 +601,16 @@ def test_extreme_weights_against_mpmath(p: list[float], layout: str) -> None:
         _check_ref(kl, *refs.kl_ref(p, q))
         (ce,) = evaluate("cross_entropy", (np.array(p), np.array(q)), layout)
         _check_ref(ce, *refs.cross_entropy_ref(p, q))
+
+
+def test_quiet_is_errstate_ignore_and_restores_the_callers_state() -> None:
+    from expfam._fpstate import quiet
+
+    with np.errstate(all="raise", under="warn"):
+        outer = np.geterr()
+        with quiet():
+            assert set(np.geterr().values()) == {"ignore"}
+        assert np.geterr() == outer
+        with pytest.raises(KeyError), quiet():
+            raise KeyError
+        assert np.geterr() == outer
