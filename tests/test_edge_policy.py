@@ -56,8 +56,9 @@ def _benign(kind: str, k: int) -> Any:
 
 
 def _stack(arg: Any, kind: str, axis: int) -> Any:
-    a = np.asarray(arg, dtype=float)
-    return np.stack([a, _benign(kind, a.shape[-1])], axis=axis)
+    a = np.asarray(arg)
+    a = a if a.dtype.kind == "f" else a.astype(float)  # float32 rows stay float32
+    return np.stack([a, _benign(kind, a.shape[-1]).astype(a.dtype)], axis=axis)
 
 
 def evaluate(name: str, args: tuple[Any, ...], layout: str) -> tuple[Any, ...]:
@@ -564,11 +565,12 @@ def _check_ref(actual: Any, ref: Any, scale: Any = None) -> None:
 
     from tests.mpmath_refs import error_in_eps
 
+    dtype = np.asarray(actual).dtype
     a = float(actual)
-    if mpmath.isfinite(ref) and abs(ref) > HUGE:  # overflows: +-inf is the rounding
+    if mpmath.isfinite(ref) and abs(ref) > float(np.finfo(dtype).max):  # +-inf rounds it
         assert a == (inf if ref > 0 else -inf), (a, ref)
         return
-    assert error_in_eps(a, ref, np.float64, scale) <= 4, (a, ref)
+    assert error_in_eps(a, ref, dtype, scale) <= 4, (a, ref)
 
 
 @pytest.mark.parametrize("row", EXTREME_LOGITS)
@@ -614,3 +616,51 @@ def test_quiet_is_errstate_ignore_and_restores_the_callers_state() -> None:
         with pytest.raises(KeyError), quiet():
             raise KeyError
         assert np.geterr() == outer
+
+
+TINY32, HUGE32 = float(np.finfo(np.float32).smallest_subnormal), float(np.finfo(np.float32).max)
+EXTREME_LOGITS_32 = [
+    [1e38, -1e38],
+    [HUGE32, HUGE32],
+    [-HUGE32, -HUGE32],
+    [TINY32, -TINY32],
+    [80.0, -100.0],
+    [100.0, 0.0],
+    [1e-40, 0.0],
+]
+EXTREME_WEIGHTS_32 = [
+    [TINY32, 1.0],
+    [TINY32, TINY32],
+    [HUGE32 / 4, HUGE32 / 4],
+    [1.0, 1e-40],
+]
+
+
+@pytest.mark.parametrize("row", EXTREME_LOGITS_32)
+def test_extreme_float32_inputs_against_mpmath(row: list[float], layout: str) -> None:
+    # float32 is computed in float64 and rounded once: subnormal and near-maximal
+    # float32 inputs are ordinary float64 numbers, and each result is rounded once
+    from tests import mpmath_refs as refs
+
+    x = np.array(row, dtype=np.float32)
+    xf = x.astype(np.float64)
+    (lse,) = evaluate("logsumexp", (x,), layout)
+    _check_ref(np.float32(lse), refs.logsumexp_ref(xf))
+    (sm,) = evaluate("softmax", (x,), layout)
+    (lsm,) = evaluate("log_softmax", (x,), layout)
+    for a, b, ref_s, ref_l in zip(
+        sm, lsm, refs.softmax_ref(xf), refs.log_softmax_ref(xf), strict=True
+    ):
+        _check_ref(np.float32(a), ref_s)
+        _check_ref(np.float32(b), ref_l)
+    for p in EXTREME_WEIGHTS_32:
+        p32 = np.array(p, dtype=np.float32)
+        p64 = p32.astype(np.float64)
+        h, _ = evaluate("cross_entropy_with_logits", (p32, x), layout)
+        _check_ref(np.float32(h), refs.ce_logits_ref(p64, xf))
+        (ent,) = evaluate("entropy", (p32,), layout)
+        _check_ref(np.float32(ent), *refs.entropy_ref(p64))
+        for q in EXTREME_WEIGHTS_32:
+            q64 = np.array(q, dtype=np.float32).astype(np.float64)
+            (kl,) = evaluate("kl_divergence", (p32, q64.astype(np.float32)), layout)
+            _check_ref(np.float32(kl), *refs.kl_ref(p64, q64))
