@@ -404,3 +404,14 @@ def test_bad_weights_raise_when_only_the_gradient_is_computed() -> None:
     )
     with pytest.raises(ValueError, match="`p` must be non-negative"):
         g.compute()
+
+
+def test_dtype_policy_on_dask_arrays() -> None:
+    ints = da.arange(6, chunks=2).reshape(2, 3)
+    assert xf.logsumexp(ints).dtype == np.float64
+    np.testing.assert_array_equal(
+        xf.logsumexp(ints).compute(), xf.logsumexp(np.arange(6).reshape(2, 3))
+    )
+    assert xf.softmax(ints.astype(np.float16)).compute().dtype == np.float32
+    mixed = xf.kl_divergence(da.ones(3, dtype=np.float32) / 3, np.full(3, 1 / 3))
+    assert mixed.compute().dtype == np.float64  # numpy's promotion, as in memory
