@@ -18,6 +18,8 @@ Edge policy (the same for every function; see the *Conventions* page of the docs
 * Probability arguments with a negative entry raise ``ValueError`` naming the argument;
   nothing is silently renormalised. Complex input raises ``TypeError``.
 * No numpy ``RuntimeWarning`` escapes.
+* A ``-0.0`` weight is a zero weight; results do not depend on the caller's
+  ``np.errstate`` (each function sets the state it needs locally).
 """
 
 from expfam._boltzmann import BoltzmannResult, boltzmann

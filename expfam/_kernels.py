@@ -15,7 +15,7 @@ elements, so that arg-max, shift, ``exp`` and sum of a block all run while it si
 the L2 cache, with one reusable work buffer per call; a row longer than a block is
 processed in chunks along the axis. A block whose rows are not contiguous along the
 axis is first copied into a buffer. A single short row takes a lean path (a handful of
-numpy calls, no ``np.errstate``) when its max is finite and not huge.
+numpy calls) when its max is finite and not huge.
 
 *Precision.* float64 input is computed in float64; float32 input is computed in float64
 and rounded once at the end. With ``m = max_j x_j`` at ``j*`` and
@@ -45,11 +45,17 @@ Two exceptions to "no cancellation" are handled on the rare rows where they matt
   from the float64 result and recomputed in double-double arithmetic (:func:`_lse_dd`),
   which costs about a hundred times the fast path per element, for those rows only.
 
-Floating-point exceptions are silenced with ``np.errstate(all="ignore")`` around the
-blocked paths (their results are set by the edge policy). The lean path only runs
-where no overflow, invalid operation or division by zero can happen; the underflow of
-``exp`` there follows the caller's ``np.errstate`` (ignored by default, as everywhere
-in numpy).
+Floating-point exceptions are silenced with ``np.errstate(all="ignore")`` around every
+path, the lean one included (their results are set by the edge policy): a kernel gives
+the same results, and lets no warning or error escape, whatever the caller's
+``np.errstate`` (``all="raise"``, ``under="warn"``, ...).
+
+*Intermediates.* Values kept between passes (the exponentials of a long row) are kept
+in float64; a float32 output only ever receives final results, rounded once: it could
+not hold ``exp(x_j)`` of a logit above 88.7, nor the digits of a term below 2**-126.
+
+*Signed zeros.* A weight of ``-0.0`` is a zero weight (``p / -0.0`` is ``+inf``, and
+``0 log 0 = 0``), and no result is ``-0.0``.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from expfam._dask import dask_module, is_dask_collection
+from expfam._fpstate import quiet
 from expfam._validation import (
     FloatArray,
     as_float_array,
@@ -121,6 +129,11 @@ _DIRECT_MIN_REST = 2.0**-969
 # float32 input, which is computed in float64.
 _COMP = {np.dtype(np.float64): 4.0, np.dtype(np.float32): math.inf}
 _TINY = float(np.finfo(np.float64).tiny)
+
+
+def _on_dask() -> Any:
+    """Return the kernels on Dask arrays, :mod:`expfam._dask_kernels` (imports Dask)."""
+    return dask_module("expfam._dask_kernels")
 
 
 def mul0(w: FloatArray, x: FloatArray) -> FloatArray:
@@ -548,6 +561,50 @@ def _lse_dd(X: NDArray[Any], idx: IntArray, m: F64) -> F64:
     return th + (tl + ll)
 
 
+def _dd_sum(H: F64, Lo: F64) -> tuple[F64, F64]:
+    """Sum the double-doubles ``H + Lo`` along the last axis (pairwise, error-free highs).
+
+    The low parts are summed plainly: the result is a double-double within a few units
+    of ``2**-106`` of the sum of the magnitudes.
+    """
+    H, Lo = np.asarray(H, dtype=np.float64), np.asarray(Lo, dtype=np.float64)
+    if H.shape[-1] == 0:
+        return np.zeros(H.shape[:-1]), np.zeros(H.shape[:-1])
+    while H.shape[-1] > 1:
+        if H.shape[-1] % 2:
+            pad = [(0, 0)] * (H.ndim - 1) + [(0, 1)]
+            H, Lo = np.pad(H, pad), np.pad(Lo, pad)
+        a, b = _two_sum(H[..., 0::2], H[..., 1::2])
+        H, Lo = a, b + Lo[..., 0::2] + Lo[..., 1::2]
+    return _fast_two_sum(H[..., 0], Lo[..., 0])
+
+
+def _sum_exp_dd(X: NDArray[Any]) -> tuple[F64, F64]:
+    """``sum_j exp(x_j)`` of each row of the 2-D `X` (all entries <= 0) as a double-double.
+
+    Terms below about ``exp(-1100)`` count as 0. Used where a log-sum-exp near 0 is
+    assembled from the sums of several chunks of a row (:mod:`expfam._dask_kernels`).
+    """
+    X = X.astype(np.float64, copy=False)
+    n, K = X.shape
+    sh, sl = np.zeros(n), np.zeros(n)
+    chunk = 16384
+    step = max(1, chunk // max(K, 1))
+    for r0 in range(0, n, step):
+        for c0 in range(0, K, chunk):
+            xb = X[r0 : r0 + step, c0 : c0 + chunk]
+            fin = xb > -1100.0  # also False for -inf: those terms are 0
+            eh, el = _exp_dd(np.where(fin, xb, -1100.0), np.zeros_like(xb))
+            eh[~fin] = 0.0
+            el[~fin] = 0.0
+            bh, bl = _dd_sum(eh, el)
+            th, tl = _two_sum(sh[r0 : r0 + step], bh)
+            sh[r0 : r0 + step], sl[r0 : r0 + step] = _fast_two_sum(
+                th, tl + sl[r0 : r0 + step] + bl
+            )
+    return sh, sl
+
+
 # ---------------------------------------------------------------------------------------
 # log-sum-exp
 # ---------------------------------------------------------------------------------------
@@ -564,11 +621,10 @@ def _moved(x: ArrayLike, name: str, axis: Any) -> tuple[FloatArray, int]:
 def _lean_max(a: FloatArray) -> tuple[int, float] | None:
     """Arg-max and max of a short 1-D row if the lean path applies to it, else None.
 
-    The lean path runs without ``np.errstate`` (which costs more than the arithmetic on
-    a short row), so it only takes rows whose max is finite and below ``2**969`` in
+    The lean path only takes rows whose max is finite and below ``2**969`` in
     magnitude: then ``x - m`` cannot overflow, ``exp(x - m) <= 1`` and ``log1p(s)`` of
-    ``s >= 0`` is finite, and the only floating-point event left is the underflow of
-    ``exp``, which numpy does not report by default.
+    ``s >= 0`` is finite, so it needs none of the edge-policy fix-ups of the blocked
+    path.
     """
     i = int(a.argmax())
     m = float(a[i])
@@ -582,8 +638,7 @@ def _lean_scan(a: FloatArray, i: int, m: float) -> tuple[F64, F64, float]:
     e[i] = 0.0
     s = float(np.add.reduce(e))
     if _needs_compensation(s, m, a.shape[0], _COMP[a.dtype]):
-        with np.errstate(all="ignore"):
-            s += float(_delta_dot(a[None], np.array([m]), e[None])[0])
+        s += float(_delta_dot(a[None], np.array([m]), e[None])[0])
     return d, e, s
 
 
@@ -596,8 +651,7 @@ def _lse_vector(a: FloatArray, i: int, m: float) -> float:
     L = math.log1p(s)
     r = m + L
     if m < 0 and abs(r) * _CANCEL[a.dtype] < L:
-        with np.errstate(all="ignore"):
-            r = float(_lse_dd(a[None], np.array([i]), np.array([m]))[0])
+        r = float(_lse_dd(a[None], np.array([i]), np.array([m]))[0])
     return r
 
 
@@ -669,15 +723,16 @@ def _lse_rows(X: NDArray[Any], out: NDArray[Any], buf: F64, work: F64) -> None:
         out[r0:r1] = _lse_block(Xb, work[: Xb.size].reshape(Xb.shape), cancel, comp)
 
 
-def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArray:
+def logsumexp(x: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatArray:
     r"""Log of the sum of exponentials, :math:`\log \sum_j e^{x_j}`, without overflow.
 
     The log-partition function :math:`A(u)` of the categorical family.
 
     Parameters
     ----------
-    x : array_like
-        Real input (logits).
+    x : array_like or dask.array.Array
+        Real input (logits). A Dask array gives a Dask array, lazily, with the same
+        accuracy for any chunking.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -733,6 +788,8 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArra
     >>> logsumexp([[0.0, 0.0], [0.0, -np.inf]], axis=0)
     array([0.69314718, 0.        ])
     """
+    if is_dask_collection(x):
+        return _on_dask().logsumexp(x, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     a = as_float_array(x, "x")
     if a.ndim == 0:
         raise ValueError("`x` must have at least one dimension to reduce over")
@@ -742,7 +799,8 @@ def logsumexp(x: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArra
         row = a if a.ndim == 1 else a.reshape(K)
         im = _lean_max(row)
         if im is not None:
-            res = np.array(_lse_vector(row, *im), dtype=a.dtype)
+            with quiet():
+                res = np.array(_lse_vector(row, *im), dtype=a.dtype)
             if a.ndim == 1 and not keepdims:
                 return res
             return res.reshape(a.shape[:ax] + (1,) * keepdims + a.shape[ax + 1 :])
@@ -812,18 +870,32 @@ def _long_exp_pass(
 
 
 def _softmax_long(row: NDArray[Any], orow: NDArray[Any], work: F64) -> None:
-    """Softmax of one long row, in chunks: unshifted if the sum allows, else shifted."""
-    _, top, rest = _long_exp_pass(row, orow, work)  # exp(x) written to orow
-    t = top + rest
+    """Softmax of one long row, in chunks: unshifted if the sum allows, else shifted.
+
+    The exponentials are kept in the output between the passes only when it is float64:
+    a float32 output can neither hold ``exp(x_j)`` of a logit above 88.7 (it overflows)
+    nor ``exp(x_j - m)`` below 2**-126 with its digits, so for it the last pass
+    recomputes them in float64 and rounds each result once.
+    """
+    keep = orow.dtype == np.float64
+    _, top, rest = _long_exp_pass(row, orow if keep else None, work)  # exp(x)
+    t, m = top + rest, 0.0
     if not _DIRECT_MIN_SOFTMAX <= t < math.inf:
         j, m = _long_argmax(row)
         if not math.isfinite(m):
             orow[...] = np.nan
             return
-        t = 1.0 + _long_sum_exp(row, j, m, work, orow)  # exp(x - m) written to orow
+        t = 1.0 + _long_sum_exp(row, j, m, work, orow if keep else None)  # exp(x - m)
     for c0 in range(0, row.shape[0], _BLOCK):
         oc = orow[c0 : c0 + _BLOCK]
-        np.divide(oc, t, out=oc, dtype=np.float64, casting="same_kind")
+        if keep:
+            np.divide(oc, t, out=oc)
+            continue
+        e = work[: oc.shape[0]]
+        np.subtract(row[c0 : c0 + _BLOCK], m, out=e, dtype=np.float64)
+        np.exp(e, out=e)
+        np.divide(e, t, out=e)
+        oc[...] = e
 
 
 def _softmax_rows(X: NDArray[Any], out: NDArray[Any], buf: F64, work: F64) -> None:
@@ -854,6 +926,25 @@ def _softmax_rows(X: NDArray[Any], out: NDArray[Any], buf: F64, work: F64) -> No
             np.copyto(Ob, T, casting="same_kind")
 
 
+def _softmax_vector(row: FloatArray, i: int, m: float) -> F64:
+    """Softmax of a short row with max `m` at `i` (lean path), in float64."""
+    e, t = None, 0.0
+    if m <= _LEAN_DIRECT:  # unshifted first, as in _softmax_rows
+        e = np.exp(row, dtype=np.float64)
+        top = float(e[i])
+        e[i] = 0.0
+        t = float(np.add.reduce(e)) + top
+        e[i] = top
+    if e is None or not t >= _DIRECT_MIN_SOFTMAX:
+        e = np.subtract(row, m, dtype=np.float64)
+        np.exp(e, out=e)
+        e[i] = 0.0
+        t = 1.0 + float(np.add.reduce(e))
+        e[i] = 1.0
+    np.divide(e, t, out=e)  # e_j / (1 + s)
+    return e
+
+
 def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     r"""Softmax :math:`S(x)_j = e^{x_j} / \sum_k e^{x_k}`, the gradient of log-sum-exp.
 
@@ -861,8 +952,9 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
     Parameters
     ----------
-    x : array_like
-        Real input (logits); ``-inf`` marks a masked category (probability 0).
+    x : array_like or dask.array.Array
+        Real input (logits); ``-inf`` marks a masked category (probability 0). A Dask
+        array gives a Dask array, lazily, with the same accuracy for any chunking.
     axis : int, optional
         Axis along which the probabilities sum to one. Default ``-1``.
 
@@ -898,28 +990,17 @@ def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     array([[0.5, 0.5],
            [nan, nan]])
     """
+    if is_dask_collection(x):
+        return _on_dask().softmax(x, axis)  # type: ignore[no-any-return]
     a, ax = _moved(x, "x", axis)
     K = a.shape[-1]
     if a.size == K and 0 < K <= _BLOCK:  # a single short row: lean path
         row = a if a.ndim == 1 else a.reshape(K)
         im = _lean_max(row)
         if im is not None:
-            i, m = im
-            e, t = None, 0.0
-            if m <= _LEAN_DIRECT:  # unshifted first, as in _softmax_rows
-                e = np.exp(row, dtype=np.float64)
-                top = float(e[i])
-                e[i] = 0.0
-                t = float(np.add.reduce(e)) + top
-                e[i] = top
-            if e is None or not t >= _DIRECT_MIN_SOFTMAX:
-                e = np.subtract(row, m, dtype=np.float64)
-                np.exp(e, out=e)
-                e[i] = 0.0
-                t = 1.0 + float(np.add.reduce(e))
-                e[i] = 1.0
-            np.divide(e, t, out=e)  # e_j / (1 + s)
-            return e.astype(a.dtype, copy=False).reshape(_full_out_shape(a, ax))
+            with quiet():
+                e = _softmax_vector(row, *im)
+                return e.astype(a.dtype, copy=False).reshape(_full_out_shape(a, ax))
     res, out = _full_out(a, ax, a.dtype)
     if K == 0 or res.size == 0:
         return res
@@ -997,8 +1078,9 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
     Parameters
     ----------
-    x : array_like
-        Real input (logits); ``-inf`` entries stay ``-inf``.
+    x : array_like or dask.array.Array
+        Real input (logits); ``-inf`` entries stay ``-inf``. A Dask array gives a
+        Dask array, lazily, with the same accuracy for any chunking.
     axis : int, optional
         Axis of the categories. Default ``-1``.
 
@@ -1025,15 +1107,18 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     >>> log_softmax([0.0, -40.0])
     array([-4.24835426e-18, -4.00000000e+01])
     """
+    if is_dask_collection(x):
+        return _on_dask().log_softmax(x, axis)  # type: ignore[no-any-return]
     a, ax = _moved(x, "x", axis)
     K = a.shape[-1]
     if a.size == K and 0 < K <= _BLOCK:  # a single short row: lean path
         row = a if a.ndim == 1 else a.reshape(K)
         im = _lean_max(row)
         if im is not None:
-            d, _, s = _lean_scan(row, *im)
-            np.subtract(d, math.log1p(s), out=d)
-            return d.astype(a.dtype, copy=False).reshape(_full_out_shape(a, ax))
+            with quiet():  # exp may underflow; a float32 result overflow
+                d, _, s = _lean_scan(row, *im)
+                np.subtract(d, math.log1p(s), out=d)
+                return d.astype(a.dtype, copy=False).reshape(_full_out_shape(a, ax))
     res, out = _full_out(a, ax, a.dtype)
     if K == 0 or res.size == 0:
         return res
@@ -1108,14 +1193,15 @@ def _entropy_terms(P: NDArray[Any], W: F64) -> F64:
     return special.entr(P, out=W, dtype=np.float64)  # type: ignore[no-any-return]
 
 
-def entropy(p: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArray:
+def entropy(p: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatArray:
     r"""Shannon entropy :math:`H(p) = -\sum_j p_j \log p_j` in nats, with :math:`0 \log 0 = 0`.
 
     Parameters
     ----------
-    p : array_like
+    p : array_like or dask.array.Array
         Non-negative weights (a probability vector, or any non-negative vector: no
-        renormalisation is done).
+        renormalisation is done). A Dask array gives a Dask array, lazily, with the
+        same accuracy for any chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -1147,6 +1233,8 @@ def entropy(p: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArray:
     >>> bool(entropy([0.5, 0.5, 0.0]) == np.log(2))
     True
     """
+    if is_dask_collection(p):
+        return _on_dask().entropy(p, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     a, ax = _moved(p, "p", axis)
     check_nonnegative(a, "p")
     return _keep(_reduce_terms([a], a.dtype, _entropy_terms), ax, keepdims)
@@ -1155,6 +1243,7 @@ def entropy(p: ArrayLike, axis: int = -1, keepdims: bool = False) -> FloatArray:
 def _kl_terms(p: NDArray[Any], q: NDArray[Any], ratio: F64, terms: F64) -> F64:
     """Return ``p_j log(p_j / q_j)`` with ``0 log(0/q) = 0`` and ``p log(p/0) = inf``."""
     np.divide(p, q, out=ratio, dtype=np.float64)
+    np.abs(ratio, out=ratio)  # a -0.0 weight is a zero: p / -0.0 is +inf, not -inf
     np.log(ratio, out=terms)
     # near p == q, log(p/q) = log1p((p - q)/q) with p - q exact (Sterbenz)
     near = (ratio >= 0.5) & (ratio <= 2.0)
@@ -1174,14 +1263,16 @@ def _kl_terms(p: NDArray[Any], q: NDArray[Any], ratio: F64, terms: F64) -> F64:
 
 
 def kl_divergence(
-    p: ArrayLike, q: ArrayLike, axis: int = -1, keepdims: bool = False
+    p: ArrayLike, q: ArrayLike, axis: int = -1, *, keepdims: bool = False
 ) -> FloatArray:
     r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p\|q) = \sum_j p_j \log(p_j/q_j)`.
 
     Parameters
     ----------
-    p, q : array_like
+    p, q : array_like or dask.array.Array
         Non-negative weights, broadcast against each other. No renormalisation.
+        Dask arrays give a Dask array, lazily, with the same accuracy for any
+        chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -1216,6 +1307,8 @@ def kl_divergence(
     >>> float(kl_divergence([0.5, 0.5], [1.0, 0.0]))
     inf
     """
+    if is_dask_collection(p, q):
+        return _on_dask().kl_divergence(p, q, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     pa, qa, ax, dt = _prob_pair(p, q, axis)
     check_nonnegative(qa, "q")
     return _keep(_reduce_terms([pa, qa], dt, _kl_terms, n_work=2), ax, keepdims)
@@ -1227,14 +1320,16 @@ def _ce_terms(P: NDArray[Any], Q: NDArray[Any], W: F64) -> F64:
 
 
 def cross_entropy(
-    p: ArrayLike, q: ArrayLike, axis: int = -1, keepdims: bool = False
+    p: ArrayLike, q: ArrayLike, axis: int = -1, *, keepdims: bool = False
 ) -> FloatArray:
     r"""Cross-entropy :math:`\ell(p, q) = -\sum_j p_j \log q_j`, with :math:`0 \log 0 = 0`.
 
     Parameters
     ----------
-    p, q : array_like
+    p, q : array_like or dask.array.Array
         Non-negative weights, broadcast against each other. No renormalisation.
+        Dask arrays give a Dask array, lazily, with the same accuracy for any
+        chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis to reduce over. Default ``-1``.
     keepdims : bool, optional
@@ -1266,6 +1361,8 @@ def cross_entropy(
     >>> bool(np.isclose(cross_entropy(p, q), entropy(p) + kl_divergence(p, q)))
     True
     """
+    if is_dask_collection(p, q):
+        return _on_dask().cross_entropy(p, q, axis, keepdims=keepdims)  # type: ignore[no-any-return]
     pa, qa, ax, dt = _prob_pair(p, q, axis)
     check_nonnegative(qa, "q")
     return _keep(_reduce_terms([pa, qa], dt, _ce_terms), ax, keepdims)
@@ -1318,6 +1415,10 @@ def _ce_logits_rows(
         # value: sum_j p_j * (log1p(s) - (u_j - m)), a sum of non-negative terms
         np.subtract(L[:, None], D, out=D)
         v = _ce_value(Pb, D)
+        if np.add.reduce(v) == np.inf:  # rare: u_j - m may have overflowed
+            (big,) = np.nonzero((v == np.inf) & np.isfinite(m))
+            if big.size:
+                v[big] = _ce_value_halved(Pb[big], Ub[big], m[big], L[big])
         ok = _finite(m)
         if not ok:
             v[~np.isfinite(m)] = np.nan
@@ -1339,7 +1440,9 @@ def _ce_logits_long(
 ) -> float:
     """Return the value of one long row and write its gradient into `g`, in chunks.
 
-    Passes: arg-max; ``exp(u - m)`` (into `g`), ``s`` and ``sum p``; value and gradient.
+    Passes: arg-max; ``exp(u - m)`` (into `g` when it is float64), ``s`` and ``sum p``;
+    value and gradient (recomputing ``exp(u - m)`` for a float32 `g`, which would lose
+    the digits of a term below 2**-126 that the scale by ``sum p`` can bring back).
     """
     K = u.shape[0]
     j, m = _long_argmax(u)
@@ -1347,7 +1450,8 @@ def _ce_logits_long(
         if g is not None:
             g[...] = np.nan
         return math.nan
-    s = _long_sum_exp(u, j, m, e, g)
+    keep = g is not None and g.dtype == np.float64
+    s = _long_sum_exp(u, j, m, e, g if keep else None)
     L = math.log1p(s)
     total = sum(
         float(np.add.reduce(p[c0 : c0 + _BLOCK], dtype=np.float64)) for c0 in range(0, K, _BLOCK)
@@ -1362,9 +1466,35 @@ def _ce_logits_long(
         parts.append(_ce_value(pc[None], dc[None])[0])
         if g is not None:
             gc = g[c0 : c0 + _BLOCK]
-            np.multiply(gc, scale, out=gc, dtype=np.float64, casting="same_kind")
-            np.subtract(gc, pc, out=gc, dtype=np.float64, casting="same_kind")
-    return float(np.add.reduce(np.array(parts)))
+            if keep:
+                np.multiply(gc, scale, out=gc)
+                np.subtract(gc, pc, out=gc)
+            else:  # recompute exp(u - m) in float64 (dc is free again), round once
+                np.subtract(uc, m, out=dc, dtype=np.float64)
+                np.exp(dc, out=dc)
+                np.multiply(dc, scale, out=dc)
+                np.subtract(dc, pc, out=dc)
+                gc[...] = dc
+    value = float(np.add.reduce(np.array(parts)))
+    if value == math.inf:  # rare: u_j - m may have overflowed
+        value = float(_ce_value_halved(p[None], u[None], np.array([m]), np.array([L]))[0])
+    return value
+
+
+def _ce_value_halved(P: NDArray[Any], U: NDArray[Any], m: F64, L: F64) -> F64:
+    """Return ``sum_j p_j (log1p(s) + (m - u_j))`` per row as twice a sum of halves.
+
+    For rows whose ``m - u_j`` overflows although the value may not (logits spanning
+    more than the float range, ``u = [1e308, -1e308]``): halving is exact there, as
+    every logit that matters is far above the subnormal range. ``+inf`` remains where
+    the value overflows or a masked category has weight.
+    """
+    out = np.zeros(U.shape[0])
+    for c0 in range(0, U.shape[1], _BLOCK):
+        T = np.subtract(0.5 * m[:, None], 0.5 * U[:, c0 : c0 + _BLOCK], dtype=np.float64)
+        T += 0.5 * L[:, None]
+        out += np.add.reduce(mul0(P[:, c0 : c0 + _BLOCK].astype(np.float64), T), axis=1)
+    return 2.0 * out
 
 
 @overload
@@ -1372,8 +1502,8 @@ def cross_entropy_with_logits(
     p: ArrayLike,
     logits: ArrayLike,
     axis: int = -1,
-    keepdims: bool = False,
     *,
+    keepdims: bool = False,
     return_grad: Literal[False] = False,
 ) -> FloatArray: ...
 @overload
@@ -1381,16 +1511,16 @@ def cross_entropy_with_logits(
     p: ArrayLike,
     logits: ArrayLike,
     axis: int = -1,
-    keepdims: bool = False,
     *,
+    keepdims: bool = False,
     return_grad: Literal[True],
 ) -> tuple[FloatArray, FloatArray]: ...
 def cross_entropy_with_logits(
     p: ArrayLike,
     logits: ArrayLike,
     axis: int = -1,
-    keepdims: bool = False,
     *,
+    keepdims: bool = False,
     return_grad: bool = False,
 ) -> FloatArray | tuple[FloatArray, FloatArray]:
     r"""Cross-entropy of `p` against ``softmax(logits)``, and optionally its gradient.
@@ -1407,10 +1537,12 @@ def cross_entropy_with_logits(
 
     Parameters
     ----------
-    p : array_like
+    p : array_like or dask.array.Array
         Non-negative target weights (probabilities or counts).
-    logits : array_like
+    logits : array_like or dask.array.Array
         Real logits `u`, broadcast against `p`; ``-inf`` marks a masked category.
+        Dask arrays give a Dask array, lazily, with the same accuracy for any
+        chunking; the weights are checked when it is computed.
     axis : int, optional
         Axis of the categories. Default ``-1``.
     keepdims : bool, optional
@@ -1453,6 +1585,10 @@ def cross_entropy_with_logits(
     >>> bool(np.allclose(g, softmax(u) - p))
     True
     """
+    if is_dask_collection(p, logits):
+        return _on_dask().cross_entropy_with_logits(  # type: ignore[no-any-return]
+            p, logits, axis, keepdims=keepdims, return_grad=return_grad
+        )
     pm, um, ax, dt = _prob_pair(p, logits, axis, qname="logits")
     lead, K = um.shape[:-1], um.shape[-1]
     value = np.empty(lead, dtype=dt)
