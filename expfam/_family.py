@@ -33,6 +33,7 @@ from expfam._suffstats import (
     two_sum_parts,
     weighted_block_sum,
 )
+from expfam._support import Support, finish_log_prob, log_prob_outcomes, out_dtype
 from expfam._validation import FloatArray, as_float_array, check_weights, rescaled_weights
 
 F64 = NDArray[np.float64]
@@ -70,6 +71,9 @@ class ExponentialFamily(abc.ABC):
     #: One-parameter family (``param_shape == (1,)``): the alternate constructors
     #: accept a scalar for a single distribution.
     _one_parameter: ClassVar[bool] = False
+    #: The support of a scalar family, declared as data; ``log_prob`` handles outcomes
+    #: outside it once for all families (None: the family writes ``log_prob`` itself).
+    _support: ClassVar[Support | None] = None
 
     _natural: FloatArray
 
@@ -282,22 +286,43 @@ class ExponentialFamily(abc.ABC):
         ----------
         x : array_like
             Outcomes, shape ``sample_shape + batch_shape + event_shape`` (broadcasting
-            against the batch).
+            against the batch). For a scalar family, an outcome outside the support
+            gives ``-inf`` (probability 0, as in :mod:`scipy.stats`) and a nan outcome
+            gives nan.
 
         Returns
         -------
         ndarray
-            Shape ``sample_shape + batch_shape``.
+            Shape ``broadcast(sample_shape, batch_shape)``; float32 for a float32
+            distribution (a float64 array of real outcomes joins it as float64).
 
         Examples
         --------
+        >>> from expfam import Poisson
+        >>> Poisson(rate=2.0).log_prob([0, 1, -1, 2.5])
+        array([-2.        , -1.30685282,        -inf,        -inf])
+
         The generic formula, called on a family that overrides it for accuracy:
 
         >>> from expfam import Categorical, ExponentialFamily
         >>> d = Categorical(probs=[0.25, 0.75])
-        >>> ExponentialFamily.log_prob(d, [0, 1])
+        >>> ExponentialFamily._generic_log_prob(d, [0, 1])
         array([-1.38629436, -0.28768207])
         """
+        support = self._support
+        if support is None:
+            return self._generic_log_prob(x)
+        a, x64, outside, nan = log_prob_outcomes(self, x, support)
+        out = self._log_prob(x64)
+        dtype = self.dtype if support.integer else out_dtype(self, x, a)
+        return np.asarray(finish_log_prob(out, outside, nan), dtype=dtype)
+
+    def _log_prob(self, x: F64) -> F64:
+        """Return the family's log density at outcomes `x` inside the support (float64)."""
+        raise NotImplementedError(f"{type(self).__name__} declares no support")
+
+    def _generic_log_prob(self, x: ArrayLike) -> FloatArray:
+        """Return the generic formula (the test oracle of every family's :meth:`log_prob`)."""
         self._check_x_batch(np.shape(x))
         t = self.sufficient_statistic(x)
         return np.asarray(

@@ -425,7 +425,12 @@ def test_fit_from_labels() -> None:
     [
         (([0, 3], 3), {}, ValueError, r"label 3 outside \[0, 3\)"),
         (([0, -1], 3), {}, ValueError, r"label -1 outside"),
-        (([0, 1], 3), {"weights": [1.0, -1.0]}, ValueError, "`weights` must be finite and non-neg"),
+        (
+            ([0, 1], 3),
+            {"weights": [1.0, -1.0]},
+            ValueError,
+            "`weights` must be finite and non-neg",
+        ),
         (([0, 1], 3), {"weights": [1.0, np.nan]}, ValueError, "`weights` must be finite"),
         (([0, 1], 3), {"weights": [1.0]}, ValueError, r"`weights` must have shape \(2,\)"),
         (([0, 1], 3), {"weights": [0.0, 0.0]}, ValueError, "nothing to fit"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -60,43 +59,6 @@ def _require(ok: NDArray[np.bool_], values: FloatArray, name: str, what: str) ->
     if not np.all(ok):
         bad = np.broadcast_to(values, ok.shape)[~ok].flat[0]
         raise ValueError(f"`{name}` must be {what}; found {float(bad)!r}")
-
-
-def _log_prob_outcomes(
-    dist: ExponentialFamily,
-    x: ArrayLike,
-    inside: Callable[[FloatArray], NDArray[np.bool_]],
-    safe: float,
-) -> tuple[FloatArray, F64, NDArray[np.bool_], NDArray[np.bool_]]:
-    """Outcomes for ``log_prob``, checked against the batch and split by the support.
-
-    `inside` gives the mask of the outcomes in the support (it may broadcast them
-    against parameters). Returns the outcomes as given (converted), as float64
-    broadcast to the mask's shape with those outside replaced by `safe` (a point of
-    the support, so that the formula runs on them quietly), and the masks of the
-    entries outside the support and of the nan entries, for :func:`_finish_log_prob`.
-    """
-    a = as_float_array(x, "x")
-    dist._check_x_batch(np.shape(a))
-    with np.errstate(invalid="ignore"):
-        ok = inside(a)
-    a64 = a.astype(np.float64)
-    nan = np.broadcast_to(np.isnan(a64), ok.shape)
-    return a, np.where(ok, a64, safe), ~ok & ~nan, nan
-
-
-def _finish_log_prob(out: Any, outside: NDArray[np.bool_], nan: NDArray[np.bool_]) -> F64:
-    """``log_prob`` is -inf outside the support (probability 0) and nan at nan outcomes."""
-    return np.where(nan, np.nan, np.where(outside, -np.inf, out))
-
-
-def _integer_outcomes(a: FloatArray, lower: float, upper: Any = None) -> NDArray[np.bool_]:
-    """Mask of the entries of `a` that are integers in ``[lower, upper]``."""
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(a) & (a == np.round(a)) & (a >= lower)
-        if upper is not None:
-            ok = ok & (a <= upper)
-    return np.asarray(ok)
 
 
 def _keep(dist: ExponentialFamily, name: str, value: Any) -> None:
@@ -179,22 +141,6 @@ def _mean_input(mean_params: FloatArray, d: int, family: str) -> F64:
         )
     _require(np.isfinite(mu), mu, "mean_params", "finite")
     return mu.astype(np.float64)
-
-
-def _out_dtype(dist: ExponentialFamily, x: ArrayLike, a: FloatArray) -> np.dtype[Any]:
-    """Return the result dtype for outcomes `x` (converted: `a`).
-
-    A float numpy `x` joins the parameters' dtype.
-
-    Python scalars, lists and integer arrays take the distribution's dtype. The probe
-    built by ``_fit_probe`` has no dtype of its own: its results take the dtype of `x`
-    (float32 data fit to a float32 distribution).
-    """
-    if dist.__dict__.get("_probe", False):
-        return a.dtype
-    if isinstance(x, (np.ndarray, np.generic)) and np.asarray(x).dtype.kind == "f":
-        return np.result_type(a.dtype, dist.dtype)
-    return dist.dtype
 
 
 def _probe(dist: _D) -> _D:

@@ -17,9 +17,7 @@ from expfam._conjugate import register_conjugate
 from expfam._families._common import (
     _cast,
     _check_probs,
-    _finish_log_prob,
     _integers,
-    _log_prob_outcomes,
     _natural64,
     _no_fixed,
     _probe,
@@ -32,8 +30,9 @@ from expfam._families._common import (
 )
 from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
-from expfam._special import _bernoulli_kl, _binary_entropy
+from expfam._special import _bernoulli_kl, _binary_entropy, _f64
 from expfam._suffstats import SufficientStatistics
+from expfam._support import Support
 from expfam._validation import FloatArray
 
 __all__ = ["Bernoulli"]
@@ -76,6 +75,7 @@ class Bernoulli(ExponentialFamily):
 
     _repr_params = ("probs",)
     _one_parameter = True
+    _support = Support(lower=0.0, upper=1.0, integer=True)
 
     def __init__(self, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None) -> None:
         if (probs is None) == (logits is None):
@@ -148,26 +148,10 @@ class Bernoulli(ExponentialFamily):
     def _expected_log_base_measure(self) -> FloatArray:
         return np.zeros(self.batch_shape, dtype=self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log mass :math:`x\log p + (1-x)\log(1-p)`, exact at ``p`` in ``{0, 1}``.
-
-        Parameters
-        ----------
-        x : array_like
-            Outcomes in ``{0, 1}``, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: (a == 0) | (a == 1), 0.0)
+    def _log_prob(self, x: F64) -> F64:
+        r"""Log mass :math:`x\log p + (1 - x)\log(1 - p)`, from the logits without cancellation."""
         eta = self._eta
-        out = np.where(k == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
-        out = _finish_log_prob(out + 0.0, outside, nan)  # + 0.0: no -0.0 for sure outcomes
-        return _cast(out, self.dtype)
+        return _f64(np.where(x == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta)))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`-p\log p - (1-p)\log(1-p)`, a sum of non-negative terms."""

@@ -24,15 +24,12 @@ from expfam._families._beta_dirichlet import (
 from expfam._families._common import (
     _cast,
     _check_positive,
-    _finish_log_prob,
     _keep,
-    _log_prob_outcomes,
     _mean_input,
     _merge_spread,
     _natural64,
     _no_fixed,
     _open_support,
-    _out_dtype,
     _probe,
     _readonly,
     _require,
@@ -41,8 +38,9 @@ from expfam._families._common import (
     _usual,
 )
 from expfam._family import ExponentialFamily
-from expfam._special import _log_beta
+from expfam._special import _f64, _log_beta
 from expfam._suffstats import SufficientStatistics
+from expfam._support import Support, out_dtype
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Beta"]
@@ -85,6 +83,7 @@ class Beta(ExponentialFamily):
     """
 
     _repr_params = ("a", "b")
+    _support = Support(lower=0.0, upper=1.0, safe=0.5)
 
     def __init__(self, a: ArrayLike, b: ArrayLike) -> None:
         dtype, (a64, b64) = _usual({"a": a, "b": b})
@@ -153,7 +152,7 @@ class Beta(ExponentialFamily):
             _require((a >= 0) & (a <= 1), a, "x", "in the support [0, 1] of a Beta")
         with np.errstate(divide="ignore"):
             t = np.stack([np.log(a), np.log1p(-a)], axis=-1)
-        return _cast(t, _out_dtype(self, x, a))
+        return _cast(t, out_dtype(self, x, a))
 
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
         """Zero (Lebesgue measure on ``(0, 1)``), shape ``x.shape``."""
@@ -163,26 +162,11 @@ class Beta(ExponentialFamily):
     def _expected_log_base_measure(self) -> FloatArray:
         return np.zeros(self.batch_shape, dtype=self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log density :math:`(a-1)\log x + (b-1)\log(1-x) - \ln B(a, b)`, :math:`0\log 0 = 0`.
-
-        Parameters
-        ----------
-        x : array_like
-            Outcomes in ``[0, 1]``, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        xa, x64, outside, nan = _log_prob_outcomes(self, x, lambda a: (a >= 0) & (a <= 1), 0.5)
+    def _log_prob(self, x: F64) -> F64:
+        r"""Log density :math:`(a-1)\log x + (b-1)\log(1-x) - \log B(a, b)`."""
         a, b = self._params64
         lb = _log_beta(np.stack([a, b], axis=-1))
-        out = special.xlogy(a - 1, x64) + special.xlog1py(b - 1, -x64) - lb
-        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, xa))
+        return _f64(special.xlogy(a - 1, x) + special.xlog1py(b - 1, -x) - lb)
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`\ln B(a,b) - (a-1)\psi(a) - (b-1)\psi(b) + (a+b-2)\psi(a+b)`.

@@ -18,10 +18,7 @@ from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_probs,
-    _finish_log_prob,
-    _integer_outcomes,
     _integers,
-    _log_prob_outcomes,
     _natural64,
     _probe,
     _readonly,
@@ -49,6 +46,7 @@ from expfam._suffstats import (
     exact_block_sum,
     two_sum_parts,
 )
+from expfam._support import Support
 from expfam._validation import FloatArray, as_float_array, check_weights, rescaled_weights
 
 __all__ = ["Binomial"]
@@ -108,6 +106,7 @@ class Binomial(ExponentialFamily):
 
     _repr_params = ("n", "probs")
     _one_parameter = True
+    _support = Support(lower=0.0, integer=True, upper_attr="_n64")
 
     def __init__(
         self, n: ArrayLike, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None
@@ -261,25 +260,9 @@ class Binomial(ExponentialFamily):
     def _expected_log_base_measure(self) -> FloatArray:
         return _cast(self._sums()[1], self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log mass :math:`\log\binom{n}{x} + x\log p + (n-x)\log(1-p)` (Loader's form).
-
-        Parameters
-        ----------
-        x : array_like
-            Outcomes in ``{0, ..., n}``, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        n = self._n64
-        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: _integer_outcomes(a, 0, n), 0.0)
-        out = _binom_logpmf(k, self._n64, self._eta) + 0.0
-        return _cast(_finish_log_prob(out, outside, nan), self.dtype)
+    def _log_prob(self, x: F64) -> F64:
+        """Log mass in Loader's saddle-point form (see the module notes)."""
+        return _binom_logpmf(x, self._n64, self._eta)
 
     def entropy(self) -> FloatArray:
         """Entropy in nats: a sum of positive terms over the window holding the mass."""

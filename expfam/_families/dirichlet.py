@@ -34,7 +34,6 @@ from expfam._families._common import (
     _natural64,
     _no_fixed,
     _open_support,
-    _out_dtype,
     _probe,
     _readonly,
     _require,
@@ -46,6 +45,7 @@ from expfam._family import ExponentialFamily
 from expfam._kernels import softmax
 from expfam._special import _f64, _log_beta
 from expfam._suffstats import SufficientStatistics
+from expfam._support import out_dtype
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Dirichlet"]
@@ -168,7 +168,7 @@ class Dirichlet(ExponentialFamily):
         _require(
             np.abs(total - 1) <= tol, total, "x", "on the simplex (sum to 1 along the last axis)"
         )
-        return a, _out_dtype(self, x, a)
+        return a, out_dtype(self, x, a)
 
     def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
         r""":math:`T(x) = \log x` for points of the simplex, shape ``x.shape``."""

@@ -18,14 +18,11 @@ from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_positive,
-    _finish_log_prob,
     _fit_data,
     _keep,
-    _log_prob_outcomes,
     _mean_input,
     _natural64,
     _no_fixed,
-    _out_dtype,
     _probe,
     _readonly,
     _require,
@@ -34,8 +31,9 @@ from expfam._families._common import (
 )
 from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
-from expfam._special import _r_minus_log1p
+from expfam._special import _f64, _r_minus_log1p
 from expfam._suffstats import SufficientStatistics
+from expfam._support import Support, out_dtype
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Exponential"]
@@ -73,6 +71,7 @@ class Exponential(ExponentialFamily):
 
     _repr_params = ("rate",)
     _one_parameter = True
+    _support = Support(lower=0.0)
 
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})
@@ -128,7 +127,7 @@ class Exponential(ExponentialFamily):
         a = as_float_array(x, "x")
         with np.errstate(invalid="ignore"):
             _require(a >= 0, a, "x", "in the support [0, inf) of an Exponential")
-        return _cast(a[..., None], _out_dtype(self, x, a))
+        return _cast(a[..., None], out_dtype(self, x, a))
 
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
         """Zero (Lebesgue measure on ``[0, inf)``), shape ``x.shape``."""
@@ -151,28 +150,11 @@ class Exponential(ExponentialFamily):
         _no_fixed(cls, fixed)
         return _probe(cls(rate=1.0))
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log density :math:`\log\lambda - \lambda x` on ``x >= 0``.
-
-        Parameters
-        ----------
-        x : array_like
-            Outcomes ``x >= 0``, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        a, x64, outside, nan = _log_prob_outcomes(
-            self, x, lambda a: (a >= 0) & np.isfinite(a), 0.0
-        )
+    def _log_prob(self, x: F64) -> F64:
+        r"""Log density :math:`\log\lambda - \lambda x` on ``x >= 0``."""
         lam = self._params64[0]
         with np.errstate(over="ignore"):
-            out = np.log(lam) - lam * x64
-        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
+            return _f64(np.log(lam) - lam * x)
 
     def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
         r"""KL(self ‖ other) :math:`= r - \operatorname{log1p}(r)`, :math:`r = \lambda_q/\lambda_p - 1`.

@@ -19,14 +19,11 @@ from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_positive,
-    _finish_log_prob,
     _keep,
-    _log_prob_outcomes,
     _mean_input,
     _natural64,
     _no_fixed,
     _open_support,
-    _out_dtype,
     _probe,
     _readonly,
     _require,
@@ -52,6 +49,7 @@ from expfam._suffstats import (
     two_sum_parts,
     weighted_block_sum,
 )
+from expfam._support import Support, out_dtype
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Gamma"]
@@ -184,6 +182,7 @@ class Gamma(ExponentialFamily):
     """
 
     _repr_params = ("shape", "rate")
+    _support = Support(lower=0.0, safe=1.0)
 
     def __init__(self, shape: ArrayLike, rate: ArrayLike) -> None:
         dtype, (a, b) = _usual({"shape": shape, "rate": rate})
@@ -263,7 +262,7 @@ class Gamma(ExponentialFamily):
             _require(np.isfinite(a) & (a >= 0), a, "x", "in the support [0, inf) of a Gamma")
         with np.errstate(divide="ignore"):
             t = np.stack([np.log(a), a], axis=-1)
-        return _cast(t, _out_dtype(self, x, a))
+        return _cast(t, out_dtype(self, x, a))
 
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
         """Zero (Lebesgue measure on ``(0, inf)``), shape ``x.shape``."""
@@ -273,35 +272,20 @@ class Gamma(ExponentialFamily):
     def _expected_log_base_measure(self) -> FloatArray:
         return np.zeros(self.batch_shape, dtype=self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
+    def _log_prob(self, x: F64) -> F64:
         r"""Log density :math:`(\alpha - 1)\log x - \beta x - A`, with :math:`0\log 0 = 0`.
 
         For :math:`\alpha \ge 1` in Loader's form
         :math:`\log\beta + \log\mathrm{dpois}(\alpha - 1, \beta x)`, which keeps full
         precision where the terms above are large and cancel (large shapes).
-
-        Parameters
-        ----------
-        x : array_like
-            Outcomes ``x >= 0``, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
         """
-        a, x64, outside, nan = _log_prob_outcomes(
-            self, x, lambda a: (a >= 0) & np.isfinite(a), 1.0
-        )
         al, b = self._params64
-        al, b, x64 = np.broadcast_arrays(al, b, x64)
+        al, b, x64 = np.broadcast_arrays(al, b, x)
         out = _f64(special.xlogy(al - 1, x64) - b * x64 - (special.gammaln(al) - al * np.log(b)))
         y = b * x64
         loader = (al >= 1) & (y > 0) & np.isfinite(y)  # f(x) = beta * dpois(alpha - 1, beta x)
         out[loader] = np.log(b[loader]) + _log_dpois_raw(al[loader] - 1, y[loader])
-        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
+        return out
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`\alpha - \log\beta + \ln\Gamma(\alpha) + (1-\alpha)\psi(\alpha)`.

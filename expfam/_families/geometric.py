@@ -20,10 +20,7 @@ from expfam._conjugate import register_conjugate
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
-    _finish_log_prob,
-    _integer_outcomes,
     _integers,
-    _log_prob_outcomes,
     _natural64,
     _no_fixed,
     _probe,
@@ -38,6 +35,7 @@ from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
 from expfam._special import _f64, _mul_weight, _r_minus_log1p
 from expfam._suffstats import SufficientStatistics
+from expfam._support import Support
 from expfam._validation import FloatArray
 
 __all__ = ["Geometric"]
@@ -87,6 +85,7 @@ class Geometric(ExponentialFamily):
 
     _repr_params = ("probs",)
     _one_parameter = True
+    _support = Support(lower=1.0, integer=True, safe=1.0)
 
     def __init__(self, *, probs: ArrayLike) -> None:
         dtype, (p,) = _usual({"probs": probs})
@@ -162,25 +161,10 @@ class Geometric(ExponentialFamily):
     def _expected_log_base_measure(self) -> FloatArray:
         return np.zeros(self.batch_shape, dtype=self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log mass :math:`\log p + (x-1)\log(1-p)`, exact at ``p = 1``.
-
-        Parameters
-        ----------
-        x : array_like
-            Positive integer outcomes, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: _integer_outcomes(a, 1), 1.0)
+    def _log_prob(self, x: F64) -> F64:
+        r"""Log mass :math:`\log p + (x-1)\log(1-p)`, exact at ``p = 1``."""
         lp, lq = self._logs
-        out = lp + _mul_weight(k - 1, lq) + 0.0
-        return _cast(_finish_log_prob(out, outside, nan), self.dtype)
+        return _f64(lp + _mul_weight(x - 1, lq))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`(-p\log p - (1-p)\log(1-p))/p`, in nats."""

@@ -20,12 +20,8 @@ from expfam._conjugate import register_conjugate
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
-    _finish_log_prob,
-    _integer_outcomes,
     _integers,
-    _log_prob_outcomes,
     _natural64,
-    _out_dtype,
     _probe,
     _readonly,
     _require,
@@ -39,6 +35,7 @@ from expfam._families.geometric import Geometric
 from expfam._family import ExponentialFamily
 from expfam._special import _f64, _mul_weight, _window, _window_sum
 from expfam._suffstats import SufficientStatistics
+from expfam._support import Support
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["NegativeBinomial"]
@@ -105,6 +102,7 @@ class NegativeBinomial(ExponentialFamily):
 
     _repr_params = ("r", "probs")
     _one_parameter = True
+    _support = Support(lower=0.0, integer=True)
 
     def __init__(self, r: ArrayLike, *, probs: ArrayLike) -> None:
         dtype, (p,) = _usual({"probs": probs})
@@ -229,25 +227,10 @@ class NegativeBinomial(ExponentialFamily):
         out = _window_sum(lo, hi, term)
         return _cast(out.reshape(self.batch_shape), self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log mass :math:`\log\binom{x+r-1}{x} + r\log p + x\log(1-p)`.
-
-        Parameters
-        ----------
-        x : array_like
-            Non-negative integer outcomes, broadcasting against the batch. Outside the
-            support the result is ``-inf`` (probability 0), as in :mod:`scipy.stats`;
-            a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        a, k, outside, nan = _log_prob_outcomes(self, x, lambda a: _integer_outcomes(a, 0), 0.0)
+    def _log_prob(self, x: F64) -> F64:
+        r"""Log mass :math:`\log\binom{x+r-1}{x} + r\log p + x\log(1-p)`."""
         lp, lq = self._geometric._logs
-        out = self._log_h(k) + self._r64 * lp + _mul_weight(k, lq) + 0.0
-        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
+        return _f64(self._log_h(x) + self._r64 * lp + _mul_weight(x, lq))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`A(\eta) - \eta\mu - E[\log h(x)]`, in nats (a window sum)."""

@@ -17,13 +17,10 @@ from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_positive,
-    _finish_log_prob,
     _keep,
-    _log_prob_outcomes,
     _mean_input,
     _natural64,
     _no_fixed,
-    _out_dtype,
     _probe,
     _readonly,
     _require,
@@ -38,6 +35,7 @@ from expfam._suffstats import (
     two_sum_parts,
     weighted_block_sum,
 )
+from expfam._support import Support, out_dtype
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Normal"]
@@ -87,6 +85,7 @@ class Normal(ExponentialFamily):
     """
 
     _repr_params = ("loc", "scale")
+    _support = Support()
 
     def __init__(self, loc: ArrayLike, scale: ArrayLike) -> None:
         dtype, (m, s) = _usual({"loc": loc, "scale": scale})
@@ -214,7 +213,7 @@ class Normal(ExponentialFamily):
         """:math:`T(x) = (x, x^2)` for finite real ``x``, shape ``x.shape + (2,)``."""
         a = as_float_array(x, "x")
         _require(np.isfinite(a), a, "x", "finite (the support of a Normal is the real line)")
-        return _cast(np.stack([a, a * a], axis=-1), _out_dtype(self, x, a))
+        return _cast(np.stack([a, a * a], axis=-1), out_dtype(self, x, a))
 
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
         r""":math:`\log h(x) = -\tfrac12\log(2\pi)`, shape ``x.shape``."""
@@ -224,27 +223,12 @@ class Normal(ExponentialFamily):
     def _expected_log_base_measure(self) -> FloatArray:
         return np.full(self.batch_shape, -_HALF_LOG_2PI, dtype=self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log density :math:`-\tfrac12((x-\mu)/\sigma)^2 - \log\sigma - \tfrac12\log 2\pi`.
-
-        Parameters
-        ----------
-        x : array_like
-            Real outcomes, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        a, x64, outside, nan = _log_prob_outcomes(self, x, np.isfinite, 0.0)
+    def _log_prob(self, x: F64) -> F64:
+        r"""Log density :math:`-\tfrac12((x-\mu)/\sigma)^2 - \log\sigma - \tfrac12\log 2\pi`."""
         m, s = self._params64
         with np.errstate(over="ignore"):  # far in the tails: -inf, the correct limit
-            z = (x64 - m) / s
-            out = -0.5 * z * z - np.log(s) - _HALF_LOG_2PI
-        return _cast(_finish_log_prob(out, outside, nan), _out_dtype(self, x, a))
+            z = (x - m) / s
+            return _f64(-0.5 * z * z - np.log(s) - _HALF_LOG_2PI)
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`\tfrac12\log(2\pi e\sigma^2)`, in nats."""

@@ -17,10 +17,7 @@ from expfam._conjugate import register_conjugate
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
-    _finish_log_prob,
-    _integer_outcomes,
     _integers,
-    _log_prob_outcomes,
     _natural64,
     _no_fixed,
     _probe,
@@ -35,6 +32,7 @@ from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
 from expfam._special import _bd0, _f64, _neg_plogp, _poisson_logpmf, _window, _window_sum
 from expfam._suffstats import SufficientStatistics
+from expfam._support import Support
 from expfam._validation import FloatArray
 
 __all__ = ["Poisson"]
@@ -90,6 +88,7 @@ class Poisson(ExponentialFamily):
 
     _repr_params = ("rate",)
     _one_parameter = True
+    _support = Support(lower=0.0, integer=True)
 
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})
@@ -185,24 +184,9 @@ class Poisson(ExponentialFamily):
     def _expected_log_base_measure(self) -> FloatArray:
         return _cast(-self._sums()[1], self.dtype)
 
-    def log_prob(self, x: ArrayLike) -> FloatArray:
-        r"""Log mass :math:`x\log\lambda - \lambda - \log x!`, in Loader's form.
-
-        Parameters
-        ----------
-        x : array_like
-            Non-negative integer outcomes, broadcasting against the batch.
-            Outside the support the result is ``-inf`` (probability 0), as in
-            :mod:`scipy.stats`; a nan outcome gives nan.
-
-        Returns
-        -------
-        ndarray
-            Shape ``broadcast(x.shape, batch_shape)``.
-        """
-        _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: _integer_outcomes(a, 0), 0.0)
-        out = _poisson_logpmf(k, self._rate64) + 0.0
-        return _cast(_finish_log_prob(out, outside, nan), self.dtype)
+    def _log_prob(self, x: F64) -> F64:
+        r"""Log mass :math:`x\log\lambda - \lambda - \log x!` in Loader's form."""
+        return _poisson_logpmf(x, self._rate64)
 
     def entropy(self) -> FloatArray:
         """Entropy in nats (positive-term window sum, or the asymptotic series)."""
