@@ -1,0 +1,172 @@
+"""Maximum-likelihood fits against the plain numpy reductions they need, and scipy's fits.
+
+Every expfam fit is one streaming pass of sufficient statistics (``suffstats``) plus
+the inverse mean map on a handful of numbers. The baseline for each family is the
+numpy reductions its MLE needs (``x.sum()`` and ``np.log(x).sum()`` for a gamma), the
+cost floor of any fit; scipy's own fit is printed beside it. Times are the minimum
+over rounds, all measured in one run, float64, one thread. ``--memory`` also fits a
+Poisson to an 800 MB memory-mapped file in a fresh process and prints its peak RSS.
+
+Run: ``python benchmarks/bench_fit.py [--sizes 1e6 1e7] [--rounds 7] [--memory]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+import expfam
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def best(fn: Callable[[], Any], rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def cases(
+    n: int,
+) -> list[tuple[str, Any, Callable[[], Any], Callable[[], Any], Callable[[], Any]]]:
+    rng = np.random.default_rng(0)
+    g = rng.gamma(2.0, 3.0, size=n)
+    z = rng.normal(5.0, 2.0, size=n)
+    k = rng.poisson(4.0, size=n)
+    b = rng.beta(2.0, 5.0, size=n)
+    e = rng.exponential(2.0, size=n)
+    bern = (rng.random(n) < 0.3).astype(np.int64)
+    return [
+        (
+            "Gamma",
+            g,
+            lambda: expfam.Gamma.fit(g),
+            lambda: (g.sum(), np.log(g).sum()),
+            lambda: stats.gamma.fit(g, floc=0),
+        ),
+        (
+            "Normal",
+            z,
+            lambda: expfam.Normal.fit(z),
+            lambda: (z.sum(), (z * z).sum()),
+            lambda: stats.norm.fit(z),
+        ),
+        ("Poisson", k, lambda: expfam.Poisson.fit(k), lambda: k.sum(), lambda: k.mean()),
+        (
+            "Exponential",
+            e,
+            lambda: expfam.Exponential.fit(e),
+            lambda: e.sum(),
+            lambda: stats.expon.fit(e, floc=0),
+        ),
+        (
+            "Bernoulli",
+            bern,
+            lambda: expfam.Bernoulli.fit(bern),
+            lambda: bern.sum(),
+            lambda: bern.mean(),
+        ),
+        (
+            "Beta",
+            b,
+            lambda: expfam.Beta.fit(b),
+            lambda: (np.log(b).sum(), np.log1p(-b).sum()),
+            lambda: stats.beta.fit(b, floc=0, fscale=1),
+        ),
+    ]
+
+
+def memory_run(path: str, n: int) -> None:
+    x = np.memmap(path, dtype=np.int64, mode="r", shape=(n,))
+    d = expfam.Poisson.fit(x)
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{float(d.rate):.6f} {peak:.0f}")
+
+
+def memory(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "counts.i8")
+        x = np.memmap(path, dtype=np.int64, mode="w+", shape=(n,))
+        rng = np.random.default_rng(1)
+        for i in range(0, n, 1 << 22):
+            x[i : i + (1 << 22)] = rng.poisson(4.0, size=min(1 << 22, n - i))
+        x.flush()
+        del x
+        base = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import expfam, resource; "
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", path, str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        rate, peak = out.stdout.split()
+        size_mb = n * 8 / 2**20
+        print(
+            f"\nPoisson.fit of a {size_mb:.0f} MB int64 memmap: rate {rate}, peak RSS {peak} MB "
+            f"(interpreter with expfam imported: {float(base.stdout):.0f} MB)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_run(args.memory_child[0], int(args.memory_child[1]))
+        return
+    print(f"CPU: {cpu_model()}; numpy {np.__version__}; expfam {expfam.__version__}")
+    for size in args.sizes:
+        n = int(size)
+        print(f"\nn = {n:.0e}: best of {args.rounds} (ms); ratio = expfam / numpy reductions")
+        print(f"{'family':<12}{'reductions':>11}{'expfam.fit':>12}{'ratio':>8}{'scipy fit':>11}")
+        for name, _, fit, floor, peer in cases(n):
+            t_floor = best(floor, args.rounds)
+            t_fit = best(fit, args.rounds)
+            t_peer = best(peer, max(1, args.rounds // 3))
+            print(
+                f"{name:<12}{t_floor * 1e3:>11.2f}{t_fit * 1e3:>12.2f}"
+                f"{t_fit / t_floor:>8.2f}{t_peer * 1e3:>11.2f}"
+            )
+    if args.memory:
+        memory(100_000_000)
+
+
+if __name__ == "__main__":
+    main()
