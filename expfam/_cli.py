@@ -11,23 +11,32 @@ Sub-commands:
     The maximum-entropy distribution over the rows of a feature table with given
     feature means, optionally relative to a prior.
 ``expfam fit``
-    A maximum-likelihood categorical fitted to integer labels.
+    A maximum-likelihood fit of any exported family (``expfam fit poisson FILE``);
+    without a family, a categorical fitted to integer labels.
 
 Every computing command prints a table and a summary, or with ``--json`` one JSON
 object. Non-finite numbers are written as the strings ``"inf"``, ``"-inf"`` and
 ``"nan"`` so that the output is always valid JSON.
 
 Bad input (text where a number is expected, an empty file, an infeasible target)
-prints one line ``expfam CMD: error: ...`` on stderr and exits with status 2; a
-solver that does not converge exits with status 1. No traceback is shown unless
-the environment variable ``EXPFAM_DEBUG`` is set.
+prints one line ``expfam CMD: error: ...`` on stderr (with ``--json``, one JSON
+object) and exits with status 2; a solver that does not converge exits with status
+1. No traceback is shown unless the environment variable ``EXPFAM_DEBUG`` is set.
+Echoed user text (file names, cells) has its unprintable characters escaped.
+
+Input files are read line by line by :func:`read_table` (named float columns) and
+:func:`read_values` (every number in order), with the limits `MAX_VALUES`,
+`MAX_LINE_CHARS` and `MAX_INPUT_CHARS`.
 
 Examples
 --------
 >>> from expfam._cli import main
 >>> status = main(["fit", "--labels", "0 0 1 2", "--json"])  # doctest: +ELLIPSIS
-{"command": "fit", "num_categories": 3, "num_observations": 4, ...}
+{"command": "fit", "family": "Categorical", "num_categories": 3, "num_observations": 4, ...}
 >>> status
+0
+>>> main(["fit", "poisson", "--values", "0 2 3 1", "--json"])  # doctest: +ELLIPSIS
+{"command": "fit", "family": "Poisson", ..., "parameters": {"rate": 1.5...}, ...}
 0
 """
 
@@ -55,7 +64,7 @@ from numpy.typing import ArrayLike, NDArray
 
 import expfam
 
-__all__ = ["CLIError", "main", "to_jsonable"]
+__all__ = ["CLIError", "main", "read_table", "read_values", "to_jsonable"]
 
 PROG = "expfam"
 
@@ -167,13 +176,24 @@ def _dump_json(obj: dict[str, Any], out: TextIO) -> None:
         if isinstance(value, _Indices) or (listlike and len(value) > _CHUNK):
             out.write("[")
             for start in range(0, len(value), _CHUNK):
-                chunk = to_jsonable(value[start : start + _CHUNK])
-                text = json.dumps(chunk, allow_nan=False)[1:-1]
+                text = _json_items(value[start : start + _CHUNK])
                 out.write(text if start == 0 else ", " + text)
             out.write("]")
         else:
             out.write(json.dumps(to_jsonable(value), allow_nan=False))
     out.write("}\n")
+
+
+def _json_items(chunk: Any) -> str:
+    """Return the JSON text of the items of a list or 1-d array, without the brackets."""
+    if (  # the common case needs no Python call per number: finite, no negative zero
+        isinstance(chunk, np.ndarray)
+        and chunk.dtype.kind == "f"
+        and np.all(np.isfinite(chunk))
+        and not np.any(np.signbit(chunk) & (chunk == 0))
+    ):
+        return json.dumps(chunk.tolist(), allow_nan=False)[1:-1]
+    return json.dumps(to_jsonable(chunk), allow_nan=False)[1:-1]
 
 
 def _num(x: Any, digits: int = 6) -> str:

@@ -1008,6 +1008,7 @@ def test_streamed_json_and_tables_equal_the_whole(monkeypatch: pytest.MonkeyPatc
         "d": np.float64(-0.0),
         "e": np.zeros(0),
         "f": np.array(3.5),
+        "g": np.array([1.0, -0.0, np.inf, 2.5]),  # not the fast path: -0.0 and inf
     }
     whole = io.StringIO()
     _cli._dump_json(obj, whole)
