@@ -648,7 +648,13 @@ def _check_finite(values: ArrayLike, what: str) -> None:
 _CLI_NAMES: dict[str, dict[str, str]] = {
     "boltzmann": {"mean_energy": "--mean-energy", "beta": "--beta", "energies": "the energies"},
     "maxent": {"moments": "--moments", "features": "the --features columns", "prior": "the prior"},
-    "fit": {"pseudocount": "--pseudocount", "counts": "the label counts"},
+    "fit": {
+        "pseudocount": "--pseudocount",
+        "counts": "the label counts",
+        "x": "the data",
+        "weights": "the weights",
+        "num_categories": "--num-categories",
+    },
 }
 
 
@@ -1201,6 +1207,7 @@ def _fit_family(
     try:
         dist = cls.fit(data.x, weights=data.weights, **fixed)
     except TypeError as exc:
+        message = _fit_message(exc, [*known, *fixed])
         missing = [k for k in known if k not in fixed]
         want = (
             f"{name} needs {' '.join(f'--fixed {k}=VALUE' for k in missing)}"
@@ -1208,9 +1215,9 @@ def _fit_family(
             else f"{name} takes "
             + (f"only {', '.join(f'--fixed {k}=' for k in known)}" if known else "no --fixed")
         )
-        raise CLIError(f"{want} ({_in_cli_terms(str(exc), 'fit')})") from exc
+        raise CLIError(f"{want} ({message})") from exc
     except ValueError as exc:
-        raise CLIError(f"{name}: {_in_cli_terms(str(exc), 'fit')}") from exc
+        raise CLIError(f"{name}: {_fit_message(exc, [*known, *fixed])}") from exc
     with np.errstate(all="ignore"):  # 0 * -inf for a zero-weight point outside the support
         lp = np.asarray(dist.log_prob(data.x), dtype=np.float64)
         loglik = float(
@@ -1263,6 +1270,14 @@ def _fit_family(
         out,
     )
     return EXIT_OK
+
+
+def _fit_message(exc: Exception, fixed: Sequence[str]) -> str:
+    """Return the library's message in the command line's words (`n` -> ``--fixed n``)."""
+    message = _in_cli_terms(str(exc), "fit")
+    for k in fixed:
+        message = message.replace(f"`{k}`", f"--fixed {k}")
+    return message
 
 
 def _vector(values: Any) -> str:

@@ -811,6 +811,8 @@ FIT_ERRORS: list[tuple[list[str], list[str]]] = [
     (["fit", "poisson", "-l", "1 2", "--fixed", "n=3"], ["poisson takes no --fixed"]),
     (["fit", "poisson", "-l", "1 2", "--fixed", "n"], ["--fixed expects NAME=VALUE"]),
     (["fit", "poisson", "-l", "1 -2"], ["poisson:", "-2"]),
+    (["fit", "bernoulli", "-l", "0 1 2"], ["bernoulli: the data must hold integers"]),
+    (["fit", "binomial", "-l", "0 1", "-x", "n=-1"], ["binomial: --fixed n must be"]),
     (["fit", "poisson", "-l", "1 2", "-a", "1"], ["categorical family only"]),
     (["fit", "poison", "-l", "1 2"], ["'poison' is neither a family nor a file", "poisson"]),
     (["fit", "poisson", "states.csv"], ["has columns", "--column"]),
@@ -825,7 +827,9 @@ FIT_ERRORS: list[tuple[list[str], list[str]]] = [
 def test_fit_errors_are_one_line(case: int, tmp_path: Path) -> None:
     (tmp_path / "states.csv").write_text(STATES)
     args, needles = FIT_ERRORS[case]
-    assert_one_line_error(run(*args, cwd=tmp_path), *needles)
+    r = run(*args, cwd=tmp_path)
+    assert_one_line_error(r, *needles)
+    assert not re.search(r"`[a-z_]+`", r.stderr), r.stderr  # the library's names, translated
 
 
 def test_a_family_added_later_needs_no_cli_edit(
