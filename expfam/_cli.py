@@ -585,12 +585,14 @@ _read_table = read_table  # the name the commands use
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
-def read_values(path: str, *, text: str | None = None) -> tuple[F64Array, _LineMap, str]:
+def read_values(
+    path: str, *, text: str | None = None, header: bool = True
+) -> tuple[F64Array, _LineMap, str]:
     r"""Read every number of a file (or `text`) in order, any number per line, streaming it.
 
-    Values are separated by commas, tabs, spaces or newlines. A first line without any
-    number is a header: with one name it is skipped; with several the file is a table
-    and a column must be chosen. Returns the values, their line numbers and the name of
+    Values are separated by commas, tabs, spaces or newlines. With `header`, a first line
+    without any number is a header: with one name it is skipped; with several the file
+    is a table and a column must be chosen. Returns the values, their line numbers and the name of
     the source. The limits and checks of :func:`read_table` hold.
 
     Examples
@@ -602,7 +604,7 @@ def read_values(path: str, *, text: str | None = None) -> tuple[F64Array, _LineM
     source = path if text is not None else _source_name(path)
     buf = array.array("d")
     linemap = _LineMap()
-    first = True
+    first = header
     for n, s in _text_lines(path, text):
         cells = _SEPARATORS.split(s)
         if first and not any(map(_is_number, cells)) and s.isprintable():
@@ -1038,7 +1040,7 @@ def _fit_data(args: argparse.Namespace, cls: type[expfam.ExponentialFamily]) -> 
     else:
         path, text = args.values_option, args.values
     if args.column is None and args.weights is None and not vector:
-        x, linemap, source = read_values(path, text=text)
+        x, linemap, source = read_values(path, text=text, header=text is None)
         return _FitData(x, None, None, [], source, linemap)
     table = read_table(path, text=text)
     if args.column is not None and not vector and len(args.column) != 1:
@@ -1464,7 +1466,8 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
             "  expfam boltzmann --file levels.csv --column energy --mean-energy 1.2 --json\n\n"
             "A file holds one energy per line, or is a CSV table (comma, tab or space\n"
             "separated) with an optional header row and an optional first column of\n"
-            "state names; lines starting with # are ignored. `--file -` reads stdin."
+            "state names; lines starting with # are ignored. `--file -` reads stdin.\n"
+            + _LIMITS_HELP
         ),
     )
     p.add_argument("energies", nargs="*", metavar="ENERGY", help="energy of each state")
@@ -1510,7 +1513,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
             "  expfam maxent states.csv --features energy spin --moments 1.0 0.2 --prior q\n\n"
             "FILE is a CSV table (comma, tab or space separated), one row per state, with\n"
             "an optional header row and an optional first column of state names. Without\n"
-            "--features every numeric column except the prior is a feature."
+            "--features every numeric column except the prior is a feature.\n" + _LIMITS_HELP
         ),
     )
     p.add_argument("features", metavar="FILE", help="CSV table of features, one row per state")

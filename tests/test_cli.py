@@ -808,6 +808,7 @@ def test_fit_original_categorical_form_still_works(tmp_path: Path) -> None:
 
 FIT_ERRORS: list[tuple[list[str], list[str]]] = [
     (["fit", "binomial", "-l", "1 2"], ["binomial needs --fixed n=VALUE"]),
+    (["fit", "--labels", "a b"], ["--labels, line 1: 'a' is not a number"]),  # not a header
     (["fit", "poisson", "-l", "1 2", "--fixed", "n=3"], ["poisson takes no --fixed"]),
     (["fit", "poisson", "-l", "1 2", "--fixed", "n"], ["--fixed expects NAME=VALUE"]),
     (["fit", "poisson", "-l", "1 -2"], ["poisson:", "-2"]),
@@ -1001,7 +1002,7 @@ def test_200_mb_input_peaked_at_6_gb(tmp_path: Path) -> None:
         peaks[args[0]] = int(r.stderr.split()[-1]) * 1024  # kilobytes on Linux
     baseline = 150e6  # the interpreter with numpy and scipy
     for command, peak in peaks.items():
-        assert peak < baseline + 12 * size, (command, peak / 1e6, size / 1e6)
+        assert peak < baseline + 16 * size, (command, peak / 1e6, size / 1e6)
 
 
 def test_streamed_json_and_tables_equal_the_whole(monkeypatch: pytest.MonkeyPatch) -> None:
