@@ -345,6 +345,8 @@ def _semicolon_hint(*texts: str) -> str:
 
 
 def _not_a_number(text: str, where: str) -> CLIError:
+    if not text:
+        return CLIError(f"{where}: an empty value where a number is expected (a missing value?)")
     return CLIError(f"{where}: {text!r} is not a number{_semicolon_hint(text)}")
 
 
@@ -402,7 +404,9 @@ def _text_lines(path: str, text: str | None = None) -> Iterator[tuple[int, str]]
             try:
                 line = f.readline(MAX_LINE_CHARS + 1)
             except UnicodeDecodeError:
-                raise CLIError(f"{name}, line {n}: not UTF-8 text") from None
+                raise CLIError(
+                    f"{name}, line {n}: not UTF-8 text (save the file as CSV in UTF-8)"
+                ) from None
             if not line:
                 return
             total += len(line)
@@ -582,7 +586,7 @@ def read_table(path: str, *, text: str | None = None) -> _Table:  # noqa: C901 -
 
 _read_table = read_table  # the name the commands use
 
-_SEPARATORS = re.compile(r"[,\s]+")
+_SEPARATORS = re.compile(r"\s*,\s*|\s+")  # "1,,2" holds an empty value
 
 
 def read_values(

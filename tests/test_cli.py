@@ -809,6 +809,8 @@ def test_fit_original_categorical_form_still_works(tmp_path: Path) -> None:
 FIT_ERRORS: list[tuple[list[str], list[str]]] = [
     (["fit", "binomial", "-l", "1 2"], ["binomial needs --fixed n=VALUE"]),
     (["fit", "--labels", "a b"], ["--labels, line 1: 'a' is not a number"]),  # not a header
+    (["fit", "poisson", "-l", "1,,2"], ["line 1: an empty value where a number is expected"]),
+    (["fit", "poisson", "latin1.csv"], ["latin1.csv, line 1: not UTF-8 text"]),
     (["fit", "poisson", "-l", "1 2", "--fixed", "n=3"], ["poisson takes no --fixed"]),
     (["fit", "poisson", "-l", "1 2", "--fixed", "n"], ["--fixed expects NAME=VALUE"]),
     (["fit", "poisson", "-l", "1 -2"], ["poisson:", "-2"]),
@@ -827,6 +829,7 @@ FIT_ERRORS: list[tuple[list[str], list[str]]] = [
 @pytest.mark.parametrize("case", range(len(FIT_ERRORS)), ids=lambda i: " ".join(FIT_ERRORS[i][0]))
 def test_fit_errors_are_one_line(case: int, tmp_path: Path) -> None:
     (tmp_path / "states.csv").write_text(STATES)
+    (tmp_path / "latin1.csv").write_bytes("café\n1\n".encode("latin-1"))
     args, needles = FIT_ERRORS[case]
     r = run(*args, cwd=tmp_path)
     assert_one_line_error(r, *needles)
