@@ -7,6 +7,7 @@ gives one line on stderr with exit status 2 and never a traceback.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -24,6 +25,7 @@ import numpy as np
 import pytest
 
 import expfam
+from expfam import _cli
 from expfam._cli import _column, _in_cli_terms, main, to_jsonable
 
 ENV = {k: v for k, v in os.environ.items() if k != "EXPFAM_DEBUG"} | {
@@ -149,6 +151,10 @@ def test_help_examples_run(tmp_path: Path) -> None:
     (tmp_path / "states.csv").write_text(STATES)
     (tmp_path / "levels.csv").write_text("state,energy\na,0\nb,1\nc,2\nd,3\n")
     (tmp_path / "labels.txt").write_text("0 1 2 3 1\n")
+    (tmp_path / "counts.txt").write_text("3\n0\n2\n5\n")
+    (tmp_path / "trials.csv").write_text("plot,successes\na,3\nb,7\nc,5\n")
+    (tmp_path / "heights.csv").write_text("height,w\n170.5,1\n182,2\n165,1\n")
+    (tmp_path / "shares.csv").write_text("a,b,c\n0.2,0.3,0.5\n0.1,0.6,0.3\n0.4,0.4,0.2\n")
     ran = 0
     for command in ("boltzmann", "maxent", "fit"):
         helptext = ok(command, "--help")
@@ -161,7 +167,7 @@ def test_help_examples_run(tmp_path: Path) -> None:
             r = run(*words[1:], stdin=stdin, cwd=tmp_path)
             assert r.returncode == 0, (line, r.stderr)
             ran += 1
-    assert ran >= 6
+    assert ran >= 12
 
 
 BOLTZMANN_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -314,6 +320,8 @@ def test_maxent_prior_column_equals_prior_file(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- fit
 FIT_KEYS = {
     "command",
+    "family",
+    "weights",
     "num_categories",
     "num_observations",
     "pseudocount",
@@ -401,10 +409,15 @@ BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
     (["boltzmann", "-b", "1", "--", "-1", "0", "--json"], "", ["'--json'", "after `--`"]),
     (["maxent", "states.csv", "--features", "energy", "--moments", "-1e-3"], "", ["--moments="]),
     (["fit", "--labels", "0", "-k", "-1e3"], "", ["invalid int value: '-1e3'"]),
-    (["fit", "--labels", "-1e3"], "", ["'-1e3' is not an integer label"]),
+    (["fit", "--labels", "-1e3"], "", ["label -1000 is negative"]),
     (["fit", "--labels", "0 1", "-a", "-1e-3"], "", ["--pseudocount", "-0.001"]),
     (["boltzmann", "1", "2", "--beta", "abc"], "", ["--beta", "invalid float value"]),
-    (["maxent", "states.csv", "-m", "1.0"], "", ["--moments has 1 values for 3 features"]),
+    (["maxent", "states.csv", "-m", "1.0"], "", ["--moments has 1 value for 3 features"]),
+    (
+        ["maxent", "states.csv", "--features", "spin", "-m", "1", "0"],
+        "",
+        ["2 values for 1 feature "],
+    ),
     (
         ["maxent", "states.csv", "--features", "energy", "-m", "5"],
         "",
@@ -431,8 +444,8 @@ BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
         ["--prior: prior weights must be non-negative"],
     ),
     (["maxent", "states.csv"], "", ["--moments"]),  # a required option is missing
-    (["fit", "--labels", "0 1 x"], "", ["'x' is not an integer label"]),
-    (["fit", "--labels", "0 1.5"], "", ["'1.5'"]),
+    (["fit", "--labels", "0 1 x"], "", ["'x' is not a number"]),
+    (["fit", "--labels", "0 1.5"], "", ["label 1.5 is not an integer label"]),
     (["fit", "--labels", "0 -1"], "", ["negative"]),
     (["fit", "--labels", "0 1 5", "-k", "3"], "", ["--labels, line 1: label 5 is outside 0..2"]),
     (["fit", "-k", "3"], "0\n# two\n1 2\n3 9\n", ["<stdin>, line 4: label 3 is outside 0..2"]),
@@ -627,3 +640,393 @@ def test_library_messages_in_cli_terms() -> None:
         == "--moments value -2.5 (for 's') is outside feature column 's'"
     )
     assert _in_cli_terms("`other` stays", "fit") == "`other` stays"  # unknown: unchanged
+
+
+# ---------------------------------------------------------------------------- issue 13
+# Each defect of issue 13 reproduced on the old CLI, with a test named after it.
+
+
+def test_bom_before_header_broke_column_lookup(tmp_path: Path) -> None:
+    # a spreadsheet's CSV: UTF-8 byte-order mark, then the header; the column was
+    # named "\ufeffenergy" and `--column energy` found no such column
+    (tmp_path / "levels.csv").write_bytes(b"\xef\xbb\xbfenergy,g\n0,1\n1,2\n")
+    obj = strict_json(
+        ok("boltzmann", "-f", "levels.csv", "-c", "energy", "-b", "1", "--json", cwd=tmp_path)
+    )
+    assert obj["energies"] == [0, 1]
+    (tmp_path / "named.csv").write_bytes(b"\xef\xbb\xbfstate,energy\na,0\nb,1\n")
+    obj = strict_json(ok("boltzmann", "-f", "named.csv", "-b", "1", "--json", cwd=tmp_path))
+    assert obj["states"] == ["a", "b"]
+
+
+def test_bom_before_one_column_file_dropped_the_first_value(tmp_path: Path) -> None:
+    # "\ufeff0" was not a number, so the first line was taken for a header
+    (tmp_path / "one.txt").write_bytes(b"\xef\xbb\xbf0\n1\n2\n")
+    obj = strict_json(ok("boltzmann", "-f", "one.txt", "-b", "1", "--json", cwd=tmp_path))
+    assert obj["energies"] == [0, 1, 2]
+    obj = strict_json(ok("fit", "poisson", "one.txt", "--json", cwd=tmp_path))
+    assert obj["num_observations"] == 3
+    assert obj["parameters"]["rate"] == 1.0
+    obj = strict_json(ok("fit", "-", "--json", stdin="\ufeff2\n0\n"))
+    assert obj["counts"] == [1, 0, 1]
+
+
+#: Data for `expfam fit FAMILY`, one entry per exported family: (text, known parameters).
+FIT_DATA: dict[str, tuple[str, dict[str, int]]] = {
+    "bernoulli": ("0 1 1 0 1", {}),
+    "beta": ("0.2 0.5 0.7 0.4", {}),
+    "binomial": ("3 4 5 2", {"n": 10}),
+    "categorical": ("0 2 1 2", {"num_categories": 4}),
+    "dirichlet": ("0.2,0.3,0.5\n0.1,0.6,0.3\n0.4,0.4,0.2\n", {}),
+    "exponential": ("0.5 1.5 2 0.1", {}),
+    "gamma": ("0.5 1.5 2 0.1", {}),
+    "geometric": ("1 2 4 3", {}),
+    "normal": ("1 2 4", {}),
+    "poisson": ("0 2 3 1", {}),
+}
+
+
+def test_fit_registry_covers_every_exported_family() -> None:
+    families = {
+        _cli._kebab(name)
+        for name in expfam.__all__
+        if isinstance(getattr(expfam, name), type)
+        and issubclass(getattr(expfam, name), expfam.ExponentialFamily)
+        and getattr(expfam, name) is not expfam.ExponentialFamily
+    }
+    assert set(_cli._families()) == families
+    assert set(FIT_DATA) == families, "add test data for the new family to FIT_DATA"
+
+
+@pytest.mark.parametrize("family", sorted(FIT_DATA))
+def test_fit_only_fitted_a_categorical(family: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text, fixed = FIT_DATA[family]
+    cls = _cli._families()[family]
+    options = [f"--fixed={k}={v}" for k, v in fixed.items()]
+    obj = run_json(capsys, "fit", family, "--values", text, *options)
+    assert obj["family"] == cls.__name__
+    if cls.event_ndim == 1:
+        x = np.array([[float(c) for c in row.split(",")] for row in text.split()])
+    else:
+        x = np.array(text.split(), dtype=float)
+    if cls is expfam.Categorical:
+        labels = expfam.Categorical.fit(x.astype(int), fixed["num_categories"])
+        np.testing.assert_array_equal(obj["probabilities"], labels.probs)
+        return
+    ref = cls.fit(x, **fixed)
+    np.testing.assert_array_equal(obj["natural_params"], ref.natural_params)
+    np.testing.assert_array_equal(obj["mean_params"], ref.mean_params)
+    assert obj["entropy"] == float(ref.entropy())
+    assert obj["log_likelihood"] == pytest.approx(float(ref.log_prob(x).sum()), rel=1e-14)
+    assert obj["fixed"] == fixed
+    # the text table shows the same fit
+    assert main(["fit", family, "--values", text, *options]) == 0
+    out = capsys.readouterr().out
+    assert f"{cls.__name__} fit (maximum likelihood) to {x.shape[0]} observations" in out
+
+
+def test_fit_closed_forms(capsys: pytest.CaptureFixture[str]) -> None:
+    # independent of the library: the MLEs in closed form
+    assert run_json(capsys, "fit", "poisson", "-l", "0 2 3 1")["parameters"]["rate"] == 1.5
+    obj = run_json(capsys, "fit", "normal", "-l", "1 2 6")
+    assert obj["parameters"]["loc"] == pytest.approx(3.0, rel=1e-15)
+    assert obj["parameters"]["scale"] == pytest.approx(math.sqrt(14 / 3), rel=1e-15)
+    obj = run_json(capsys, "fit", "binomial", "-l", "3 4 5 2", "-x", "n=10")
+    assert obj["parameters"]["probs"] == pytest.approx(14 / 40, rel=1e-15)
+    assert obj["parameters"]["n"] == 10
+
+
+def test_fit_rejected_a_header_row_and_had_no_column_or_weights(tmp_path: Path) -> None:
+    (tmp_path / "counts.csv").write_text("site,count,w\na,3,1\nb,0,2\nc,6,1\n")
+    obj = strict_json(
+        ok(
+            "fit",
+            "poisson",
+            "counts.csv",
+            "--column",
+            "count",
+            "--weights",
+            "w",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    assert obj["parameters"]["rate"] == pytest.approx((3 + 0 + 6) / 4, rel=1e-15)
+    assert obj["weights"] == "w"
+    assert obj["columns"] == ["count"]
+    ref = expfam.Poisson.fit([3.0, 0.0, 6.0], weights=[1.0, 2.0, 1.0])
+    np.testing.assert_array_equal(obj["natural_params"], ref.natural_params)
+    # a header row over a single column needs no --column
+    (tmp_path / "labels.csv").write_text("label\n0\n1\n1\n")
+    obj = strict_json(ok("fit", "labels.csv", "--json", cwd=tmp_path))
+    assert obj["counts"] == [1, 2]
+    # weights of a categorical: weighted counts
+    (tmp_path / "wl.csv").write_text("label,w\n0,0.5\n1,2\n1,1\n")
+    obj = strict_json(
+        ok("fit", "categorical", "wl.csv", "-c", "label", "-w", "w", "--json", cwd=tmp_path)
+    )
+    assert obj["counts"] == [0.5, 3.0]
+    np.testing.assert_allclose(obj["probabilities"], [0.5 / 3.5, 3 / 3.5], rtol=1e-15)
+    # columns by index, Dirichlet rows from a table
+    obj = strict_json(ok("fit", "poisson", "counts.csv", "-c", "0", "--json", cwd=tmp_path))
+    assert obj["parameters"]["rate"] == pytest.approx(3.0, rel=1e-15)
+    (tmp_path / "shares.csv").write_text("a,b,c,w\n0.2,0.3,0.5,1\n0.1,0.6,0.3,1\n0.4,0.4,0.2,2\n")
+    obj = strict_json(ok("fit", "dirichlet", "shares.csv", "-w", "w", "--json", cwd=tmp_path))
+    x = np.array([[0.2, 0.3, 0.5], [0.1, 0.6, 0.3], [0.4, 0.4, 0.2]])
+    dirichlet = expfam.Dirichlet.fit(x, weights=[1.0, 1.0, 2.0])
+    np.testing.assert_array_equal(obj["parameters"]["concentration"], dirichlet.concentration)
+    assert obj["columns"] == ["a", "b", "c"]
+
+
+def test_fit_rejected_float_labels_the_api_accepts(capsys: pytest.CaptureFixture[str]) -> None:
+    a = run_json(capsys, "fit", "--labels", "0 1.0 2.0 2")
+    b = run_json(capsys, "fit", "--labels", "0 1 2 2")
+    assert a == b
+    assert run_json(capsys, "fit", "binomial", "-l", "3.0 4", "-x", "n=10.0")["fixed"] == {
+        "n": 10.0
+    }
+
+
+def test_fit_original_categorical_form_still_works(tmp_path: Path) -> None:
+    (tmp_path / "labels.txt").write_text("0 1 1\n")
+    old = strict_json(ok("fit", "labels.txt", "-k", "3", "--json", cwd=tmp_path))
+    new = strict_json(ok("fit", "categorical", "labels.txt", "-k", "3", "--json", cwd=tmp_path))
+    fixed = strict_json(
+        ok(
+            "fit",
+            "Categorical",
+            "labels.txt",
+            "--fixed",
+            "num_categories=3",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    assert old == new == fixed
+    assert old["counts"] == [1, 2, 0]
+
+
+FIT_ERRORS: list[tuple[list[str], list[str]]] = [
+    (["fit", "binomial", "-l", "1 2"], ["binomial needs --fixed n=VALUE"]),
+    (["fit", "--labels", "a b"], ["--labels, line 1: 'a' is not a number"]),  # not a header
+    (["fit", "poisson", "-l", "1,,2"], ["line 1: an empty value where a number is expected"]),
+    (["fit", "poisson", "latin1.csv"], ["latin1.csv, line 1: not UTF-8 text"]),
+    (["fit", "poisson", "-l", "1 2", "--fixed", "n=3"], ["poisson takes no --fixed"]),
+    (["fit", "poisson", "-l", "1 2", "--fixed", "n"], ["--fixed expects NAME=VALUE"]),
+    (["fit", "poisson", "-l", "1 -2"], ["poisson:", "-2"]),
+    (["fit", "bernoulli", "-l", "0 1 2"], ["bernoulli: the data must hold integers"]),
+    (["fit", "binomial", "-l", "0 1", "-x", "n=-1"], ["binomial: --fixed n must be"]),
+    (["fit", "poisson", "-l", "1 2", "-a", "1"], ["categorical family only"]),
+    (["fit", "poison", "-l", "1 2"], ["'poison' is neither a family nor a file", "poisson"]),
+    (["fit", "poisson", "states.csv"], ["has columns", "--column"]),
+    (["fit", "poisson", "states.csv", "-c", "energy", "spin"], ["give one"]),
+    (["fit", "poisson", "states.csv", "-c", "energy", "-w", "spin"], ["line 3", "weight -1"]),
+    (["fit", "poisson", "states.csv", "-c", "nope"], ["--column nope", "no such column"]),
+    (["fit", "categorical", "-l", "0 1", "-k", "2", "-x", "num_categories=3"], ["disagree"]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FIT_ERRORS)), ids=lambda i: " ".join(FIT_ERRORS[i][0]))
+def test_fit_errors_are_one_line(case: int, tmp_path: Path) -> None:
+    (tmp_path / "states.csv").write_text(STATES)
+    (tmp_path / "latin1.csv").write_bytes("café\n1\n".encode("latin-1"))
+    args, needles = FIT_ERRORS[case]
+    r = run(*args, cwd=tmp_path)
+    assert_one_line_error(r, *needles)
+    assert not re.search(r"`[a-z_]+`", r.stderr), r.stderr  # the library's names, translated
+
+
+def test_a_family_added_later_needs_no_cli_edit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class CountsPerDay(expfam.Poisson):
+        """A new exported family (here a Poisson underneath)."""
+
+    class NegativeTrials(expfam.Binomial):
+        """Only its signature is read: a known `r` before a keyword-only group."""
+
+        def __init__(self, r: Any, *, probs: Any = None, logits: Any = None) -> None:
+            super().__init__(r, probs=probs, logits=logits)
+
+    for cls in (CountsPerDay, NegativeTrials):
+        monkeypatch.setattr(expfam, cls.__name__, cls, raising=False)
+    monkeypatch.setattr(expfam, "__all__", [*expfam.__all__, "CountsPerDay", "NegativeTrials"])
+    assert _cli._families()["counts-per-day"] is CountsPerDay
+    assert _cli._known_parameters(NegativeTrials) == ["r"]
+    assert _cli._known_parameters(expfam.Binomial) == ["n"]
+    assert _cli._known_parameters(expfam.Categorical) == ["num_categories"]
+    assert _cli._known_parameters(expfam.Poisson) == []
+    assert main(["fit", "--help"]) == 0
+    helptext = capsys.readouterr().out
+    assert "counts-per-day," in helptext
+    assert "negative-trials (known: r)" in helptext
+    obj = run_json(capsys, "fit", "counts-per-day", "-l", "1 3")
+    assert obj["family"] == "CountsPerDay"
+    assert obj["mean_params"] == [2.0]
+    assert run_json(capsys, "fit", "CountsPerDay", "-l", "1 3") == obj
+
+
+JSON_ERRORS: list[list[str]] = [
+    ["fit", "--labels", "x", "--json"],  # bad input
+    ["fit", "--json", "--labels", "0", "-k", "two"],  # argparse: invalid int
+    ["boltzmann", "1", "2", "--json", "--bogus"],  # argparse: unknown option
+    ["boltzmann", "1", "2", "3", "--mean-energy", "7", "--json"],  # infeasible
+    ["maxent", "missing.csv", "-m", "1", "--json"],
+]
+
+
+@pytest.mark.parametrize("case", range(len(JSON_ERRORS)), ids=lambda i: " ".join(JSON_ERRORS[i]))
+def test_json_errors_were_plain_text(case: int) -> None:
+    r = run(*JSON_ERRORS[case])
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    obj = strict_json(r.stderr)
+    assert set(obj) == {"command", "status", "kind", "error"}
+    assert obj["command"] == JSON_ERRORS[case][0]
+    assert obj["status"] == 2
+    assert obj["kind"] == "error"
+    assert obj["error"]
+    assert "Traceback" not in obj["error"]
+
+
+def test_semicolon_separated_file_got_no_hint(tmp_path: Path) -> None:
+    (tmp_path / "semi.csv").write_text("state;energy\na;0,5\nb;1,5\n")
+    (tmp_path / "plain.csv").write_text("1;2\n3;4\n")
+    for args in (
+        ["boltzmann", "-f", "semi.csv", "-b", "1"],
+        ["boltzmann", "-f", "plain.csv", "-b", "1"],
+        ["fit", "poisson", "plain.csv"],
+        ["fit", "poisson", "semi.csv", "-c", "energy"],
+    ):
+        assert_one_line_error(run(*args, cwd=tmp_path), "';'-separated")
+    r = run("boltzmann", "-f", "-", "-b", "1", stdin="1\nx\n")
+    assert "';'" not in r.stderr  # no hint where there is no semicolon
+
+
+def test_plural_grammar_was_wrong() -> None:
+    assert _cli._plural(1, "value") == "1 value"
+    assert _cli._plural(2, "value") == "2 values"
+    assert _cli._plural(1, "category", "categories") == "1 category"
+    r = run("boltzmann", "-f", "-", "-b", "1", stdin="1,2\n3\n")
+    assert_one_line_error(r, "line 2: 1 value, expected 2")
+
+
+def test_control_characters_in_a_file_name_were_echoed_raw(tmp_path: Path) -> None:
+    evil = "evil\x1b[31mred\x07.csv"
+    r = run("boltzmann", "--file", evil, "--beta", "1", cwd=tmp_path)
+    assert_one_line_error(r, "evil\\x1b[31mred\\x07.csv", "no such file")
+    assert "\x1b" not in r.stderr
+    assert "\x07" not in r.stderr
+    (tmp_path / evil).write_text("name,energy\nok\x1b[2J,0\nb\u202e,1\n")
+    out = ok("boltzmann", "--file", evil, "--beta", "1", cwd=tmp_path)
+    assert "\x1b" not in out
+    assert "\u202e" not in out
+    assert "ok\\x1b[2J" in out
+    assert "evil\\x1b[31mred\\x07.csv" in out
+    r = run("fit", "poisson", "-l", "1 \x1b[2J")
+    assert "\x1b" not in r.stderr
+    assert _cli._shown("naïve ünïcode") == "naïve ünïcode"
+
+
+def child_limits() -> None:  # pragma: no cover - runs in the child process
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # 2 GiB of address space
+
+
+def test_dev_zero_ended_in_an_internal_memory_error() -> None:
+    # an endless input without line breaks: stopped at the documented line limit, in
+    # a child that could not have held the old reader's copy of it (2 GiB limit)
+    for args in (
+        ["boltzmann", "--file", "/dev/zero", "--beta", "1"],
+        ["fit", "poisson", "/dev/zero"],
+    ):
+        r = subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "expfam", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=ENV,
+            check=False,
+            preexec_fn=child_limits,
+        )
+        assert_one_line_error(r, "/dev/zero, line 1", f"{_cli.MAX_LINE_CHARS:,} characters")
+    r = run("fit", "poisson", stdin="\x00" * 100)
+    assert_one_line_error(r, "<stdin>, line 1", "is not a number")
+
+
+def test_input_limits_are_enforced(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_cli, "MAX_VALUES", 5)
+    assert main(["fit", "poisson", "-l", "1 2 3 4 5"]) == 0
+    capsys.readouterr()
+    for args in (["fit", "poisson", "-l", "1 2 3 4 5 6"], ["boltzmann", "-f", "-", "-b", "1"]):
+        monkeypatch.setattr(sys, "stdin", io.StringIO("1\n2\n3\n4\n5\n6\n"))
+        assert main(args) == 2
+        assert "more than 5 numbers, the limit" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a,b\n1,2\n3,4\n5,6\n"))
+    assert main(["boltzmann", "-f", "-", "-b", "1", "-c", "a"]) == 2
+    assert "more than 5 numbers" in capsys.readouterr().err
+    monkeypatch.setattr(_cli, "MAX_INPUT_CHARS", 10)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("# a long comment\n1\n"))
+    assert main(["fit", "poisson"]) == 2
+    assert "longer than 10 characters, the limit of an input" in capsys.readouterr().err
+
+
+def test_200_mb_input_peaked_at_6_gb(tmp_path: Path) -> None:
+    # the old reader held the text, its lines and a list of strings per cell: about 30
+    # bytes of memory per byte of input. Streaming keeps 8 bytes per number.
+    n = 2_000_000
+    path = tmp_path / "big.txt"
+    rng = np.random.default_rng(13)
+    path.write_text("x\n" + "\n".join(f"{v:.9f}" for v in rng.random(n)) + "\n")
+    size = path.stat().st_size
+    code = (
+        "import resource, sys\n"
+        "from expfam._cli import main\n"
+        "status = main(sys.argv[1:])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "raise SystemExit(status)\n"
+    )
+    peaks = {}
+    for args in (
+        ["fit", "normal", str(path), "--json"],
+        ["boltzmann", "-f", str(path), "-b", "1"],
+    ):
+        r = subprocess.run(  # noqa: S603 - our own interpreter
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            check=False,
+            timeout=600,
+        )
+        assert r.returncode == 0, r.stderr
+        peaks[args[0]] = int(r.stderr.split()[-1]) * 1024  # kilobytes on Linux
+    baseline = 150e6  # the interpreter with numpy and scipy
+    for command, peak in peaks.items():
+        assert peak < baseline + 16 * size, (command, peak / 1e6, size / 1e6)
+
+
+def test_streamed_json_and_tables_equal_the_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    obj = {
+        "a": np.arange(10.0),
+        "b": [1, 2, np.inf],
+        "c": _cli._Indices(7),
+        "d": np.float64(-0.0),
+        "e": np.zeros(0),
+        "f": np.array(3.5),
+        "g": np.array([1.0, -0.0, np.inf, 2.5]),  # not the fast path: -0.0 and inf
+    }
+    whole = io.StringIO()
+    _cli._dump_json(obj, whole)
+    monkeypatch.setattr(_cli, "_CHUNK", 2)
+    chunked = io.StringIO()
+    _cli._dump_json(obj, chunked)
+    expected = json.dumps(to_jsonable({**obj, "c": [str(i) for i in range(7)]}), allow_nan=False)
+    assert whole.getvalue() == chunked.getvalue() == expected + "\n"
+    a, b = io.StringIO(), io.StringIO()
+    x = np.array([0.5, 1e-7, -2.0, np.inf, 3.25])
+    _cli._table_columns(["i", "x"], [_cli._Indices(5), _cli._Column(x)], a)
+    _cli._table(["i", "x"], [[str(i), c] for i, c in enumerate(_column(x))], b)
+    assert a.getvalue() == b.getvalue()
