@@ -681,6 +681,7 @@ FIT_DATA: dict[str, tuple[str, dict[str, int]]] = {
     "exponential": ("0.5 1.5 2 0.1", {}),
     "gamma": ("0.5 1.5 2 0.1", {}),
     "geometric": ("1 2 4 3", {}),
+    "negative-binomial": ("0 4 2 7 1", {"r": 2}),
     "normal": ("1 2 4", {}),
     "poisson": ("0 2 3 1", {}),
 }
