@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from expfam._conjugate import conjugate_rule
+from expfam._dask import dask_module, is_dask_collection
 from expfam._kernels import mul0
 from expfam._suffstats import (
     SufficientStatistics,
@@ -453,9 +454,11 @@ class ExponentialFamily(abc.ABC):
 
         Parameters
         ----------
-        x : array_like
+        x : array_like or dask.array.Array
             Observations along the first axis, shape ``(n,) + batch_shape +
-            event_shape``; ``n`` may be 0 (empty statistics).
+            event_shape``; ``n`` may be 0 (empty statistics). A Dask array is reduced
+            chunk by chunk where its chunks live (statistics per chunk, merged in a
+            tree) and the statistics are computed; see *Data larger than memory*.
         weights : array_like, optional
             Finite, non-negative weights of shape ``(n,)``. A zero weight drops its
             observation (even one where :math:`T(x)` is infinite).
@@ -482,6 +485,11 @@ class ExponentialFamily(abc.ABC):
         >>> s.count, float(s.mean_params[0]), float(s.fit().rate)
         (5, 2.8, 2.8)
         """
+        if is_dask_collection(x, weights):  # statistics per chunk, merged in a tree
+            lazy: SufficientStatistics = dask_module("expfam._dask_stats").dask_suffstats(
+                cls, x, weights, fixed
+            )
+            return lazy
         probe = cls._fit_probe(**fixed)
         a, dtype = _observations(x, probe.event_ndim)
         n = a.shape[0]

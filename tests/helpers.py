@@ -53,3 +53,24 @@ def assert_close(
             f"error {err[worst] / (eps * max(mag[fin][worst], 1e-300)):.3g} "
             f"eps relative (allowed {rtol_eps})"
         )
+
+
+def _usual(dist: Any) -> dict[str, Any]:
+    names = dist._repr_params or ("natural_params",)
+    return {n: np.asarray(getattr(dist, n), dtype=np.float64) for n in names if n not in "nr"}
+
+
+def assert_same_fit(a: Any, b: Any, ulps: float = 4.0) -> None:
+    """Usual parameters within `ulps` ulp, relative (a normal's loc against its scale)."""
+    assert type(a) is type(b)
+    assert a.dtype == b.dtype
+    eps = float(np.finfo(a.dtype).eps)
+    pa, pb = _usual(a), _usual(b)
+    for name, va in pa.items():
+        vb = pb[name]
+        mag = np.abs(va)
+        if name == "loc":
+            mag = np.maximum(mag, pa["scale"])
+        err = np.abs(va - vb)
+        ok = err <= ulps * eps * mag
+        assert np.all(ok), (name, va, vb, err / (eps * mag))

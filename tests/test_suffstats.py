@@ -36,6 +36,7 @@ from expfam import (
     Poisson,
     SufficientStatistics,
 )
+from tests.helpers import assert_same_fit
 from tests.registry import FamilyCase, get_registry
 
 FITTING = [c for c in get_registry() if c.fits and c.family is not Categorical]
@@ -46,27 +47,6 @@ FITTING = [c for c in get_registry() if c.fits and c.family is not Categorical]
 #: and the shape's solve of log(a) - psi(a) = s adds its own ~4 eps (measured: <= 10 ulp
 #: over 300 random samples and chunkings).
 FIT_ULPS: dict[Any, float] = {Gamma: 16.0}
-
-
-def _usual(dist: ExponentialFamily) -> dict[str, NDArray[np.float64]]:
-    names = dist._repr_params or ("natural_params",)
-    return {n: np.asarray(getattr(dist, n), dtype=np.float64) for n in names if n not in "nr"}
-
-
-def assert_same_fit(a: ExponentialFamily, b: ExponentialFamily, ulps: float = 4.0) -> None:
-    """Usual parameters within `ulps` ulp, relative (a normal's loc against its scale)."""
-    assert type(a) is type(b)
-    assert a.dtype == b.dtype
-    eps = float(np.finfo(a.dtype).eps)
-    pa, pb = _usual(a), _usual(b)
-    for name, va in pa.items():
-        vb = pb[name]
-        mag = np.abs(va)
-        if name == "loc":
-            mag = np.maximum(mag, pa["scale"])
-        err = np.abs(va - vb)
-        ok = err <= ulps * eps * mag
-        assert np.all(ok), (name, va, vb, err / (eps * mag))
 
 
 def _sample(case: FamilyCase, seed: int, n: int) -> tuple[ExponentialFamily, NDArray[Any]]:

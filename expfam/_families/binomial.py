@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from expfam._conjugate import register_conjugate
+from expfam._dask import dask_module, is_dask_collection
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -313,6 +314,11 @@ class Binomial(ExponentialFamily):
         >>> Beta(a=1.0, b=1.0).posterior(Binomial, s)
         Beta(a=8, b=24)
         """
+        if is_dask_collection(x, weights):
+            lazy: SufficientStatistics = dask_module("expfam._dask_stats").dask_suffstats(
+                cls, x, weights, fixed
+            )
+            return lazy
         probe = cls._fit_probe(**fixed)
         n64 = _check_n(fixed["n"])
         a = as_float_array(x, "x")
