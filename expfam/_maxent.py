@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expfam._boltzmann import _EPS, _accurate_sum, _solve_scalar, _validate_1d
 from expfam._categorical import Categorical
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._onedim import solve_scalar, validate_1d
+from expfam._summation import EPS, accurate_sum
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["MaxEntResult", "max_entropy"]
@@ -211,7 +212,7 @@ def max_entropy(
     K = F.shape[0]
     pi = None if prior is None else _check_prior(prior, K)
     if one:
-        sol = _solve_scalar(F[:, 0], float(mu[0]), pi, xname="features", tname="moments")
+        sol = solve_scalar(F[:, 0], float(mu[0]), pi, xname="features", tname="moments")
         support = (pi > 0) if pi is not None else np.ones(K, dtype=bool)
         support = support & (sol.probs > 0) if math.isinf(sol.lam) else support
         return MaxEntResult(
@@ -235,7 +236,7 @@ def _check_features(
     f = as_float_array(features, "features")
     mu = as_float_array(moments, "moments")
     if f.ndim == 1:
-        f = _validate_1d(f, "features")[:, None]
+        f = validate_1d(f, "features")[:, None]
         if mu.shape not in ((), (1,)):
             raise ValueError(
                 f"`moments` must have shape () (or (1,)) for 1-D `features`; got {mu.shape}"
@@ -269,7 +270,7 @@ def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
         raise ValueError(f"`prior` must be non-negative; found {float(p[p < 0][0])!r}")
     eps = float(np.finfo(p.dtype).eps)  # a float32 prior sums to 1 only to float32
     p = p.astype(np.float64)
-    total = _accurate_sum(p)
+    total = accurate_sum(p)
     if not abs(total - 1.0) <= 8 * eps * max(1.0, math.sqrt(K)):
         raise ValueError(
             f"`prior` must sum to 1 (a probability vector); it sums to {float(total)!r}"
@@ -300,7 +301,7 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
         if len(active) == 1:  # one free feature left: the (ulp-accurate) scalar solver
             i = active[0]
             w = support.astype(np.float64) if pi is None else np.where(support, pi, 0.0)
-            one = _solve_scalar(F[:, i], float(mu[i]), w, xname="features", tname="moments")
+            one = solve_scalar(F[:, i], float(mu[i]), w, xname="features", tname="moments")
             lam[i] = one.lam
             if math.isinf(one.lam):
                 support = support & (one.probs > 0)
@@ -430,7 +431,7 @@ def _restricted_prior(
     pi: FloatArray | None, support: NDArray[np.bool_]
 ) -> tuple[FloatArray, FloatArray]:
     w = support.astype(np.float64) if pi is None else np.where(support, pi, 0.0)
-    total = _accurate_sum(w)
+    total = accurate_sum(w)
     q = w / total
     with np.errstate(divide="ignore"):
         logq = np.log(w) - math.log(total)
@@ -539,7 +540,7 @@ def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]
         gbar = GT.mean(axis=1)
     else:
         ps = pi if full else pi[support]
-        w0 = ps / _accurate_sum(ps)
+        w0 = ps / accurate_sum(ps)
         lp = np.log(w0)
         gbar = GT @ w0
     # Covariance for whitening, from at most ~65536 strided states: whitening only
@@ -588,7 +589,7 @@ def _polish(
     steps = 0
     for _ in range(6):
         gn = float(np.max(np.abs(B.T @ g)))
-        if float(np.max(np.abs(g))) <= 8 * _EPS:  # rounding level of the scaled residual
+        if float(np.max(np.abs(g))) <= 8 * EPS:  # rounding level of the scaled residual
             break
         try:
             step = np.linalg.solve(hm, -(B.T @ g))

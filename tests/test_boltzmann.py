@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from scipy import optimize
 
 import expfam
-from expfam import _boltzmann
+from expfam import _onedim, _summation
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -429,7 +429,7 @@ def test_failed_solve_raises_convergence_error(monkeypatch: pytest.MonkeyPatch) 
     def bad_halley(*args: Any, **kwargs: Any) -> tuple[float, int, bool]:
         return 0.5, 1, True  # a wrong root, reported as converged
 
-    monkeypatch.setattr(_boltzmann, "_halley", bad_halley)
+    monkeypatch.setattr(_onedim, "_halley", bad_halley)
     with pytest.raises(expfam.ConvergenceError) as info:
         expfam.boltzmann(np.arange(6.0), 1.0)
     assert isinstance(info.value, RuntimeError)
@@ -469,7 +469,7 @@ def test_exact_dot_is_exact(K: int) -> None:
     q = rng.dirichlet(np.ones(K))
     x = rng.normal(size=K) * 10.0 ** rng.uniform(-5, 5, K)
     target = float(q @ x)
-    got = _boltzmann._ExactDot(x, target)(q)
+    got = _summation.ExactDot(x, target)(q)
     assert got == exact_residual(q, x, target)
 
 

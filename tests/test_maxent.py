@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 from typing import Any
 
 import mpmath
@@ -446,3 +448,28 @@ def test_a_float32_prior_normalised_in_float32_is_accepted() -> None:
     assert r.kl_to_prior == pytest.approx(float(expfam.kl_divergence(r.probs, exact)), rel=1e-9)
     with pytest.raises(ValueError, match="must sum to 1"):  # float64 keeps its tolerance
         expfam.max_entropy(F, mu, prior=prior32.astype(np.float64) * (1 + 1e-9))
+
+
+# --------------------------------------------------------------------------- layout
+def _expfam_imports(module: str) -> dict[str, set[str]]:
+    """``{imported expfam module: names}`` of the top-level imports of `module`."""
+    path = Path(expfam.__file__).parent / f"{module}.py"
+    found: dict[str, set[str]] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("expfam"):
+            found.setdefault(node.module or "", set()).update(a.name for a in node.names)
+    return found
+
+
+def test_layout_general_solver_imports_no_privates_of_the_special_case() -> None:
+    """Issue 10: ``max_entropy`` shares the engine, not ``boltzmann``'s private names."""
+    general = _expfam_imports("_maxent")
+    assert "expfam._boltzmann" not in general
+    for module in ("_onedim", "_summation"):
+        deps = _expfam_imports(module)
+        assert "expfam._boltzmann" not in deps
+        assert "expfam._maxent" not in deps
+    for module in ("_maxent", "_boltzmann"):
+        for source, names in _expfam_imports(module).items():
+            if source not in ("expfam._onedim", "expfam._summation", "expfam._validation"):
+                assert not any(n.startswith("_") for n in names), (module, source, names)
