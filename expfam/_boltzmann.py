@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -22,14 +22,18 @@ from expfam._categorical import Categorical
 from expfam._kernels import logsumexp
 from expfam._onedim import Scalar, degenerate, solve_scalar, validate_1d, weighted_variance
 from expfam._summation import accurate_sum, dot, dot_minus
+from expfam._sweep import Sweep, fixed_beta_batch, log_z_and_free_energy_batch, solve_batch
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["BoltzmannResult", "boltzmann"]
 
+#: The type of the scalar results: ``float``, or an ndarray for a sweep.
+S = TypeVar("S", float, FloatArray)
+
 
 # --------------------------------------------------------------------------- public API
 @dataclass(frozen=True)
-class BoltzmannResult:
+class BoltzmannResult(Generic[S]):
     r"""The Boltzmann distribution and its thermodynamics, as returned by :func:`boltzmann`.
 
     The distribution is :math:`q = \operatorname{softmax}(-\beta E)`.
@@ -89,16 +93,17 @@ class BoltzmannResult:
 
     distribution: Categorical
     probs: FloatArray
-    beta: float
-    temperature: float
-    log_partition: float
-    free_energy: float
-    entropy: float
-    mean_energy: float
-    variance: float
-    residual: float | None
+    beta: S
+    temperature: S
+    log_partition: S
+    free_energy: S
+    entropy: S
+    mean_energy: S
+    variance: S
+    residual: S | None
     converged: bool
     iterations: int
+    heat_capacity: S
 
 
 def _fixed_beta(E: FloatArray, beta: float) -> Scalar:
@@ -133,13 +138,33 @@ def _fixed_beta(E: FloatArray, beta: float) -> Scalar:
     )
 
 
+@overload
 def boltzmann(
     energies: ArrayLike,
     mean_energy: float | None = None,
     *,
     beta: float | None = None,
     temperature: float | None = None,
-) -> BoltzmannResult:
+) -> BoltzmannResult[float]: ...
+
+
+@overload
+def boltzmann(
+    energies: ArrayLike,
+    mean_energy: ArrayLike | None = None,
+    *,
+    beta: ArrayLike | None = None,
+    temperature: ArrayLike | None = None,
+) -> BoltzmannResult[Any]: ...
+
+
+def boltzmann(
+    energies: ArrayLike,
+    mean_energy: ArrayLike | None = None,
+    *,
+    beta: ArrayLike | None = None,
+    temperature: ArrayLike | None = None,
+) -> BoltzmannResult[Any]:
     r"""Find the maximum-entropy distribution on ``K`` states with a given mean energy.
 
     Among all distributions :math:`q` on states with energies :math:`E_j` and mean
@@ -245,13 +270,29 @@ def boltzmann(
     """
     if sum(v is not None for v in (mean_energy, beta, temperature)) != 1:
         raise TypeError("give exactly one of `mean_energy`, `beta` and `temperature`")
-    if temperature is not None:
-        t = _as_scalar(temperature, "temperature", allow_inf=True)
-        # T -> 0 from either side (-0.0 == 0.0) is beta = +inf: the ground states
-        beta = math.inf if t == 0 else 1.0 / t
-    E = validate_1d(energies, "energies")
-    if beta is not None:
-        b = _as_scalar(beta, "beta", allow_inf=True)
+    # numpy's default error state, whatever the caller's: expected inf arithmetic is
+    # silenced locally, anything else would warn (and fail our tests)
+    with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+        E = validate_1d(energies, "energies")
+        if temperature is not None:
+            t = _as_values(temperature, "temperature", allow_inf=True)
+            # T -> 0 from either side (-0.0 == 0.0) is beta = +inf: the ground states
+            with np.errstate(divide="ignore"):
+                b = np.where(t == 0, math.inf, 1.0 / np.where(t == 0, 1.0, t))
+            return _result(E, None, b) if t.ndim == 0 else _sweep_result(E, None, b)
+        if beta is not None:
+            b = _as_values(beta, "beta", allow_inf=True)
+            return _result(E, None, b) if b.ndim == 0 else _sweep_result(E, None, b)
+        U = _as_values(mean_energy, "mean_energy", allow_inf=False)
+        return _result(E, U, None) if U.ndim == 0 else _sweep_result(E, U, None)
+
+
+def _result(
+    E: FloatArray, U: FloatArray | None, beta: FloatArray | None
+) -> BoltzmannResult[float]:
+    """Solve (`U` given) or evaluate (`beta` given) for 0-d inputs."""
+    if U is None:
+        b = float(beta)  # type: ignore[arg-type]
         if b == 0.0:
             sol = degenerate(E, None, None, 0.0)
         elif math.isinf(b):
@@ -261,19 +302,16 @@ def boltzmann(
             sol = _fixed_beta(E, b)
         residual = None
     else:
-        U = _as_scalar(mean_energy, "mean_energy", allow_inf=False)
-        sol = solve_scalar(E, U, None, xname="energies", tname="mean_energy")
+        sol = solve_scalar(E, float(U), None, xname="energies", tname="mean_energy")
         residual = sol.residual
-    beta_ = -sol.lam
-    if sol.lam == 0.0:
-        beta_ = 0.0
+    beta_ = 0.0 if sol.lam == 0.0 else -sol.lam
     S, U_ = sol.entropy, sol.mean
     log_z = sol.log_norm
     if beta_ == 0.0:
         temperature = math.inf
         free = -math.inf if S > 0 else U_
     elif math.isinf(beta_):
-        temperature = 1.0 / beta_
+        temperature = 0.0  # not 1/-inf = -0.0
         free = U_
     else:
         temperature = 1.0 / beta_
@@ -281,16 +319,70 @@ def boltzmann(
     return BoltzmannResult(
         distribution=Categorical(logits=sol.logits),
         probs=sol.probs,
-        beta=beta_,
-        temperature=temperature,
-        log_partition=log_z,
-        free_energy=free,
-        entropy=S,
-        mean_energy=U_,
-        variance=sol.variance,
-        residual=residual,
+        beta=beta_ + 0.0,
+        temperature=temperature + 0.0,
+        log_partition=log_z + 0.0,
+        free_energy=free + 0.0,
+        entropy=S + 0.0,
+        mean_energy=U_ + 0.0,
+        variance=sol.variance + 0.0,
+        residual=None if residual is None else residual + 0.0,
         converged=sol.converged,
         iterations=sol.iterations,
+        heat_capacity=_heat_capacity(beta_, sol.variance),
+    )
+
+
+def _heat_capacity(beta: float, variance: float) -> float:
+    """``beta**2 Var E``: exactly 0 at ``beta = 0`` and ``beta = ±inf``."""
+    if beta == 0.0 or math.isinf(beta) or variance == 0.0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        c = float(np.float64(beta) * np.sqrt(np.float64(variance))) ** 2
+    return c + 0.0
+
+
+def _sweep_result(
+    E: FloatArray, U: FloatArray | None, beta: FloatArray | None
+) -> BoltzmannResult[FloatArray]:
+    """Solve or evaluate for a sweep: one vectorised solve for all targets."""
+    shape = (U if beta is None else beta).shape  # type: ignore[union-attr]
+    if U is not None:
+        sw: Sweep = solve_batch(E, U.reshape(-1))
+    else:
+        sw = fixed_beta_batch(E, beta.reshape(-1))  # type: ignore[union-attr]
+    b = sw.beta
+    b[b == 0] = 0.0  # no -0.0
+    finite = np.isfinite(b) & (b != 0)
+    zero, inf = b == 0, np.isinf(b)
+    with np.errstate(divide="ignore", over="ignore"):
+        temperature = np.where(zero, math.inf, np.where(inf, 0.0, 1.0 / np.where(finite, b, 1.0)))
+    log_z, free = sw.log_norm.copy(), sw.mean.copy()
+    free[zero & (sw.entropy > 0)] = -math.inf
+    if np.any(finite):
+        lz, fr = log_z_and_free_energy_batch(E, b[finite], sw.log_norm[finite])
+        log_z[finite], free[finite] = lz, fr
+    with np.errstate(over="ignore"):
+        heat = np.where(finite, (np.where(finite, b, 0.0) * np.sqrt(sw.variance)) ** 2, 0.0)
+    k = E.size
+
+    def out(v: FloatArray) -> FloatArray:
+        return np.asarray(v + 0.0).reshape(shape)
+
+    return BoltzmannResult(
+        distribution=Categorical(logits=sw.logits.reshape((*shape, k))),
+        probs=sw.probs.reshape((*shape, k)),
+        beta=out(b),
+        temperature=out(temperature),
+        log_partition=out(log_z),
+        free_energy=out(free),
+        entropy=out(sw.entropy),
+        mean_energy=out(sw.mean),
+        variance=out(sw.variance),
+        residual=None if U is None else out(sw.residual),
+        converged=True,
+        iterations=int(np.max(sw.iterations, initial=0)),
+        heat_capacity=out(heat),
     )
 
 
@@ -315,12 +407,12 @@ def _log_z_and_free_energy(E: FloatArray, beta: float, dual: float) -> tuple[flo
     return -beta * ref + lse, ref - lse / beta
 
 
-def _as_scalar(v: Any, name: str, *, allow_inf: bool) -> float:
-    """Return a real scalar argument as a Python float, or raise naming it."""
-    a = as_float_array(v, name)
-    if a.ndim != 0:
-        raise ValueError(f"`{name}` must be a scalar; got shape {a.shape}")
-    f = float(a)
-    if math.isnan(f) or (math.isinf(f) and not allow_inf):
-        raise ValueError(f"`{name}` must be {'a number' if allow_inf else 'finite'}; got {f!r}")
-    return f
+def _as_values(v: Any, name: str, *, allow_inf: bool) -> FloatArray:
+    """Return a real argument (scalar or array of targets) as float64, or raise naming it."""
+    a = as_float_array(v, name).astype(np.float64, copy=False)
+    if np.any(np.isnan(a)) or (not allow_inf and np.any(np.isinf(a))):
+        bad = a[np.isnan(a) | (np.isinf(a) & (not allow_inf))].reshape(-1)[0]
+        where = "" if a.ndim == 0 else " everywhere"
+        kind = "a number" if allow_inf else "finite"
+        raise ValueError(f"`{name}` must be {kind}{where}; got {float(bad)!r}")
+    return a
