@@ -120,9 +120,9 @@ def max_entropy(
         Target expectations :math:`\mu`, shape ``()`` (or ``(1,)``) for ``(K,)``
         features, ``(m,)`` for ``(K, m)``.
     prior : array_like, optional
-        A probability vector :math:`\pi` of shape ``(K,)`` (non-negative, summing to 1
-        to within a few units of roundoff of its dtype, float32 or float64; it is then
-        rescaled to sum to 1 exactly); states with zero prior get zero probability.
+        Non-negative weights :math:`\pi` of shape ``(K,)`` with a positive, finite
+        total (counts, or a probability vector); they are normalised to sum to 1, as
+        the CLI's ``--prior`` does. States with zero prior get zero probability.
         Default: uniform.
 
     Returns
@@ -141,7 +141,8 @@ def max_entropy(
         If the solve does not reach its tolerance, with diagnostics.
     ValueError
         For wrong shapes, ``nan``/``±inf`` in `features` or `moments`, or a `prior`
-        that is not a probability vector; the message names the argument.
+        with a negative or non-finite entry or a zero total; the message names the
+        argument.
 
     See Also
     --------
@@ -208,6 +209,12 @@ def max_entropy(
     >>> expfam.max_entropy(f, [0.5, 1.0]).probs
     array([0. , 0. , 0.5, 0.5])
     """
+    # numpy's default error state, whatever the caller's (see boltzmann)
+    with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+        return _max_entropy(features, moments, prior)
+
+
+def _max_entropy(features: ArrayLike, moments: ArrayLike, prior: ArrayLike | None) -> MaxEntResult:
     F, mu, one = _check_features(features, moments)
     K = F.shape[0]
     pi = None if prior is None else _check_prior(prior, K)
@@ -219,8 +226,8 @@ def max_entropy(
             distribution=Categorical(logits=sol.logits),
             probs=sol.probs,
             multipliers=np.array([sol.lam]),
-            entropy=sol.entropy,
-            kl_to_prior=None if pi is None else sol.kl,
+            entropy=sol.entropy + 0.0,
+            kl_to_prior=None if pi is None else sol.kl + 0.0,
             residual=sol.residual,
             converged=sol.converged,
             iterations=sol.iterations,
@@ -261,6 +268,7 @@ def _check_features(
 
 
 def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
+    """Return the prior as float64 weights summing to 1 (non-negative, finite total > 0)."""
     p = as_float_array(prior, "prior")
     if p.shape != (K,):
         raise ValueError(f"`prior` must have shape ({K},), one entry per state; got {p.shape}")
@@ -268,13 +276,15 @@ def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
         raise ValueError(f"`prior` must be finite; found {float(p[~np.isfinite(p)][0])!r}")
     if np.any(p < 0):
         raise ValueError(f"`prior` must be non-negative; found {float(p[p < 0][0])!r}")
-    eps = float(np.finfo(p.dtype).eps)  # a float32 prior sums to 1 only to float32
     p = p.astype(np.float64)
+    big = float(np.max(p))
+    if big == 0.0:
+        raise ValueError("`prior` must have a positive total; all its entries are 0")
+    if big > 2.0**1000:  # scale by a power of two (exact) so that the total is finite
+        p = p * 2.0**-64
     total = accurate_sum(p)
-    if not abs(total - 1.0) <= 8 * eps * max(1.0, math.sqrt(K)):
-        raise ValueError(
-            f"`prior` must sum to 1 (a probability vector); it sums to {float(total)!r}"
-        )
+    if not math.isfinite(total):
+        raise ValueError(f"`prior` must have a finite total; it sums to {total!r}")
     return p if total == 1.0 else p / total
 
 
@@ -347,6 +357,10 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
                 support = face
                 continue
         if not sol.converged and before_face is not None:
+            # the face (found at the program's tolerance) cannot meet the moments: they
+            # are off its affine hull by more than our tolerance. If every state lies on
+            # the face's side of them, they are outside the hull (infeasible)
+            _raise_if_beyond_face(F, mu, support=before_face[0], GT=GT, s=s, active=active)
             support, lam = before_face  # no more faces: the interior solve decides
             before_face = None
             continue
@@ -425,6 +439,50 @@ def _pin_axes(
         lam[i] = -math.inf if at_min else math.inf
         done[i] = True
         where = " over the states left by the pinned features"
+
+
+def _raise_if_beyond_face(
+    F: FloatArray,
+    mu: FloatArray,
+    *,
+    support: NDArray[np.bool_],
+    GT: FloatArray,
+    s: FloatArray,
+    active: list[int],
+) -> None:
+    """Raise :class:`InfeasibleError` if the moments lie beyond a face of the hull.
+
+    `GT` holds the centred, scaled (by `s`) features of the face's states. A direction
+    ``v`` along which the face is flat (a null direction of its centred features)
+    gives each state of `support` the value ``h_j = v . (f_j - mu) / s``; on the face
+    they are all (nearly) equal. When every ``h_j`` has the same strict sign, all the
+    feature vectors lie on one side of the moments: no distribution can meet them.
+    """
+    Gc = GT - GT.mean(axis=1, keepdims=True)
+    # all of U (a x a) is needed; V is small when the full matrices are (fewer states)
+    u, sv, _ = np.linalg.svd(Gc, full_matrices=Gc.shape[1] < Gc.shape[0])
+    sv = np.concatenate([sv, np.zeros(u.shape[1] - sv.size)])
+    null = u[:, sv <= 1e-9 * max(float(sv[0]) if sv.size else 0.0, 1e-300)]
+    if not null.shape[1]:
+        return
+    idx = np.flatnonzero(support)
+    G_all = (F[np.ix_(idx, np.asarray(active, dtype=np.intp))] - mu[active]) / s
+    noise = 64 * EPS * float(np.max(np.abs(G_all), initial=0.0))
+    for k in range(null.shape[1]):
+        v = null[:, k]
+        h = G_all @ v
+        if float(np.min(h)) > noise or float(np.max(h)) < -noise:
+            d = v / s
+            d /= float(np.max(np.abs(d))) * (1.0 if float(np.min(h)) > 0 else -1.0)
+            gap = float(np.min(np.abs(h)))
+            cols = ", ".join(str(i) for i in active)
+            raise InfeasibleError(
+                "`moments` lie outside the convex hull of the feature vectors (rows of "
+                f"`features`), just beyond one of its faces: along the direction a = "
+                f"{np.array2string(d, precision=4)} (features [{cols}]), every feature "
+                f"vector has a·(f - moments) > 0 (by at least {gap:.3g} relative to the "
+                "feature scale)"
+            )
 
 
 def _restricted_prior(
@@ -807,8 +865,8 @@ def _finish(
         distribution=Categorical(logits=logq),
         probs=q,
         multipliers=lam.copy(),
-        entropy=entropy,
-        kl_to_prior=kl,
+        entropy=entropy + 0.0,  # no -0.0
+        kl_to_prior=None if kl is None else kl + 0.0,
         residual=float(np.max(resid, initial=0.0)),
         converged=True,
         iterations=iterations,

@@ -195,15 +195,16 @@ def validate_1d(x: ArrayLike, name: str) -> FloatArray:
 
 def weighted_variance(q: FloatArray, x: FloatArray, mean: float) -> float:
     """``sum q (x - mean)**2`` (two-pass; ``inf`` if it overflows, as it then does)."""
+    pos = q > 0  # a state without mass adds 0, also where (x - mean)**2 overflows
     with np.errstate(over="ignore", invalid="ignore"):
-        d = x - mean
-        return dot(q, d * d)
+        d = x[pos] - mean
+        return dot(q[pos], d * d)
 
 
 def entropy_terms(q: FloatArray, logq: FloatArray) -> float:
     """``-sum q log q`` from accurate logs (``0 log 0 = 0``)."""
     pos = q > 0
-    return -dot(q[pos], logq[pos])
+    return 0.0 - dot(q[pos], logq[pos])  # 0.0, not -0.0, for a single state
 
 
 def degenerate(
@@ -403,6 +404,11 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
                 s0 += float(qb.sum())
         total = accurate_sum(q) if n <= LARGE else s0
         log_total = math.log(total)
+        if lp is None and t >= 0 and total < 2 * g0:
+            # the g0 reference states weigh exactly 1: log(g0 + w) = log g0 + log1p(w/g0)
+            # keeps the digits of a small excited mass w (the entropy is log Z + t u)
+            w = _excited_mass(q, e)
+            log_total = math.log(g0) + math.log1p(w / g0)
         for i in range(0, n, BLOCK):
             sl = slice(i, i + BLOCK)
             q[sl] /= total  # correctly rounded quotients
@@ -417,6 +423,10 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
     mean_e = dot(q, e)
     var_e = _blocked_var(q, e, mean_e)
     slope = span * var_e * (2.0 if halve else 1.0)  # |dR/dt| in units of x
+    var_x = None
+    if var_e < 1e-200:  # (e - <e>)**2 underflows: the variance in the units of x
+        var_x = weighted_variance(q, xs, target + resid)
+        slope = var_x / span / (2.0 if halve else 1.0)
     slope = -slope if below else slope
     good = math.ulp(target)
     for _ in range(3):
@@ -459,7 +469,7 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
     mean = target + resid
     # Var x = span^2 Var e (two-pass, centred at <e>); inf only if it overflows
     sd = math.sqrt(max(var_e, 0.0)) * span * (2.0 if halve else 1.0)
-    variance = sd * sd
+    variance = sd * sd if var_x is None else var_x
     if support is None:
         probs, logits = q, logq
     else:
@@ -480,6 +490,17 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
         converged=True,
         iterations=iterations,
     )
+
+
+def _excited_mass(a: FloatArray, e: FloatArray) -> float:
+    """``sum_{e_j > 0} a_j``, in cache-sized blocks (exactly for small problems)."""
+    if e.size <= LARGE:
+        return accurate_sum(a[e > 0])
+    total = 0.0
+    for i in range(0, e.size, BLOCK):
+        ab = a[i : i + BLOCK]
+        total += float(np.sum(ab, where=e[i : i + BLOCK] > 0))
+    return total
 
 
 def _reference_mass(e: FloatArray, ps: FloatArray | None) -> tuple[float, float]:
