@@ -36,7 +36,10 @@ S = TypeVar("S", float, FloatArray)
 class BoltzmannResult(Generic[S]):
     r"""The Boltzmann distribution and its thermodynamics, as returned by :func:`boltzmann`.
 
-    The distribution is :math:`q = \operatorname{softmax}(-\beta E)`.
+    The distribution is :math:`q = \operatorname{softmax}(-\beta E)`. For a sweep (an
+    array of `mean_energy`, `beta` or `temperature` values of shape ``s``) every float
+    below is an ndarray of shape ``s``, `probs` has shape ``s + (K,)`` and
+    `distribution` has batch shape ``s``.
 
     Attributes
     ----------
@@ -68,6 +71,9 @@ class BoltzmannResult(Generic[S]):
         The mean energy :math:`U = \sum_j q_j E_j` of `probs`, summed exactly.
     variance : float
         :math:`\operatorname{Var}_q E`.
+    heat_capacity : float
+        :math:`C = dU/dT = \beta^2 \operatorname{Var}_q E` (in units of Boltzmann's
+        constant); exactly 0 at :math:`\beta = 0` and :math:`\beta = \pm\infty`.
     residual : float or None
         :math:`|\sum_j q_j E_j - U_\text{target}|`, summed exactly over `probs`
         (``None`` when `beta` was given).
@@ -76,7 +82,8 @@ class BoltzmannResult(Generic[S]):
         :class:`ConvergenceError`).
     iterations : int
         Dual iterations (root-finder steps plus polishing steps); ``0`` for the exact
-        edge cases and when `beta` is given.
+        edge cases and when `beta` is given. For a sweep, the most any target needed
+        (the iterations are vectorised over the targets).
 
     Examples
     --------
@@ -177,20 +184,22 @@ def boltzmann(
     ----------
     energies : array_like
         Finite energies, shape ``(K,)`` with ``K >= 1``.
-    mean_energy : float, optional
-        The target mean energy :math:`U`, in ``[min E, max E]``.
-    beta : float, optional
-        The inverse temperature (``±inf`` allowed).
-    temperature : float, optional
+    mean_energy : float or array_like, optional
+        The target mean energy :math:`U`, in ``[min E, max E]``; an array of targets
+        is a sweep, solved in one vectorised solve.
+    beta : float or array_like, optional
+        The inverse temperature (``±inf`` allowed), or an array of them.
+    temperature : float or array_like, optional
         The temperature :math:`T = 1/\beta` (``±inf`` allowed; ``0`` is the
-        ground-state limit :math:`\beta = +\infty`). Give exactly one of
-        `mean_energy`, `beta` and `temperature`.
+        ground-state limit :math:`\beta = +\infty`), or an array of them. Give
+        exactly one of `mean_energy`, `beta` and `temperature`.
 
     Returns
     -------
     BoltzmannResult
         The distribution, :math:`\beta`, :math:`T`, :math:`\log Z`, :math:`F`, :math:`S`,
-        :math:`U`, :math:`\operatorname{Var} E` and solver information.
+        :math:`U`, :math:`\operatorname{Var} E`, the heat capacity and solver
+        information: floats for a scalar target, arrays of its shape for a sweep.
 
     Raises
     ------
@@ -203,7 +212,7 @@ def boltzmann(
         If `energies` is not 1-D and non-empty or holds ``nan``/``±inf``, or if
         `mean_energy` or `beta` is ``nan``.
     TypeError
-        If neither or both of `mean_energy` and `beta` are given.
+        If not exactly one of `mean_energy`, `beta` and `temperature` is given.
 
     See Also
     --------
@@ -248,6 +257,14 @@ def boltzmann(
     non-negative terms, stationary in :math:`t`), accurate to a few ulp. Energies
     are processed in cache-sized blocks. float32 input is solved in float64.
 
+    **Sweeps.** For an array of targets the same dual is solved for all of them at
+    once: bracketed Halley iterations over the unfinished targets, each one pass over
+    ``(targets, states)`` tiles of about 32768 elements, then the exactly summed
+    residual and the polish of each row. Each element equals the scalar solve to
+    within what the residual tolerance fixes (a few ulp where :math:`\beta` is well
+    conditioned). The memory is that of the result, ``targets x K`` probabilities and
+    logits, plus a few tiles.
+
     Examples
     --------
     Jaynes' Brandeis dice: a die whose faces average 4.5 instead of 3.5.
@@ -267,6 +284,14 @@ def boltzmann(
     >>> r = expfam.boltzmann([0.0, 0.0, 1.0], 0.0)
     >>> r.beta, r.temperature, r.probs
     (inf, 0.0, array([0.5, 0.5, 0. ]))
+
+    A temperature sweep of a two-level system, with its heat capacity (the Schottky
+    peak near :math:`T \approx 0.42`):
+
+    >>> T = np.array([0.1, 0.42, 2.0])
+    >>> r = expfam.boltzmann([0.0, 1.0], temperature=T)
+    >>> r.probs.shape, np.round(r.heat_capacity, 4)
+    ((3, 2), array([0.0045, 0.4392, 0.0588]))
     """
     if sum(v is not None for v in (mean_energy, beta, temperature)) != 1:
         raise TypeError("give exactly one of `mean_energy`, `beta` and `temperature`")
