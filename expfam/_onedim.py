@@ -25,7 +25,6 @@ from expfam._summation import (
     ExactDot,
     accurate_sum,
     dot,
-    dot_abs,
     dot_minus,
 )
 from expfam._validation import FloatArray, as_float_array
@@ -60,6 +59,16 @@ class Scalar:
     residual: float  # |E_q[x] - target|, exact
     converged: bool
     iterations: int
+
+
+@dataclass
+class _Sums:
+    """Sums over the final probabilities, taken in the normalisation pass."""
+
+    resid: float = 0.0  # sum q x - target, exact
+    mean: float = 0.0  # <e>
+    var: float = 0.0  # Var e
+    abs_terms: float = 0.0  # sum q |x|
 
 
 class _Dual:
@@ -103,6 +112,7 @@ class _Dual:
         self.tail_at = 600.0 if dtype == np.float64 else 60.0
         self.split: tuple[FloatArray, FloatArray | None] | None = None
         self.calls = 0
+        self.last_mean = math.nan  # <e> at the last evaluation
 
     def tail(self, t: float) -> bool:
         """Whether ``t`` is far enough in the tail to need the split evaluation."""
@@ -170,6 +180,7 @@ class _Dual:
             log_m1 = math.log(s1) - math.log(s0)
         with np.errstate(under="ignore"):
             m1 = math.exp(log_m1)
+        self.last_mean = m1
         r2, r3 = s2 / s1, s3 / s1
         f = log_m1 - self.log_u
         f1 = m1 - r2  # -Var/mean
@@ -381,16 +392,20 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
             t, n64 = _toms748(d64, t_lo, t_hi)
             iterations += n64
     exact = ExactDot(xs, target, xmax=max(abs(lo), abs(hi)))
+    unit = 2.0 if halve else 1.0
+    centre = d64.last_mean if math.isfinite(d64.last_mean) else 0.5
 
-    def build(t: float) -> tuple[FloatArray, FloatArray, float, float]:
-        """Probabilities, log-probabilities, log Z_ref(t) and the exact residual at ``t``.
+    def build(t: float) -> tuple[FloatArray, FloatArray, float, _Sums]:
+        """Probabilities, log-probabilities, log Z_ref(t) and the sums of the polish.
 
         Two passes over cache-sized blocks: log-weights and weights (shifted by their
-        maximum, so they are <= 1), then normalisation.
+        maximum, so they are <= 1); then normalisation, fused with the exactly summed
+        residual, ``<e>``, the variance of ``e`` (centred at the dual's last mean, a
+        close estimate) and ``sum q |x|``.
         """
         # shift: e = 0 and e = 1 are attained, so the maximum log-weight is known
         m = (0.0 if t >= 0 else -t) if lp is None else float(np.max(lp - e * t))
-        q, logq = np.empty(n), np.empty(n)
+        q, logq = np.empty_like(e), np.empty_like(e)
         s0 = 0.0
         with np.errstate(under="ignore"):
             for i in range(0, n, BLOCK):
@@ -409,24 +424,45 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
             # keeps the digits of a small excited mass w (the entropy is log Z + t u)
             w = _excited_mass(q, e)
             log_total = math.log(g0) + math.log1p(w / g0)
+        sums = _Sums()
+        parts: list[float] = [-exact.target]
+        bound = exact.xmax / total  # >= max |q_j x_j|: every weight is <= 1
+        buf = np.empty(min(n, BLOCK))
         for i in range(0, n, BLOCK):
             sl = slice(i, i + BLOCK)
-            q[sl] /= total  # correctly rounded quotients
+            qb = q[sl]
+            qb /= total  # correctly rounded quotients
             logq[sl] -= log_total
-        return q, logq, m + log_total, exact(q)
+            exact.add_block(qb, i, parts, bound, small=n <= 4096)
+            eb, d = e[sl], buf[: qb.size]
+            np.multiply(qb, eb, out=d)
+            sums.mean += float(d.sum())
+            np.subtract(eb, centre, out=d)
+            np.multiply(d, d, out=d)
+            d *= qb
+            sums.var += float(d.sum())
+            np.abs(xs[sl], out=d)
+            d *= qb
+            sums.abs_terms += float(d.sum())
+        sums.resid = exact.finish(parts)
+        # sum q (e - c)^2 = Var e + (<e> - c)^2: c is close to <e>, little cancels
+        off = sums.mean - centre
+        sums.var -= off * off
+        if not off * off <= 1e-6 * sums.var:  # a poor centre: the two-pass variance
+            sums.var = _blocked_var(q, e, sums.mean)
+        return q, logq, m + log_total, sums
 
-    q, logq, log_z, resid = build(t)
+    q, logq, log_z, sums = build(t)
+    resid, mean_e, var_e = sums.resid, sums.mean, sums.var
     # Polish: Newton steps in t on the exactly summed residual R = sum q x - target,
     # while they reduce it. The step is far below the accuracy of t, so the first-order
     # update q_j <- q_j (1 - dt (e_j - <e>)) is as exact as a new evaluation, and the
     # residual is updated exactly (see below) without a new exact sum.
-    mean_e = dot(q, e)
-    var_e = _blocked_var(q, e, mean_e)
-    slope = span * var_e * (2.0 if halve else 1.0)  # |dR/dt| in units of x
+    slope = span * var_e * unit  # |dR/dt| in units of x
     var_x = None
     if var_e < 1e-200:  # (e - <e>)**2 underflows: the variance in the units of x
         var_x = weighted_variance(q, xs, target + resid)
-        slope = var_x / span / (2.0 if halve else 1.0)
+        slope = var_x / span / unit
     slope = -slope if below else slope
     good = math.ulp(target)
     for _ in range(3):
@@ -437,16 +473,18 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
             break
         # q_j (1 - dt (e_j - <e>)) differs from q_j by an exact float (Sterbenz: the
         # ratio is within 1e-9 of 1), so the exact residual of the new q is that of q
-        # plus a dot product of tiny exact terms, rounded some 1e-15 below the update
-        r2 = resid + _tilt(q, e, mean_e, dt, xs, commit=False)
+        # plus a dot product of tiny exact terms, rounded some 1e-15 below the update.
+        # Committed in the same pass; undone (rebuilt) in the rare case it is worse
+        r2 = resid + _tilt(q, e, mean_e, dt, xs, commit=True, logq=logq)
         iterations += 1
         if abs(r2) >= abs(resid):
+            q, logq, log_z, sums = build(t)
             break
-        _tilt(q, e, mean_e, dt, xs, commit=True, logq=logq)
         resid, t = r2, t + dt
         log_z -= dt * mean_e  # d log Z / dt = -<e>
-    # rounding level of the sum: a few ulp of sum_j q_j |x_j|
-    scale_terms = dot_abs(q, xs)
+    # rounding level of the sum: a few ulp of sum_j q_j |x_j| (before the polish's
+    # rounding-level tilt, which changes it by far less than its own size)
+    scale_terms = sums.abs_terms
     if not abs(resid) <= max(64 * EPS * scale_terms, 8 * math.ulp(target)):
         raise ConvergenceError(
             "maximum-entropy solve did not reach the residual tolerance: "
@@ -468,7 +506,7 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
         kl = max(-(log_z - math.log(ptot)) - t * u, 0.0)
     mean = target + resid
     # Var x = span^2 Var e (two-pass, centred at <e>); inf only if it overflows
-    sd = math.sqrt(max(var_e, 0.0)) * span * (2.0 if halve else 1.0)
+    sd = math.sqrt(max(var_e, 0.0)) * span * unit
     variance = sd * sd if var_x is None else var_x
     if support is None:
         probs, logits = q, logq
@@ -538,28 +576,28 @@ def _tilt(
     commit: bool,
     logq: FloatArray | None = None,
 ) -> float:
-    """``sum_j (q'_j - q_j) x_j`` for ``q' = q (1 - dt (e - mean))``.
+    """``sum_j (q'_j - q_j) x_j`` for ``q' = q (1 - dt (e - mean))``, in one pass.
 
-    With `commit`, store ``q'`` in `q` and ``log q - dt (e - mean)`` in `logq`.
+    With `commit`, also store ``q'`` in `q` and ``log q - dt (e - mean)`` in `logq`.
     """
     buf = np.empty(min(e.size, BLOCK))
+    buf2 = np.empty_like(buf)
     total = 0.0
     for i in range(0, e.size, BLOCK):
         sl = slice(i, i + BLOCK)
         qb = q[sl]
-        d = buf[: qb.size]
+        d, d2 = buf[: qb.size], buf2[: qb.size]
         np.subtract(e[sl], mean, out=d)
         d *= -dt
         if commit and logq is not None:
             logq[sl] += d
         d += 1.0
         d *= qb  # q'
+        np.subtract(d, qb, out=d2)  # exact
+        d2 *= x[sl]
+        total += float(d2.sum())
         if commit:
             qb[...] = d
-        else:
-            d -= qb  # exact
-            d *= x[sl]
-            total += float(d.sum())
     return total
 
 

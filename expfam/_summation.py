@@ -168,6 +168,7 @@ class ExactDot:
         self.xmax = float(np.max(np.abs(x))) if xmax is None else xmax
         # Dekker's split overflows above 2**996: scale by a power of two (exact)
         self.scale = 2.0**-64 if self.xmax > 2.0**995 else 1.0
+        self.bufs: tuple[F64, ...] | None = None
         if self.scale != 1.0:
             x = x * self.scale
             self.x = x
@@ -175,40 +176,53 @@ class ExactDot:
             self.xmax *= self.scale
 
     def __call__(self, q: FloatArray) -> float:
-        n = q.size
-        k = min(n, BLOCK)
-        p, c, h, err, xh, xl = (np.empty(k) for _ in range(6))
         parts: list[float] = [-self.target]
         bound = self.xmax * float(np.max(q))
-        for i in range(0, n, BLOCK):
-            sl = slice(i, i + BLOCK)
-            qb = q[sl]
-            m = qb.size
-            pb, cb, hb, eb, xhb, xlb = p[:m], c[:m], h[:m], err[:m], xh[:m], xl[:m]
-            xb = self.x[sl]
-            np.multiply(xb, SPLIT, out=cb)  # split x: xh + xl == x, 26 bits each
-            np.subtract(cb, xb, out=xhb)
-            np.subtract(cb, xhb, out=xhb)
-            np.subtract(xb, xhb, out=xlb)
-            np.multiply(qb, xb, out=pb)
-            np.multiply(qb, SPLIT, out=cb)
-            np.subtract(cb, qb, out=hb)
-            np.subtract(cb, hb, out=hb)  # high half of q
-            np.subtract(qb, hb, out=cb)  # low half of q
-            np.multiply(hb, xhb, out=eb)
-            eb -= pb
-            np.multiply(hb, xlb, out=hb)
-            eb += hb
-            np.multiply(cb, xhb, out=hb)
-            eb += hb
-            np.multiply(cb, xlb, out=cb)
-            eb += cb  # p + eb == q * x exactly
-            if n <= 4096:
-                parts += pb.tolist()
-                parts += eb.tolist()
-            else:
-                parts += sum_parts(pb, bound, hb)
-                parts.append(float(eb.sum()))
+        for i in range(0, q.size, BLOCK):
+            self.add_block(q[i : i + BLOCK], i, parts, bound, small=q.size <= 4096)
+        return self.finish(parts)
+
+    def add_block(
+        self, qb: FloatArray, start: int, parts: list[float], bound: float, *, small: bool
+    ) -> None:
+        """Append to `parts` the exact terms of ``sum_j q_j x_j`` over one block.
+
+        `qb` holds ``q[start : start + len(qb)]`` (at most ``BLOCK`` entries); `bound`
+        is at least ``max_j |q_j x_j|`` (in the scaled units of ``self.x``); `small` keeps
+        every term (for ``K <= 4096``, summed correctly rounded by :meth:`finish`).
+        The first element of `parts` should be ``-self.target``.
+        """
+        if self.bufs is None:
+            self.bufs = tuple(np.empty(BLOCK) for _ in range(6))
+        m = qb.size
+        pb, cb, hb, eb, xhb, xlb = (b[:m] for b in self.bufs)
+        xb = self.x[start : start + m]
+        np.multiply(xb, SPLIT, out=cb)  # split x: xh + xl == x, 26 bits each
+        np.subtract(cb, xb, out=xhb)
+        np.subtract(cb, xhb, out=xhb)
+        np.subtract(xb, xhb, out=xlb)
+        np.multiply(qb, xb, out=pb)
+        np.multiply(qb, SPLIT, out=cb)
+        np.subtract(cb, qb, out=hb)
+        np.subtract(cb, hb, out=hb)  # high half of q
+        np.subtract(qb, hb, out=cb)  # low half of q
+        np.multiply(hb, xhb, out=eb)
+        eb -= pb
+        np.multiply(hb, xlb, out=hb)
+        eb += hb
+        np.multiply(cb, xhb, out=hb)
+        eb += hb
+        np.multiply(cb, xlb, out=cb)
+        eb += cb  # p + eb == q * x exactly
+        if small:
+            parts += pb.tolist()
+            parts += eb.tolist()
+        else:
+            parts += sum_parts(pb, bound, hb)
+            parts.append(float(eb.sum()))
+
+    def finish(self, parts: list[float]) -> float:
+        """Return the correctly rounded sum of `parts`, in the units of the inputs."""
         return math.fsum(parts) / self.scale
 
 

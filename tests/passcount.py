@@ -1,0 +1,89 @@
+"""Count full passes over an array and the arrays derived from it: a counting ndarray.
+
+``counting(x, log)`` is a view of `x` whose ufunc calls and reductions are recorded.
+Results of ufuncs on it, views of it and arrays made with ``empty_like`` from it are
+counting arrays too, so the solver's derived full-size arrays (scaled energies,
+probabilities, log-probabilities) are seen as well. A *pass* is ``K`` elements read
+or written in arrays of at least ``K/2`` elements (the full-size arrays); within one
+call the largest operand counts, and repeated calls on the same cache-sized block of
+the same array count once (a blocked loop doing several operations per block is one
+pass, as the data come from memory once). Cache-sized scratch buffers do not count.
+Not a timer: the count is the same on every host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Counting", "PassLog", "counting"]
+
+_CACHED = 1 << 17  # a range of at most this many elements, touched again, is in cache
+
+
+class PassLog:
+    """Elements touched in full-size arrays; ``passes`` = elements / K."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.elements = 0
+        self.last: dict[int, tuple[int, int]] = {}
+
+    @property
+    def passes(self) -> float:
+        return self.elements / self.k
+
+    def touch(self, arrays: list[NDArray[Any]]) -> None:
+        best = 0
+        for a in arrays:
+            base = a
+            while isinstance(base.base, np.ndarray):
+                base = base.base
+            if base.size < self.k // 2 or a.size == 0:
+                continue
+            start = (a.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // (
+                a.itemsize
+            )
+            rng = (start, start + a.size)
+            if a.size <= _CACHED and self.last.get(id(base)) == rng:
+                continue  # the same block again: in cache
+            self.last[id(base)] = rng
+            best = max(best, a.size)
+        self.elements += best
+
+
+class Counting(np.ndarray):
+    """An ndarray whose ufunc calls (and those of arrays derived from it) are counted."""
+
+    log: PassLog
+
+    def __array_finalize__(self, obj: Any) -> None:
+        log = getattr(obj, "log", None)
+        if log is not None:
+            self.log = log
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        plain_in = [np.asarray(v) if isinstance(v, Counting) else v for v in inputs]
+        outs = kwargs.get("out")
+        if outs is not None:
+            kwargs["out"] = tuple(np.asarray(v) if isinstance(v, Counting) else v for v in outs)
+        for key, v in kwargs.items():
+            if isinstance(v, Counting):
+                kwargs[key] = np.asarray(v)
+        seen = [np.asarray(v) for v in (*inputs, *(outs or ())) if isinstance(v, np.ndarray)]
+        self.log.touch(seen)
+        result = getattr(ufunc, method)(*plain_in, **kwargs)
+        if outs is not None:
+            return outs[0] if len(outs) == 1 else outs
+        if isinstance(result, np.ndarray) and result.ndim > 0:
+            return counting(result, self.log)
+        return result
+
+
+def counting(x: NDArray[Any], log: PassLog) -> Counting:
+    """A counting view of `x` that records its passes in `log`."""
+    obj = np.asarray(x).view(Counting)
+    obj.log = log
+    return obj
