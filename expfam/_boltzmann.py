@@ -19,9 +19,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from expfam._categorical import Categorical
-from expfam._kernels import logsumexp
-from expfam._onedim import Scalar, degenerate, solve_scalar, validate_1d, weighted_variance
-from expfam._summation import accurate_sum, dot, dot_minus
+from expfam._onedim import (
+    Scalar,
+    Stats,
+    degenerate,
+    solve_scalar,
+    validate_1d_stats,
+    weighted_variance,
+)
+from expfam._summation import BLOCK, accurate_sum, dot, dot_minus
 from expfam._sweep import Sweep, fixed_beta_batch, log_z_and_free_energy_batch, solve_batch
 from expfam._validation import FloatArray, as_float_array
 
@@ -298,22 +304,22 @@ def boltzmann(
     # numpy's default error state, whatever the caller's: expected inf arithmetic is
     # silenced locally, anything else would warn (and fail our tests)
     with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
-        E = validate_1d(energies, "energies")
+        E, stats = validate_1d_stats(energies, "energies")
         if temperature is not None:
             t = _as_values(temperature, "temperature", allow_inf=True)
             # T -> 0 from either side (-0.0 == 0.0) is beta = +inf: the ground states
             with np.errstate(divide="ignore"):
                 b = np.where(t == 0, math.inf, 1.0 / np.where(t == 0, 1.0, t))
-            return _result(E, None, b) if t.ndim == 0 else _sweep_result(E, None, b)
+            return _result(E, None, b, stats) if t.ndim == 0 else _sweep_result(E, None, b)
         if beta is not None:
             b = _as_values(beta, "beta", allow_inf=True)
-            return _result(E, None, b) if b.ndim == 0 else _sweep_result(E, None, b)
+            return _result(E, None, b, stats) if b.ndim == 0 else _sweep_result(E, None, b)
         U = _as_values(mean_energy, "mean_energy", allow_inf=False)
-        return _result(E, U, None) if U.ndim == 0 else _sweep_result(E, U, None)
+        return _result(E, U, None, stats) if U.ndim == 0 else _sweep_result(E, U, None)
 
 
 def _result(
-    E: FloatArray, U: FloatArray | None, beta: FloatArray | None
+    E: FloatArray, U: FloatArray | None, beta: FloatArray | None, stats: Stats
 ) -> BoltzmannResult[float]:
     """Solve (`U` given) or evaluate (`beta` given) for 0-d inputs."""
     if U is None:
@@ -327,7 +333,7 @@ def _result(
             sol = _fixed_beta(E, b)
         residual = None
     else:
-        sol = solve_scalar(E, float(U), None, xname="energies", tname="mean_energy")
+        sol = solve_scalar(E, float(U), None, xname="energies", tname="mean_energy", stats=stats)
         residual = sol.residual
     beta_ = 0.0 if sol.lam == 0.0 else -sol.lam
     S, U_ = sol.entropy, sol.mean
@@ -340,7 +346,10 @@ def _result(
         free = U_
     else:
         temperature = 1.0 / beta_
-        log_z, free = _log_z_and_free_energy(E, beta_, log_z)
+        lo, hi = (
+            (stats.lo, stats.hi) if stats is not None else (float(np.min(E)), float(np.max(E)))
+        )
+        log_z, free = _log_z_and_free_energy(E, beta_, log_z, lo, hi)
     return BoltzmannResult(
         distribution=Categorical(logits=sol.logits),
         probs=sol.probs,
@@ -411,7 +420,9 @@ def _sweep_result(
     )
 
 
-def _log_z_and_free_energy(E: FloatArray, beta: float, dual: float) -> tuple[float, float]:
+def _log_z_and_free_energy(
+    E: FloatArray, beta: float, dual: float, lo: float, hi: float
+) -> tuple[float, float]:
     """Return ``log Z`` and ``F = -log Z / beta``, each to a few eps of its own size.
 
     `dual` is the solver's value of ``log Z``, accurate only relative to the terms
@@ -421,15 +432,33 @@ def _log_z_and_free_energy(E: FloatArray, beta: float, dual: float) -> tuple[flo
     with the reference energy on the side that dominates (the minimum for
     beta > 0): ``log Z = -beta*ref + LSE(b)``, ``b = -beta*(E - ref) <= 0``.
     """
-    E = E.astype(np.float64, copy=False)
-    ref = float(np.min(E)) if beta > 0 else float(np.max(E))
+    ref = lo if beta > 0 else hi
     if abs(dual) >= max(1.0, 0.5 * abs(beta * ref)):
         return dual, -dual / beta
-    with np.errstate(over="ignore", invalid="ignore"):
-        b = -beta * (E - ref)
-    b[ref == E] = 0.0  # exactly, even where beta * 0 meets an overflowing factor
-    lse = float(logsumexp(b))
+    lse = _log_z_ref(E, beta, ref)
     return -beta * ref + lse, ref - lse / beta
+
+
+def _log_z_ref(E: FloatArray, beta: float, ref: float) -> float:
+    """``log sum_j exp(-beta (E_j - ref))`` for the dominant reference, in one pass.
+
+    The ``g`` reference states weigh exactly 1 and the others ``w_j < 1``: the sum is
+    ``log g + log1p(w/g)``, which keeps the digits of a small ``w``.
+    """
+    g, w = 0.0, 0.0
+    buf = np.empty(min(E.size, BLOCK))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        for i in range(0, E.size, BLOCK):
+            eb = E[i : i + BLOCK]
+            b = buf[: eb.size]
+            at = eb == ref
+            np.subtract(eb, ref, out=b)
+            b *= -beta
+            b[at] = 0.0  # exactly, even where beta * 0 meets an overflowing factor
+            np.exp(b, out=b)
+            g += float(np.count_nonzero(at))
+            w += float(b.sum(where=~at))
+    return math.log(g) + math.log1p(w / g) if w < g else math.log(g + w)
 
 
 def _as_values(v: Any, name: str, *, allow_inf: bool) -> FloatArray:

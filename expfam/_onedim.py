@@ -32,10 +32,12 @@ from expfam._validation import FloatArray, as_float_array
 __all__ = [
     "EPS",
     "Scalar",
+    "Stats",
     "degenerate",
     "entropy_terms",
     "solve_scalar",
     "validate_1d",
+    "validate_1d_stats",
     "weighted_variance",
 ]
 
@@ -189,19 +191,41 @@ class _Dual:
 
 
 def validate_1d(x: ArrayLike, name: str) -> FloatArray:
+    """Return `x` as a finite, non-empty 1-D float64 array, or raise naming it."""
+    return validate_1d_stats(x, name)[0]
+
+
+def validate_1d_stats(x: ArrayLike, name: str) -> tuple[FloatArray, Stats]:
+    """:func:`validate_1d` and the minimum, maximum and mean, from one blocked pass."""
     a = as_float_array(x, name)
     if a.ndim != 1 or a.shape[0] == 0:
         raise ValueError(
             f"`{name}` must be a 1-D array with at least one entry; got shape {a.shape}"
         )
-    # a finite sum proves every entry finite (a nan or inf would propagate); an
-    # overflowing sum of finite entries falls through to the full check
+    a = a.astype(np.float64, copy=False)
+    lo, hi, total = math.inf, -math.inf, 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        finite_sum = bool(np.isfinite(np.add.reduce(a, dtype=np.float64)))
-    if not finite_sum and not np.all(np.isfinite(a)):
+        for i in range(0, a.size, BLOCK):
+            b = a[i : i + BLOCK]
+            lo = min(lo, float(np.min(b)))  # nan propagates into min and max
+            hi = max(hi, float(np.max(b)))
+            total += float(np.add.reduce(b))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         bad = a[~np.isfinite(a)][0]
         raise ValueError(f"`{name}` must be finite; found {float(bad)!r}")
-    return a.astype(np.float64, copy=False)
+    mean = total / a.size
+    if not math.isfinite(mean):  # the sum of finite entries overflowed
+        mean = float(np.mean(a * 0.5)) * 2.0
+    return a, Stats(lo=lo, hi=hi, mean=mean)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Minimum, maximum and (rounded) mean of a 1-D array."""
+
+    lo: float
+    hi: float
+    mean: float
 
 
 def weighted_variance(q: FloatArray, x: FloatArray, mean: float) -> float:
@@ -265,11 +289,19 @@ def solve_scalar(
     *,
     xname: str,
     tname: str,
+    stats: Stats | None = None,
 ) -> Scalar:
-    """Maximum entropy (relative to `prior`) on ``K`` states subject to ``E_q[x] = target``."""
+    """Maximum entropy (relative to `prior`) on ``K`` states subject to ``E_q[x] = target``.
+
+    `stats` (of `x`, from :func:`validate_1d_stats`; used without a prior) saves a pass.
+    """
     support = None if prior is None else prior > 0
     xs = x if support is None else x[support]
-    lo, hi = float(np.min(xs)), float(np.max(xs))
+    if stats is None or prior is not None:
+        stats = None
+        lo, hi = float(np.min(xs)), float(np.max(xs))
+    else:
+        lo, hi = stats.lo, stats.hi
     where = "" if prior is None else " (over the states with positive prior)"
     if not lo <= target <= hi:
         raise InfeasibleError(
@@ -284,7 +316,10 @@ def solve_scalar(
         return degenerate(x, prior, x == hi if support is None else (x == hi) & support, math.inf)
     ps = None if prior is None else prior[support]
     # exact check of target == mean (then lam = 0): cheap estimate first
-    approx = float(np.mean(xs)) if ps is None else dot(ps, xs) / float(ps.sum())
+    if stats is not None:
+        approx = stats.mean
+    else:
+        approx = float(np.mean(xs)) if ps is None else dot(ps, xs) / float(ps.sum())
     scale = max(abs(lo), abs(hi))
     if abs(approx - target) <= 64 * EPS * scale:
         if ps is None:
@@ -320,21 +355,20 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
     xs_, ref_, tg_ = (xs * 0.5, ref * 0.5, target * 0.5) if halve else (xs, ref, target)
     if halve:
         span = hi * 0.5 - lo * 0.5
-    e = np.subtract(xs_, ref_) if below else np.subtract(ref_, xs_)
-    e /= span
+    n = xs.size
+    # dimensionless energies e in [0, 1] (and their float32 copy for the Halley steps of
+    # large problems), with the sums the bracket needs, in one blocked pass
+    e, e32, mass_e, g0, e1 = _scaled(xs_, ref_, span, below=below, ps=ps, f32=n > LARGE)
     gap = (tg_ - ref_) if below else (ref_ - tg_)  # > 0
     u = gap / span  # may underflow for a target within a hair of the reference
     log_u = math.log(gap) - math.log(span)
     lp = None if ps is None else np.log(ps)
     lam_scale = (0.5 if halve else 1.0) / span  # lam = sign * t * lam_scale
-    n = e.size
     # Proven bracket. Var <= <e>(1 - <e>) on [0, 1] gives d log<e>/dt >= -1, hence
     # t* >= log(ebar/u); the reference states (e = 0, prior mass g0) give
     # <e>_t <= exp(-t e1) sum_{e>0}(pi e)/g0 = exp(-t e1) M/g0, e1 the smallest positive e
     # (which gives t* <= log(M/(g0 u))/e1)
     ptot = float(n) if ps is None else float(ps.sum())
-    mass_e = float(e.sum()) if ps is None else dot(ps, e)
-    g0, e1 = _reference_mass(e, ps)
     ebar = mass_e / ptot
     t_lo = max(0.0, math.log(ebar) - log_u)
     # (states below u/2 add at most u/2 to <e>, the others at most exp(-t u/2) M/g0,
@@ -362,7 +396,7 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
         # error far below the rounding of t). Anything unusual falls back to the
         # safeguarded path below.
         t0 = _subsample_start(e, lp, log_u, t_lo)
-        d32 = _Dual(e, lp, g0, e1, log_u, dtype=np.float32)
+        d32 = _Dual(e if e32 is None else e32, lp, g0, e1, log_u, dtype=np.float32)
         t_try = t0
         for _ in range(6):  # float32 Halley steps: cheap; a step of 1e-2 leaves ~1e-6
             if not t_try * e1 < 60:
@@ -530,6 +564,40 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
     )
 
 
+def _scaled(
+    xs: FloatArray, ref: float, span: float, *, below: bool, ps: FloatArray | None, f32: bool
+) -> tuple[FloatArray, FloatArray | None, float, float, float]:
+    """``e = ±(xs - ref)/span``, a float32 copy (if `f32`), ``sum pi e``, ``g0`` and ``e1``.
+
+    ``g0`` is the prior mass (count) of the states with ``e = 0`` and ``e1`` the
+    smallest positive ``e`` (1 if there is none). One pass in cache-sized blocks.
+    """
+    n = xs.size
+    e = np.empty_like(xs)
+    e32 = np.empty_like(xs, dtype=np.float32) if f32 else None
+    mass, g0, e1 = 0.0, 0.0, 1.0
+    for i in range(0, n, BLOCK):
+        sl = slice(i, i + BLOCK)
+        eb = e[sl]
+        if below:
+            np.subtract(xs[sl], ref, out=eb)
+        else:
+            np.subtract(ref, xs[sl], out=eb)
+        eb /= span
+        if e32 is not None:
+            e32[sl] = eb
+        z = eb == 0
+        if ps is None:
+            mass += float(eb.sum())
+            g0 += float(np.count_nonzero(z))
+        else:
+            pb = ps[sl]
+            mass += float((pb * eb).sum())
+            g0 += float(pb.sum(where=z))
+        e1 = min(e1, float(np.min(eb, where=~z, initial=1.0)))
+    return e, e32, mass, g0, e1
+
+
 def _excited_mass(a: FloatArray, e: FloatArray) -> float:
     """``sum_{e_j > 0} a_j``, in cache-sized blocks (exactly for small problems)."""
     if e.size <= LARGE:
@@ -539,17 +607,6 @@ def _excited_mass(a: FloatArray, e: FloatArray) -> float:
         ab = a[i : i + BLOCK]
         total += float(np.sum(ab, where=e[i : i + BLOCK] > 0))
     return total
-
-
-def _reference_mass(e: FloatArray, ps: FloatArray | None) -> tuple[float, float]:
-    """Prior mass (count) of the states with ``e = 0`` and the smallest positive ``e``."""
-    g0, e1 = 0.0, 1.0
-    for i in range(0, e.size, BLOCK):
-        eb = e[i : i + BLOCK]
-        z = eb == 0
-        g0 += float(np.count_nonzero(z)) if ps is None else float(ps[i : i + BLOCK][z].sum())
-        e1 = min(e1, float(np.min(eb, where=~z, initial=1.0)))
-    return g0, e1
 
 
 def _blocked_var(q: FloatArray, e: FloatArray, mean: float) -> float:

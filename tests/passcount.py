@@ -3,11 +3,12 @@
 ``counting(x, log)`` is a view of `x` whose ufunc calls and reductions are recorded.
 Results of ufuncs on it, views of it and arrays made with ``empty_like`` from it are
 counting arrays too, so the solver's derived full-size arrays (scaled energies,
-probabilities, log-probabilities) are seen as well. A *pass* is ``K`` elements read
-or written in arrays of at least ``K/2`` elements (the full-size arrays); within one
-call the largest operand counts, and repeated calls on the same cache-sized block of
-the same array count once (a blocked loop doing several operations per block is one
-pass, as the data come from memory once). Cache-sized scratch buffers do not count.
+probabilities, log-probabilities) are seen as well. A *pass* is a sweep over the
+``K`` states: ``K`` elements touched in arrays of at least ``K/2`` elements (the
+full-size arrays, all indexed by state). One call counts once, whatever it reads and
+writes; successive calls on the same cache-sized block of states (of any of those
+arrays) count once: a blocked loop doing several operations per block is one pass.
+A whole-array operation is one pass each. Cache-sized scratch buffers do not count.
 Not a timer: the count is the same on every host.
 """
 
@@ -24,34 +25,36 @@ _CACHED = 1 << 17  # a range of at most this many elements, touched again, is in
 
 
 class PassLog:
-    """Elements touched in full-size arrays; ``passes`` = elements / K."""
+    """Sweeps over the data: elements of full-size arrays touched, divided by ``K``."""
 
     def __init__(self, k: int) -> None:
         self.k = k
         self.elements = 0
-        self.last: dict[int, tuple[int, int]] = {}
+        self.last: tuple[int, int] | None = None
 
     @property
     def passes(self) -> float:
         return self.elements / self.k
 
+    def reset(self) -> None:
+        self.elements = 0
+        self.last = None
+
     def touch(self, arrays: list[NDArray[Any]]) -> None:
-        best = 0
+        """Record one ufunc call on `arrays` (inputs and outputs)."""
         for a in arrays:
             base = a
             while isinstance(base.base, np.ndarray):
                 base = base.base
             if base.size < self.k // 2 or a.size == 0:
-                continue
-            start = (a.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // (
-                a.itemsize
-            )
-            rng = (start, start + a.size)
-            if a.size <= _CACHED and self.last.get(id(base)) == rng:
-                continue  # the same block again: in cache
-            self.last[id(base)] = rng
-            best = max(best, a.size)
-        self.elements += best
+                continue  # scratch buffers and small arrays
+            offset = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+            rng = (offset // a.itemsize, offset // a.itemsize + a.size)
+            if a.size <= _CACHED and rng == self.last:
+                continue  # the same block of the states again: in cache, same sweep
+            self.last = rng
+            self.elements += a.size
+            return  # a call counts once, whatever it reads and writes
 
 
 class Counting(np.ndarray):
@@ -63,6 +66,27 @@ class Counting(np.ndarray):
         log = getattr(obj, "log", None)
         if log is not None:
             self.log = log
+
+    def astype(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """A copy is a pass (none when nothing is copied)."""
+        out = np.asarray(self).astype(*args, **kwargs)
+        if out is not np.asarray(self) and not np.shares_memory(out, self):
+            self.log.touch([np.asarray(self)])
+            return counting(out, self.log)
+        return self
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        self.log.touch([np.asarray(self)])
+        return counting(np.asarray(self).copy(*args, **kwargs), self.log)
+
+    def tolist(self) -> Any:
+        self.log.touch([np.asarray(self)])
+        return np.asarray(self).tolist()
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, (np.ndarray, list)):
+            self.log.touch([np.asarray(self)])  # fancy indexing: a gathering pass
+        return super().__getitem__(key)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         plain_in = [np.asarray(v) if isinstance(v, Counting) else v for v in inputs]
