@@ -67,7 +67,7 @@ class Counting(np.ndarray):
         if log is not None:
             self.log = log
 
-    def astype(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def astype(self, *args: Any, **kwargs: Any) -> Any:
         """A copy is a pass (none when nothing is copied)."""
         out = np.asarray(self).astype(*args, **kwargs)
         if out is not np.asarray(self) and not np.shares_memory(out, self):
@@ -75,7 +75,7 @@ class Counting(np.ndarray):
             return counting(out, self.log)
         return self
 
-    def copy(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
         self.log.touch([np.asarray(self)])
         return counting(np.asarray(self).copy(*args, **kwargs), self.log)
 
