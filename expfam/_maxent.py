@@ -257,13 +257,16 @@ def _check_features(
                 f"`moments` must have shape ({f.shape[1]},) for `features` of shape "
                 f"{f.shape}; got {mu.shape}"
             )
-        if not np.all(np.isfinite(f)):
+        # a finite sum proves every entry finite (one pass); else the full check
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite_sum = bool(np.isfinite(np.add.reduce(f, axis=None, dtype=np.float64)))
+        if not finite_sum and not np.all(np.isfinite(f)):
             raise ValueError(f"`features` must be finite; found {float(f[~np.isfinite(f)][0])!r}")
     else:
         raise ValueError(f"`features` must have shape (K,) or (K, m); got {f.shape}")
     if not np.all(np.isfinite(mu)):
         raise ValueError(f"`moments` must be finite; found {float(mu[~np.isfinite(mu)][0])!r}")
-    f64 = np.ascontiguousarray(f, dtype=np.float64)
+    f64 = f.astype(np.float64, order="C", copy=False)  # (keeps an ndarray subclass)
     return f64, mu.astype(np.float64), f64.shape[1] == 1
 
 
@@ -302,7 +305,8 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
     # interior solve gets its chance
     before_face: tuple[NDArray[np.bool_], FloatArray] | None = None
     while True:
-        active, GT = _pin_axes(F, mu, support, lam)
+        active, rows = _pin_axes(F, mu, support, lam)
+        GT = rows.D
         if not active:
             q, logq = _restricted_prior(pi, support)
             return _finish(
@@ -326,11 +330,13 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
                 iterations=one.iterations,
                 known=None,
             )
-        dmin, dmax = GT.min(axis=1), GT.max(axis=1)
+        dmin, dmax = rows.dmin, rows.dmax
         s = np.maximum(dmax, -dmin)
         fmax = np.maximum(np.abs(mu[active] + dmin), np.abs(mu[active] + dmax))  # max |f_i|
-        GT /= s[:, None]  # centred at the moments, scaled to [-1, 1]
-        wh = _whitening(GT, pi, support)
+        # centred at the moments, scaled to [-1, 1] (and a float32 copy for the global
+        # phase of large problems), in one blocked pass
+        GT32 = _scale_rows(GT, s, f32=GT.shape[1] > _LARGE)
+        wh = _whitening(GT, pi, support, gbar=rows.dsum / s / GT.shape[1] if pi is None else None)
         if not lp_done and GT.shape[1] <= _LP_ALWAYS:
             lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B)
@@ -338,7 +344,7 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
-        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s)
+        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32)
         iterations += sol.iterations
         if sol.suspicious and not lp_done:
             lp_done = True
@@ -388,9 +394,19 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
         )
 
 
-def _pin_axes(
+@dataclass
+class _Rows:
+    """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics."""
+
+    D: FloatArray
+    dmin: FloatArray
+    dmax: FloatArray
+    dsum: FloatArray
+
+
+def _pin_axes(  # noqa: C901 - the pinning loop with its one fused pass
     F: FloatArray, mu: FloatArray, support: NDArray[np.bool_], lam: FloatArray
-) -> tuple[list[int], FloatArray]:
+) -> tuple[list[int], _Rows]:
     """Exact axis-aligned reductions; return the features that still need a multiplier.
 
     Raises :class:`InfeasibleError` for a moment outside its feature's range; restricts
@@ -407,15 +423,20 @@ def _pin_axes(
         idx = None if full else np.flatnonzero(support)
         cols = [i for i in range(m) if not done[i]]
         n = F.shape[0] if idx is None else idx.size
-        D = np.empty((len(cols), n))
+        D = np.empty_like(F, shape=(len(cols), n))
         mc = mu[cols]
         every = len(cols) == m
+        dmin, dmax = np.full(len(cols), np.inf), np.full(len(cols), -np.inf)
+        dsum = np.zeros(len(cols))
         for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
             blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
             if not every:
                 blk = blk[:, cols]
-            np.subtract(blk.T, mc[:, None], out=D[:, a : a + _BLOCK])
-        dmin, dmax = D.min(axis=1, initial=np.inf), D.max(axis=1, initial=-np.inf)
+            db = D[:, a : a + _BLOCK]
+            np.subtract(blk.T, mc[:, None], out=db)
+            np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
+            np.maximum(dmax, db.max(axis=1), out=dmax)
+            dsum += db.sum(axis=1)
         pinned = -1
         for k, i in enumerate(cols):
             if dmin[k] > 0 or dmax[k] < 0:
@@ -432,7 +453,9 @@ def _pin_axes(
             for k in range(len(cols)):
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
-            return [cols[k] for k in keep], D[keep] if len(keep) < len(cols) else D
+            if len(keep) < len(cols):
+                return [cols[k] for k in keep], _Rows(D[keep], dmin[keep], dmax[keep], dsum[keep])
+            return [cols[k] for k in keep], _Rows(D, dmin, dmax, dsum)
         i = cols[pinned]
         at_min = dmin[pinned] == 0
         support &= F[:, i] == mu[i]
@@ -483,6 +506,18 @@ def _raise_if_beyond_face(
                 f"vector has a·(f - moments) > 0 (by at least {gap:.3g} relative to the "
                 "feature scale)"
             )
+
+
+def _scale_rows(GT: FloatArray, s: FloatArray, *, f32: bool) -> FloatArray | None:
+    """Divide the rows of `GT` by `s` in place; return a float32 copy if `f32`."""
+    out = np.empty_like(GT, dtype=np.float32) if f32 else None
+    inv = s[:, None]
+    for a in range(0, GT.shape[1], _HBLOCK):
+        gb = GT[:, a : a + _HBLOCK]
+        gb /= inv
+        if out is not None:
+            out[:, a : a + _HBLOCK] = gb
+    return out
 
 
 def _restricted_prior(
@@ -583,7 +618,13 @@ class _Whitening:
     lp: FloatArray | None  # log of the normalised prior on the support (None: uniform)
 
 
-def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]) -> _Whitening:
+def _whitening(
+    GT: FloatArray,
+    pi: FloatArray | None,
+    support: NDArray[np.bool_],
+    *,
+    gbar: FloatArray | None = None,
+) -> _Whitening:
     """Whitening of the centred, scaled features `GT`, dropping constant directions.
 
     Raises :class:`InfeasibleError` when the moments leave the affine hull of the
@@ -595,7 +636,7 @@ def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]
     w0 = None
     if pi is None:
         lp = None
-        gbar = GT.mean(axis=1)
+        gbar = GT.mean(axis=1) if gbar is None else gbar
     else:
         ps = pi if full else pi[support]
         w0 = ps / accurate_sum(ps)
@@ -634,7 +675,11 @@ def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]
 
 
 def _polish(
-    ev: _DualEval, ev64: _DualEval, B: FloatArray, eta: FloatArray
+    ev: _DualEval,
+    ev64: _DualEval,
+    B: FloatArray,
+    eta: FloatArray,
+    hm: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, int]:
     """Newton steps with float64 gradients from `eta`; return eta, the gradient, steps.
 
@@ -643,7 +688,8 @@ def _polish(
     2-3 iterations.
     """
     g = ev64.grad_accurate(eta)
-    hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
+    if hm is None:
+        hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
     steps = 0
     for _ in range(6):
         gn = float(np.max(np.abs(B.T @ g)))
@@ -660,12 +706,19 @@ def _polish(
             break
         eta, g = eta2, g2
         if gn > 1e-3:  # far from the solution: refresh the Hessian
-            hm = ev.hess(eta)
+            cov = ev.moments(eta, hess=True)[2]
+            hm = B.T @ cov @ B
     return eta, g, steps
 
 
-def _dual_solve(
-    GT: FloatArray, s: FloatArray, support: NDArray[np.bool_], wh: _Whitening, *, tol: FloatArray
+def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one place
+    GT: FloatArray,
+    s: FloatArray,
+    support: NDArray[np.bool_],
+    wh: _Whitening,
+    *,
+    tol: FloatArray,
+    GT32: FloatArray | None = None,
 ) -> _DualSolution:
     """Minimise the whitened dual for centred, scaled features `GT` on `support`.
 
@@ -683,15 +736,29 @@ def _dual_solve(
     ev64 = _DualEval(GT, lp, B)
     ev = ev64
     if large:
-        ev = _DualEval(GT.astype(np.float32), None if lp is None else lp.astype(np.float32), B)
+        g32 = GT.astype(np.float32) if GT32 is None else GT32
+        ev = _DualEval(g32, None if lp is None else lp.astype(np.float32), B)
     # At eta = 0 the whitened Hessian is the identity, so the first Newton step is -g0:
     # start with a trust radius that admits it. A float32 phase that leaves the
     # polish short (large multipliers: float32 cannot resolve the tail) is followed by
     # a float64 one from where it stopped.
-    radius = max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
     eta: FloatArray = np.zeros(r)
     iterations = 0
-    for evk in [ev, ev64] if large else [ev64]:
+    message = "fused Newton"
+    done = False
+    if large:
+        # one fused pass per Newton step (and per backtracking trial), float32, then
+        # the float64 polish from its Hessian
+        eta, hm, passes, ok = _newton(ev, B, eta, gtol=1e-5)
+        iterations += passes
+        if ok:
+            eta, g, steps = _polish(ev, ev64, B, eta, hm)
+            iterations += steps
+            done = bool(np.all(np.abs(g) <= tol))
+        if not done:
+            eta = np.zeros(r)
+    radius = 1.0 if done else max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
+    for evk in [] if done else [ev, ev64] if large else [ev64]:
         with np.errstate(over="ignore", under="ignore"):
             from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
 
@@ -709,13 +776,13 @@ def _dual_solve(
             )
         eta = np.asarray(res.x, dtype=np.float64)
         iterations += int(res.nit)
+        message = str(res.message)
         eta, g, steps = _polish(evk, ev64, B, eta)
         iterations += steps
         if bool(np.all(np.abs(g) <= tol)):
             break
         radius = 1.0
-    qs = ev64.evaluate(eta)[1]  # ev64 and its buffers end here
-    logq_s = ev64.log_probs(eta)
+    qs, logq_s = ev64.final(eta)
     lam_active = (B @ eta) / s
     resid = np.abs(g) * s  # |E_q[f_i] - mu_i| from the float64 E_q[g]
     converged = bool(np.all(np.abs(g) <= tol))
@@ -738,7 +805,7 @@ def _dual_solve(
         converged=converged,
         suspicious=suspicious,
         iterations=iterations,
-        message=str(res.message),
+        message=message,
     )
 
 
@@ -756,7 +823,7 @@ class _DualEval:
         self.B = B
         self.buf = np.empty((GT.shape[0], min(GT.shape[1], _HBLOCK)), GT.dtype)
         self.cache: dict[bytes, tuple[float, FloatArray]] = {}
-        self.slots = (np.empty(GT.shape[1], GT.dtype), np.empty(GT.shape[1], GT.dtype))
+        self.slots = (np.empty_like(GT[0]), np.empty_like(GT[0]))
         self.hess_key = b""
         self.hess_value: FloatArray = np.zeros((0, 0))
 
@@ -822,10 +889,100 @@ class _DualEval:
     def grad_accurate(self, eta: FloatArray) -> FloatArray:
         """``E_q[g]`` (unwhitened), the residual in units of the feature scales.
 
-        A float64 matrix-vector product: its rounding error is a few ulp of
-        ``sum_j q_j |g_j| <= 1``, far below the tolerance of ``1e-12``.
+        Float64 sums of cache-sized blocks (one pass): the rounding error is a few ulp
+        of ``sum_j q_j |g_j| <= 1``, far below the tolerance of ``1e-12``.
         """
-        return np.asarray(self.GT @ self.evaluate(eta)[1])
+        return self.moments(eta, hess=False)[1]
+
+    def moments(
+        self, eta: FloatArray, *, hess: bool
+    ) -> tuple[float, FloatArray, FloatArray | None]:
+        """Dual value, ``E_q[g]`` and (if `hess`) ``Cov_q(g)``, in one pass over ``GT``.
+
+        The weights of each cache-sized block are shifted by the running maximum of
+        the log-weights (accumulators rescaled when it grows), so nothing overflows
+        and ``q`` is never stored.
+        """
+        c = (self.B @ eta).astype(self.GT.dtype)
+        a, n = self.GT.shape
+        top = -math.inf
+        s0 = 0.0
+        s1 = np.zeros(a)
+        s2 = np.zeros((a, a))
+        with np.errstate(under="ignore"):
+            for i in range(0, n, _HBLOCK):
+                gb = self.GT[:, i : i + _HBLOCK]
+                zb = c @ gb
+                if self.lp is not None:
+                    zb += self.lp[i : i + _HBLOCK]
+                mb = float(np.max(zb))
+                if mb > top:
+                    shrink = math.exp(top - mb) if math.isfinite(top) else 0.0
+                    s0 *= shrink
+                    s1 *= shrink
+                    s2 *= shrink
+                    top = mb
+                zb -= zb.dtype.type(top)
+                np.exp(zb, out=zb)
+                s0 += float(zb.sum(dtype=np.float64))
+                s1 += gb @ zb
+                if hess:
+                    hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
+                    s2 += hb @ gb.T
+        g = s1 / s0
+        cov = s2 / s0 - np.outer(g, g) if hess else None
+        return top + math.log(s0), g, cov
+
+    def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``q`` and ``log q`` at `eta` (new arrays): one pass over ``GT``."""
+        z = (self.B @ eta).astype(self.GT.dtype) @ self.GT
+        if self.lp is not None:
+            z += self.lp
+        zmax = float(np.max(z))
+        z -= z.dtype.type(zmax)
+        with np.errstate(under="ignore"):
+            q = np.exp(z)
+        s0 = float(q.sum(dtype=np.float64))
+        q /= q.dtype.type(s0)
+        z -= z.dtype.type(math.log(s0))
+        return q, z
+
+
+def _newton(
+    ev: _DualEval, B: FloatArray, eta: FloatArray, *, gtol: float, maxiter: int = 60
+) -> tuple[FloatArray, FloatArray, int, bool]:
+    """Damped Newton on the whitened dual, one fused pass (value, gradient, Hessian) each.
+
+    Backtracking (Armijo) from the full step; stops when every scaled residual
+    ``|E_q[g_i]|`` is at most `gtol` or no step makes progress (rounding level of
+    `ev`'s precision). Returns eta, the last whitened Hessian, passes and whether
+    `gtol` was met.
+    """
+    f, g, cov = ev.moments(eta, hess=True)
+    passes = 1
+    noise = 64 * float(np.finfo(ev.GT.dtype).eps)
+    for _ in range(maxiter):
+        hm = B.T @ cov @ B
+        if float(np.max(np.abs(g))) <= gtol:
+            return eta, hm, passes, True
+        gw = B.T @ g
+        try:
+            step = np.linalg.solve(hm, -gw)
+        except np.linalg.LinAlgError:
+            return eta, hm, passes, False
+        slope = float(gw @ step)  # < 0
+        alpha = 1.0
+        while True:
+            trial = eta + alpha * step
+            ft, gt, ct = ev.moments(trial, hess=True)
+            passes += 1
+            if ft <= f + 1e-4 * alpha * slope + noise * max(1.0, abs(f)):
+                break
+            alpha *= 0.25
+            if alpha < 1e-8:
+                return eta, hm, passes, False
+        eta, f, g, cov = trial, ft, gt, ct
+    return eta, B.T @ cov @ B, passes, False
 
 
 def _finish(

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 __all__ = ["Counting", "PassLog", "counting"]
 
-_CACHED = 1 << 17  # a range of at most this many elements, touched again, is in cache
+_CACHED = 1 << 18  # a range of at most this many elements (2 MB), touched again, is in cache
 
 
 class PassLog:
