@@ -644,7 +644,7 @@ def _whitening(
         gbar = GT @ w0
     # Covariance for whitening, from at most ~65536 strided states: whitening only
     # conditions the problem; near-dependence is re-checked on all states below.
-    step = max(1, n // 65536)
+    step = -(-n // 65536)  # ceil: at most 65536 states
     Gs = GT[:, ::step]
     ws = np.full(Gs.shape[1], 1.0 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
     Gs = Gs - (Gs @ ws)[:, None]

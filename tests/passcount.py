@@ -4,8 +4,8 @@
 Results of ufuncs on it, views of it and arrays made with ``empty_like`` from it are
 counting arrays too, so the solver's derived full-size arrays (scaled energies,
 probabilities, log-probabilities) are seen as well. A *pass* is a sweep over the
-``K`` states: ``K`` elements touched in arrays of at least ``K/2`` elements (the
-full-size arrays, all indexed by state). One call counts once, whatever it reads and
+``K`` states: ``K`` elements touched in arrays with an axis of at least ``K/2`` (the
+full-size arrays, indexed by state). One call counts once, whatever it reads and
 writes; successive calls on the same cache-sized block of states (of any of those
 arrays) count once: a blocked loop doing several operations per block is one pass.
 A whole-array operation is one pass each. Cache-sized scratch buffers do not count.
@@ -46,8 +46,8 @@ class PassLog:
             base = a
             while isinstance(base.base, np.ndarray):
                 base = base.base
-            if base.size < self.k // 2 or a.size == 0:
-                continue  # scratch buffers and small arrays
+            if max(base.shape, default=0) < self.k // 2 or a.size == 0:
+                continue  # scratch buffers and small arrays: no axis over the states
             offset = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
             rng = (offset // a.itemsize, offset // a.itemsize + a.size)
             if a.size <= _CACHED and rng == self.last:
