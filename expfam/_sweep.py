@@ -65,6 +65,32 @@ def _row_variance(q: F64, x: F64, mean: F64) -> F64:
     return out
 
 
+def _row_dot(q: F64, x: F64) -> F64:
+    """``q @ x`` row by row, pairwise in tiles (no ``(n, K)`` temporary)."""
+    n, k = q.shape
+    nb, kb = _tiles(k)
+    out = np.zeros(n)
+    for r in range(0, n, nb):
+        for c in range(0, k, kb):
+            out[r : r + nb] += (q[r : r + nb, c : c + kb] * x[None, c : c + kb]).sum(axis=1)
+    return out
+
+
+def _row_xlogx(q: F64, logq: F64) -> F64:
+    """``sum_j q_j log q_j`` row by row, ``0 log 0 = 0``, in tiles."""
+    n, k = q.shape
+    nb, kb = _tiles(k)
+    out = np.zeros(n)
+    with np.errstate(invalid="ignore"):
+        for r in range(0, n, nb):
+            for c in range(0, k, kb):
+                qb = q[r : r + nb, c : c + kb]
+                t = qb * logq[r : r + nb, c : c + kb]
+                t[qb == 0] = 0.0
+                out[r : r + nb] += t.sum(axis=1)
+    return out
+
+
 def fixed_beta_batch(E: F64, beta: F64) -> Sweep:
     """Evaluate the Boltzmann distribution at each of the inverse temperatures `beta`.
 
@@ -75,17 +101,20 @@ def fixed_beta_batch(E: F64, beta: F64) -> Sweep:
     lo, hi = float(np.min(E)), float(np.max(E))
     n = beta.size
     ref = np.where(beta > 0, lo, hi)
+    # two (n, K) arrays, the outputs: b becomes log q, its exponential q
     with np.errstate(over="ignore", invalid="ignore"):
-        b = -beta[:, None] * (E[None, :] - ref[:, None])
+        b = np.subtract(E[None, :], ref[:, None])
+        b *= -beta[:, None]
     b[E[None, :] == ref[:, None]] = 0.0  # exactly, also where inf meets 0
     b[beta == 0] = 0.0
-    a = np.exp(b)
-    total = row_dot_minus(a, None, 0.0)
-    q = a / total[:, None]
+    with np.errstate(under="ignore"):
+        q = np.exp(b)
+    total = row_dot_minus(q, None, 0.0)
+    q /= total[:, None]
     log_total = np.log(total)
-    logq = b - log_total[:, None]
-    with np.errstate(invalid="ignore"):
-        ent = 0.0 - np.where(q > 0, q * logq, 0.0).sum(axis=1)
+    b -= log_total[:, None]
+    logq = b
+    ent = 0.0 - _row_xlogx(q, logq)
     mean = row_dot_minus(q, E, 0.0)
     var = _row_variance(q, E, mean)
     var[np.isinf(beta)] = 0.0
@@ -191,7 +220,7 @@ class _Dual:
         return f, m1 - r2, r3 - r2 * r2 - r2 * m1 + m1 * m1
 
 
-def _interior(  # noqa: C901, PLR0915 - one numerical pipeline, read top-down
+def _interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, read top-down
     E: F64, U: F64, lo: float, hi: float, *, below: bool
 ) -> Sweep:
     """Solve ``lo < U < hi`` on one side of the mean, for all of `U` at once."""
@@ -270,20 +299,21 @@ def _interior(  # noqa: C901, PLR0915 - one numerical pipeline, read top-down
     # probabilities: reference states weigh 1, the excited ones exp(-t e) (summed
     # exactly); log Z_ref = log(g0 + w) from log1p, accurate when w is tiny
     ground = e == 0
+    # two (n, K) arrays in all, the outputs: logq holds -t e, q its exponential
+    logq = np.multiply(-t[:, None], e[None, :])
     with np.errstate(under="ignore"):
-        w8 = np.exp(-t[:, None] * e[None, :])
-    wx = w8.copy()
-    wx[:, ground] = 0.0
-    w = row_dot_minus(wx, None, 0.0)
-    del wx
+        q = np.exp(logq)
+    q[:, ground] = 0.0  # (they weigh exactly 1)
+    w = row_dot_minus(q, None, 0.0)
+    q[:, ground] = 1.0
     total = g0 + w
     log_zr = math.log(g0) + np.log1p(w / g0)
-    q = w8 / total[:, None]
-    logq = -t[:, None] * e[None, :] - log_zr[:, None]
+    q /= total[:, None]
+    logq -= log_zr[:, None]
     resid = row_dot_minus(q, E, U)
     # polish: Newton steps in t on the exactly summed residual while they reduce it
     # (first-order tilts q (1 - dt (e - <e>)), as in the scalar solve)
-    mean_e = (q * e[None, :]).sum(axis=1)
+    mean_e = _row_dot(q, e)
     var_e = _row_variance(q, e, mean_e)
     unit = 2.0 if halve else 1.0
     with np.errstate(over="ignore"):
@@ -303,20 +333,27 @@ def _interior(  # noqa: C901, PLR0915 - one numerical pipeline, read top-down
         rows = np.flatnonzero(go)
         if not rows.size:
             break
-        d = (e[None, :] - mean_e[rows, None]) * -dt[rows, None]
-        q2 = q[rows] * (1.0 + d)
-        r2 = resid[rows] + ((q2 - q[rows]) * E[None, :]).sum(axis=1)
+        # in row blocks of about BLOCK elements: no (n, K) temporaries
+        better = np.zeros(rows.size, dtype=bool)
+        nb = _tiles(e.size)[0]
+        for b0 in range(0, rows.size, nb):
+            rb = rows[b0 : b0 + nb]
+            d = (e[None, :] - mean_e[rb, None]) * -dt[rb, None]
+            q2 = q[rb] * (1.0 + d)
+            r2 = resid[rb] + ((q2 - q[rb]) * E[None, :]).sum(axis=1)
+            ok = np.abs(r2) < np.abs(resid[rb])
+            better[b0 : b0 + nb] = ok
+            keep = rb[ok]
+            q[keep] = q2[ok]
+            logq[keep] += d[ok]
+            resid[keep] = r2[ok]
         iterations[rows] += 1
-        better = np.abs(r2) < np.abs(resid[rows])
         keep = rows[better]
-        q[keep] = q2[better]
-        logq[keep] += d[better]
-        resid[keep] = r2[better]
         t[keep] += dt[keep]
         log_zr[keep] -= dt[keep] * mean_e[keep]
         if not np.all(better):
             slope[rows[~better]] = 0.0  # stop those rows
-    scale_terms = (q * np.abs(E)[None, :]).sum(axis=1)
+    scale_terms = _row_dot(q, np.abs(E))
     tol = np.maximum(64 * EPS * scale_terms, 8 * good)
     fail = ~(np.abs(resid) <= tol)
     if np.any(fail):
