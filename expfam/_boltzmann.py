@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
@@ -51,7 +52,11 @@ class BoltzmannResult(Generic[S]):
     ----------
     distribution : Categorical
         The distribution, with logits :math:`\log q` (``-inf`` for states of zero
-        probability).
+        probability); built from `logits` when first used (for Dask energies this
+        computes them into memory).
+    logits : ndarray
+        :math:`\log q`, shape ``(K,)`` (``-inf`` for states of zero probability); a
+        Dask array when the energies are one.
     probs : ndarray
         The probabilities :math:`q`, shape ``(K,)``: the vector the accuracy claims
         refer to. ``distribution.probs`` recomputes a softmax of the logits and agrees
@@ -104,8 +109,8 @@ class BoltzmannResult(Generic[S]):
     True
     """
 
-    distribution: Categorical
-    probs: FloatArray
+    logits: Any
+    probs: Any
     beta: S
     temperature: S
     log_partition: S
@@ -117,6 +122,11 @@ class BoltzmannResult(Generic[S]):
     converged: bool
     iterations: int
     heat_capacity: S
+
+    @cached_property
+    def distribution(self) -> Categorical:
+        """The categorical distribution with these logits (built on first use)."""
+        return Categorical(logits=np.asarray(self.logits))
 
 
 def _fixed_beta(E: FloatArray, beta: float) -> Scalar:
@@ -351,7 +361,7 @@ def _result(
         )
         log_z, free = _log_z_and_free_energy(E, beta_, log_z, lo, hi)
     return BoltzmannResult(
-        distribution=Categorical(logits=sol.logits),
+        logits=sol.logits,
         probs=sol.probs,
         beta=beta_ + 0.0,
         temperature=temperature + 0.0,
@@ -404,7 +414,7 @@ def _sweep_result(
         return np.asarray(v + 0.0).reshape(shape)
 
     return BoltzmannResult(
-        distribution=Categorical(logits=sw.logits.reshape((*shape, k))),
+        logits=sw.logits.reshape((*shape, k)),
         probs=sw.probs.reshape((*shape, k)),
         beta=out(b),
         temperature=out(temperature),
