@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
+from expfam._boltzmann_dask import is_dask_array, solve_dask
 from expfam._categorical import Categorical
 from expfam._onedim import (
     Scalar,
@@ -198,8 +199,9 @@ def boltzmann(
 
     Parameters
     ----------
-    energies : array_like
-        Finite energies, shape ``(K,)`` with ``K >= 1``.
+    energies : array_like or dask.array.Array
+        Finite energies, shape ``(K,)`` with ``K >= 1``. A Dask array (a state space
+        larger than memory) is solved with Dask reductions (see Notes).
     mean_energy : float or array_like, optional
         The target mean energy :math:`U`, in ``[min E, max E]``; an array of targets
         is a sweep, solved in one vectorised solve.
@@ -273,6 +275,14 @@ def boltzmann(
     non-negative terms, stationary in :math:`t`), accurate to a few ulp. Energies
     are processed in cache-sized blocks. float32 input is solved in float64.
 
+    **Dask arrays.** With Dask `energies` (and one target) every sum is a Dask
+    reduction: one pass for the range and mean, one for the bracket, one per Halley
+    iteration (the four moments together), one for the final moments and one for the
+    centred variance. The scalars are computed; `probs` and `logits` are lazy Dask
+    arrays (``distribution`` computes them into memory when used). The sums are
+    Dask's tree sums, not exact ones: the residual is a few ulp of
+    :math:`\sum_j q_j |E_j|`, and `residual` reports it from those sums.
+
     **Sweeps.** For an array of targets the same dual is solved for all of them at
     once: bracketed Halley iterations over the unfinished targets, each one pass over
     ``(targets, states)`` tiles of about 32768 elements, then the exactly summed
@@ -314,6 +324,8 @@ def boltzmann(
     # numpy's default error state, whatever the caller's: expected inf arithmetic is
     # silenced locally, anything else would warn (and fail our tests)
     with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+        if is_dask_array(energies):
+            return _dask_result(energies, mean_energy, beta, temperature)
         E, stats = validate_1d_stats(energies, "energies")
         if temperature is not None:
             t = _as_values(temperature, "temperature", allow_inf=True)
@@ -374,6 +386,47 @@ def _result(
         converged=sol.converged,
         iterations=sol.iterations,
         heat_capacity=_heat_capacity(beta_, sol.variance),
+    )
+
+
+def _dask_result(
+    energies: Any, mean_energy: Any, beta: Any, temperature: Any
+) -> BoltzmannResult[float]:
+    """Solve or evaluate on Dask energies: scalars computed, probabilities lazy."""
+    if temperature is not None:
+        t = float(_as_values(temperature, "temperature", allow_inf=True))
+        beta = math.inf if t == 0 else 1.0 / t
+    b = None if beta is None else _as_values(beta, "beta", allow_inf=True)
+    U = None if mean_energy is None else _as_values(mean_energy, "mean_energy", allow_inf=False)
+    if (b is not None and b.ndim) or (U is not None and U.ndim):
+        raise ValueError(
+            "a sweep (an array of `mean_energy`, `beta` or `temperature`) is not supported "
+            "with Dask `energies`; give one value per call"
+        )
+    f = solve_dask(energies, None if U is None else float(U), None if b is None else float(b))
+    beta_ = 0.0 if f["beta"] == 0 else float(f["beta"])
+    S, U_, log_z = f["entropy"], f["mean"], f["log_norm"]
+    if beta_ == 0.0:
+        temperature_, free = math.inf, (-math.inf if S > 0 else U_)
+    elif math.isinf(beta_):
+        temperature_, free = 0.0, U_
+    else:
+        temperature_, free = 1.0 / beta_, -log_z / beta_
+    residual = f["residual"]
+    return BoltzmannResult(
+        logits=f["logits"],
+        probs=f["probs"],
+        beta=beta_ + 0.0,
+        temperature=temperature_ + 0.0,
+        log_partition=log_z + 0.0,
+        free_energy=free + 0.0,
+        entropy=S + 0.0,
+        mean_energy=U_ + 0.0,
+        variance=f["variance"] + 0.0,
+        residual=None if residual is None else residual + 0.0,
+        converged=True,
+        iterations=f["iterations"],
+        heat_capacity=_heat_capacity(beta_, f["variance"]),
     )
 
 
