@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from expfam._boltzmann_dask import is_dask_array
 from expfam._categorical import Categorical
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._maxent_dask import max_entropy_dask
 from expfam._onedim import solve_scalar, validate_1d
 from expfam._summation import EPS, accurate_sum
 from expfam._validation import FloatArray, as_float_array
@@ -47,7 +50,10 @@ class MaxEntResult:
     Attributes
     ----------
     distribution : Categorical
-        The solution :math:`q`, with logits :math:`\log q` (``-inf`` where ``q = 0``).
+        The solution :math:`q`, with logits :math:`\log q` (``-inf`` where ``q = 0``);
+        built from `logits` when first used (for Dask features this computes them).
+    logits : ndarray
+        :math:`\log q`, shape ``(K,)``; a Dask array when the features are one.
     probs : ndarray
         The probabilities :math:`q`, shape ``(K,)`` (``distribution.probs`` recomputes
         a softmax of the logits and agrees to about ``eps * max|logit|`` relative).
@@ -89,15 +95,20 @@ class MaxEntResult:
     True
     """
 
-    distribution: Categorical
-    probs: FloatArray
+    logits: Any
+    probs: Any
     multipliers: FloatArray
     entropy: float
     kl_to_prior: float | None
     residual: float
     converged: bool
     iterations: int
-    support: NDArray[np.bool_]
+    support: Any
+
+    @cached_property
+    def distribution(self) -> Categorical:
+        """The categorical distribution with these logits (built on first use)."""
+        return Categorical(logits=np.asarray(self.logits))
 
 
 def max_entropy(
@@ -114,8 +125,10 @@ def max_entropy(
 
     Parameters
     ----------
-    features : array_like
-        Finite feature values, shape ``(K,)`` (one feature) or ``(K, m)``.
+    features : array_like or dask.array.Array
+        Finite feature values, shape ``(K,)`` (one feature) or ``(K, m)``. A Dask
+        array (a state space larger than memory) is solved with Dask passes (see
+        Notes; no `prior` then).
     moments : array_like
         Target expectations :math:`\mu`, shape ``()`` (or ``(1,)``) for ``(K,)``
         features, ``(m,)`` for ``(K, m)``.
@@ -170,6 +183,17 @@ def max_entropy(
     tens of milliseconds for an interior solve) when the interior solve ends with some
     :math:`q_j/\pi_j < 10^{-8}`, the sign of a face.
 
+    **Dask arrays.** With Dask `features` the whitened dual is minimised by damped
+    Newton steps, each one Dask pass that returns every row-chunk's shifted sums of
+    the weights, the weighted features and their products (value, gradient and
+    Hessian at once); before them, one pass for the column ranges, one per feature
+    pinned at an extreme, one for the whitening covariance. The scalars are
+    computed; `probs`, `logits` and `support` are lazy Dask arrays. The sums are
+    Dask's (not exactly summed: the residual is within a few ulp of ``max |f_i|``
+    rather than one), there is no linear program for faces that are not
+    axis-aligned (such moments end in :class:`ConvergenceError`), and a `prior` is
+    not supported yet.
+
     **Interior solve.** Features are centred at :math:`\mu`, scaled per column and
     whitened with the prior covariance (directions in which the features are constant
     are dropped after checking that :math:`\mu` lies in their affine hull), so the dual
@@ -211,6 +235,21 @@ def max_entropy(
     """
     # numpy's default error state, whatever the caller's (see boltzmann)
     with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+        if is_dask_array(features):
+            if prior is not None:
+                raise ValueError("`prior` is not supported with Dask `features` (yet)")
+            f = max_entropy_dask(features, moments)
+            return MaxEntResult(
+                logits=f["logits"],
+                probs=f["probs"],
+                multipliers=f["multipliers"],
+                entropy=f["entropy"],
+                kl_to_prior=None,
+                residual=f["residual"],
+                converged=True,
+                iterations=f["iterations"],
+                support=f["support"],
+            )
         return _max_entropy(features, moments, prior)
 
 
@@ -223,7 +262,7 @@ def _max_entropy(features: ArrayLike, moments: ArrayLike, prior: ArrayLike | Non
         support = (pi > 0) if pi is not None else np.ones(K, dtype=bool)
         support = support & (sol.probs > 0) if math.isinf(sol.lam) else support
         return MaxEntResult(
-            distribution=Categorical(logits=sol.logits),
+            logits=sol.logits,
             probs=sol.probs,
             multipliers=np.array([sol.lam]),
             entropy=sol.entropy + 0.0,
@@ -1019,7 +1058,7 @@ def _finish(
         for i in np.flatnonzero(~done):
             resid[i] = abs(float(np.sum(F[idx, i] * qs)) - mu[i])
     return MaxEntResult(
-        distribution=Categorical(logits=logq),
+        logits=logq,
         probs=q,
         multipliers=lam.copy(),
         entropy=entropy + 0.0,  # no -0.0

@@ -119,3 +119,63 @@ def test_each_dual_iteration_is_one_dask_pass(monkeypatch: pytest.MonkeyPatch) -
     assert r.iterations <= 8
     assert r.residual is not None
     assert r.residual <= 1e-13
+
+
+# --------------------------------------------------------------------------- max_entropy
+def _problem(seed: int, k: int, m: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(k, m))
+    z = F @ (rng.normal(size=m) * 0.5)
+    w = np.exp(z - z.max())
+    return F, (w / w.sum()) @ F
+
+
+@given(seed=st.integers(0, 2**16), rows=st.integers(250, 4000), m=st.integers(1, 4))
+def test_dask_max_entropy_equals_in_memory(seed: int, rows: int, m: int) -> None:
+    F, mu = _problem(seed, 3000, m)
+    s = expfam.max_entropy(F, mu)
+    r = expfam.max_entropy(da.from_array(F, chunks=(rows, m)), mu)
+    np.testing.assert_allclose(r.multipliers, s.multipliers, rtol=1e-9, atol=1e-12)
+    assert r.entropy == pytest.approx(s.entropy, rel=1e-12)
+    assert r.residual <= 1e-12 * float(np.max(np.abs(F)))
+    q = r.probs.compute()
+    np.testing.assert_allclose(q, s.probs, rtol=1e-9, atol=1e-300)
+    got = np.array([math.fsum((q * F[:, i]).tolist()) for i in range(m)])
+    assert np.all(np.abs(got - mu) <= 1e-12 * np.max(np.abs(F), axis=0))
+
+
+def test_dask_max_entropy_faces_and_errors() -> None:
+    f = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.5]])
+    r = expfam.max_entropy(da.from_array(f, chunks=2), [0.5, 1.0])
+    np.testing.assert_array_equal(r.probs.compute(), [0.0, 0.0, 0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(r.support.compute(), [False, False, True, True, False])
+    assert r.multipliers[1] == math.inf
+    x = np.arange(1.0, 7.0)
+    assert expfam.max_entropy(da.from_array(x, chunks=4), 4.5).multipliers[0] == pytest.approx(
+        0.37104894, rel=1e-7
+    )
+    with pytest.raises(expfam.InfeasibleError):
+        expfam.max_entropy(da.from_array(x, chunks=4), 7.0)
+    with pytest.raises(ValueError, match="`prior` is not supported"):
+        expfam.max_entropy(da.from_array(x, chunks=4), 3.0, prior=np.ones(6))
+    with pytest.raises(ValueError, match="`features` must be finite"):
+        expfam.max_entropy(
+            da.from_array(np.array([[1.0, np.nan], [0.0, 1.0]]), chunks=1), [0.5, 0.5]
+        )
+
+
+def test_dask_max_entropy_one_pass_per_newton_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: each dual iteration (Newton step or backtracking trial) is one Dask pass."""
+    calls: list[int] = []
+    real = dask.compute
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(len(args))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dask, "compute", counted)
+    F, mu = _problem(7, 100_000, 5)
+    r = expfam.max_entropy(da.from_array(F, chunks=(20_000, 5)), mu)
+    # column ranges, whitening covariance, moments at 0, then one per iteration
+    assert len(calls) == r.iterations + 3
+    assert r.iterations <= 12
