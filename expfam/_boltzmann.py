@@ -19,8 +19,9 @@ from typing import Any, Generic, TypeVar, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
-from expfam._boltzmann_dask import is_dask_array, solve_dask
+from expfam._boltzmann_dask import solve_dask
 from expfam._categorical import Categorical
+from expfam._lazy import is_dask_array
 from expfam._onedim import (
     Scalar,
     Stats,

@@ -22,15 +22,7 @@ import numpy as np
 
 from expfam._errors import ConvergenceError, InfeasibleError
 
-__all__ = ["is_dask_array", "solve_dask"]
-
-
-def is_dask_array(x: Any) -> bool:
-    """Whether `x` is a Dask array (without importing Dask).
-
-    A minimal private check; the package's shared Dask helpers may replace it.
-    """
-    return type(x).__module__.split(".")[0] == "dask" and hasattr(x, "__dask_graph__")
+__all__ = ["solve_dask"]
 
 
 class Moments:

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expfam._boltzmann_dask import is_dask_array
 from expfam._categorical import Categorical
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._lazy import is_dask_array
 from expfam._maxent_dask import max_entropy_dask
 from expfam._onedim import solve_scalar, validate_1d
 from expfam._summation import EPS, accurate_sum

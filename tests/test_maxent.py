@@ -510,7 +510,8 @@ def test_layout_general_solver_imports_no_privates_of_the_special_case() -> None
     """Issue 10: ``max_entropy`` shares the engine, not ``boltzmann``'s private names."""
     general = _expfam_imports("_maxent")
     assert "expfam._boltzmann" not in general
-    for module in ("_onedim", "_summation"):
+    assert "expfam._boltzmann_dask" not in general
+    for module in ("_onedim", "_summation", "_maxent_dask", "_lazy"):
         deps = _expfam_imports(module)
         assert "expfam._boltzmann" not in deps
         assert "expfam._maxent" not in deps
