@@ -45,7 +45,7 @@ print(f"entropy {jaynes.entropy:.5f} nats (a fair die has log 6 = {np.log(6):.5f
 # for :math:`\beta \to +\infty` it always shows 1, for :math:`\beta \to -\infty`
 # always 6.
 betas = np.linspace(-1.5, 1.5, 121)
-dice = np.array([expfam.boltzmann(faces, beta=b).distribution.probs for b in betas])
+dice = expfam.boltzmann(faces, beta=betas).probs  # shape (121, 6): a sweep in beta
 
 # %%
 # A two-level system and a ladder of levels
@@ -57,8 +57,10 @@ dice = np.array([expfam.boltzmann(faces, beta=b).distribution.probs for b in bet
 # We compare with the closed form
 # :math:`C = (\Delta/T)^2 e^{\Delta/T} / (1 + e^{\Delta/T})^2`.
 temps = np.linspace(0.02, 3.0, 300)
-two_level = [expfam.boltzmann([0.0, 1.0], beta=1 / t) for t in temps]
-heat_capacity = np.array([r.beta**2 * r.variance for r in two_level])
+# One call sweeps all the temperatures and returns the heat capacity
+# :math:`C = \beta^2 \operatorname{Var}(E)` as an array.
+two_level = expfam.boltzmann([0.0, 1.0], temperature=temps)
+heat_capacity = two_level.heat_capacity
 x = 1 / temps
 exact = x**2 * np.exp(-x) / (1 + np.exp(-x)) ** 2
 print(f"max |C - closed form| = {np.max(np.abs(heat_capacity - exact)):.1e}")
@@ -66,10 +68,8 @@ print(f"Schottky peak at T = {temps[np.argmax(heat_capacity)]:.3f}")
 
 # Ten equally spaced levels: entropy and free energy against temperature.
 ladder = np.arange(10.0)
-states = [expfam.boltzmann(ladder, beta=1 / t) for t in temps]
-entropy = np.array([r.entropy for r in states])
-free_energy = np.array([r.free_energy for r in states])
-mean_energy = np.array([r.mean_energy for r in states])
+states = expfam.boltzmann(ladder, temperature=temps)
+entropy, free_energy, mean_energy = states.entropy, states.free_energy, states.mean_energy
 print(
     "F = <E> - T S holds to",
     f"{np.max(np.abs(free_energy - (mean_energy - temps * entropy))):.1e}",

@@ -5,762 +5,60 @@ The distribution of largest entropy among those on ``K`` states with mean energy
 of the categorical family at natural parameters :math:`-\beta E`. Finding :math:`\beta`
 from :math:`U` is a one-dimensional convex dual problem, solved here with
 :func:`scipy.optimize.root_scalar` on a shifted, scaled and log-transformed form of the
-moment equation, then polished against an exactly summed residual.
-
-This module also holds the one-constraint engine used by
-:func:`expfam.max_entropy` (one feature, optional prior) and the accurate summation
-helpers shared with :mod:`expfam._maxent`.
+moment equation, then polished against an exactly summed residual (the engine,
+shared with :func:`expfam.max_entropy`, lives in :mod:`expfam._onedim`).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._boltzmann_dask import solve_dask
+from expfam._dask import is_dask_collection
 from expfam._families.categorical import Categorical
-from expfam._kernels import logsumexp
+from expfam._onedim import (
+    Scalar,
+    Stats,
+    degenerate,
+    solve_scalar,
+    validate_1d_stats,
+    weighted_variance,
+)
+from expfam._summation import BLOCK, accurate_sum, dot, dot_minus
+from expfam._sweep import Sweep, fixed_beta_batch, log_z_and_free_energy_batch, solve_batch
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["BoltzmannResult", "boltzmann"]
 
-_EPS = float(np.finfo(np.float64).eps)
-_SPLIT = 134217729.0  # 2**27 + 1, Dekker's splitter for float64
-# Above this many states the bracketing phase runs in float32 (its exp is SIMD-fast)
-# and exact sums use vectorised error-free transformations instead of math.fsum.
-_LARGE = 1 << 14
-_BLOCK = 1 << 15  # elements per cache-sized block of the streaming passes
-
-
-# --------------------------------------------------------------------------- accurate sums
-def _sum_parts(
-    x: FloatArray, bound: float | None = None, scratch: FloatArray | None = None
-) -> list[float]:
-    """Floats whose exact sum equals ``sum(x)`` to far below one ulp of it.
-
-    Vectorised extraction (Rump, Ogita & Oishi, *Accurate floating-point summation*,
-    2008): adding and subtracting a power of two ``sigma >= 2 n max|x|`` rounds every
-    entry to a common grid; those high parts sum exactly in any order and leave exact
-    remainders below ``ulp(sigma)``. Two rounds, then a plain (pairwise) sum of the
-    remainders, whose error is below ``1e-25 * n**3 * max|x|``. `bound` (``>= max|x|``)
-    saves a pass; `scratch` (shaped like `x`) saves an allocation; `x` itself is
-    overwritten when `scratch` is given. Combine the parts (with other terms) by
-    :func:`math.fsum`.
-    """
-    n = x.size
-    if n <= 4096:
-        return x.tolist()  # type: ignore[no-any-return]
-    big = float(np.max(np.abs(x))) if bound is None else bound
-    if big == 0.0:
-        return [0.0]
-    parts: list[float] = []
-    r = x if scratch is not None else x.copy()
-    hi = np.empty_like(x) if scratch is None else scratch
-    expo = math.frexp(big)[1] + (n + 1).bit_length() + 1  # sigma = 2**expo >= 2 n max|r|
-    for _ in range(2):
-        sigma = math.ldexp(1.0, expo)
-        np.add(r, sigma, out=hi)
-        hi -= sigma
-        parts.append(float(hi.sum()))
-        r -= hi  # exact, |r| <= ulp(sigma) / 2 = 2**(expo - 53)
-        expo += (n + 1).bit_length() + 1 - 53
-    parts.append(float(r.sum()))
-    return parts
-
-
-def _dot(a: FloatArray, b: FloatArray) -> float:
-    """``sum(a*b)`` by pairwise sums over cache-sized blocks.
-
-    Deliberately not BLAS: more accurate (pairwise), and free of the threading
-    overhead that multi-threaded BLAS dot products show on busy machines.
-    """
-    n = a.size
-    buf = np.empty(min(n, _BLOCK), dtype=np.result_type(a, b))
-    total = 0.0
-    for i in range(0, n, _BLOCK):
-        d = buf[: min(_BLOCK, n - i)]
-        np.multiply(a[i : i + _BLOCK], b[i : i + _BLOCK], out=d)
-        total += float(d.sum())
-    return total
-
-
-def _dot_abs(a: FloatArray, b: FloatArray) -> float:
-    """``sum(a*|b|)`` by pairwise sums over cache-sized blocks."""
-    n = a.size
-    buf = np.empty(min(n, _BLOCK))
-    total = 0.0
-    for i in range(0, n, _BLOCK):
-        d = buf[: min(_BLOCK, n - i)]
-        np.abs(b[i : i + _BLOCK], out=d)
-        d *= a[i : i + _BLOCK]
-        total += float(d.sum())
-    return total
-
-
-def _accurate_sum(x: FloatArray) -> float:
-    """``sum(x)`` correctly rounded (or within far less than an ulp for huge ``x``)."""
-    return math.fsum(_sum_parts(x))
-
-
-def _dot_minus(q: FloatArray, x: FloatArray, target: float) -> float:
-    """``sum(q*x) - target`` for the exact values of the float inputs (see `_ExactDot`)."""
-    return _ExactDot(x, target)(q)
-
-
-# --------------------------------------------------------------------------- 1-D engine
-@dataclass(frozen=True)
-class _Scalar:
-    """Solution of ``max H(q) - KL-to-prior`` subject to ``E_q[x] = target``."""
-
-    probs: FloatArray  # (K,), zeros off the support
-    logits: FloatArray  # (K,), log q (finite where q > 0 for finite lam; -inf off support)
-    lam: float  # q ∝ prior * exp(lam * x)
-    log_norm: float  # log sum_j prior_j exp(lam x_j)   (prior un-normalised as given)
-    entropy: float
-    kl: float  # KL(q || normalised prior)
-    mean: float  # achieved E_q[x] (exact sum over the returned probabilities)
-    variance: float
-    residual: float  # |E_q[x] - target|, exact
-    converged: bool
-    iterations: int
-
-
-class _Dual:
-    r"""The dual equation in shifted, scaled, log form.
-
-    With dimensionless energies ``e_j in [0, 1]`` (``e = 0`` at the reference states,
-    of prior mass ``g0``; ``e = 1`` at the far end; ``e1`` the smallest positive
-    ``e``), log prior ``lp_j`` (``None``: uniform) and target ``u in (0, mean e)``
-    given as ``log u``, solve for ``t`` (``>= 0`` at the root)
-
-    .. math:: F(t) = \log\langle e\rangle_t - \log u = 0, \qquad
-              \langle e^k\rangle_t = \frac{\sum_j \pi_j e_j^k e^{-t e_j}}
-                                          {\sum_j \pi_j e^{-t e_j}} .
-
-    ``F`` is nearly linear for large ``t`` (the tail above the reference is
-    exponential), so Halley steps converge in a few iterations at any ``t``. The
-    weights are ``exp(b_j - max b) <= 1`` with ``b = lp - t e``, so nothing overflows.
-    Far in the tail (``t e1`` beyond a few hundred, where the excited weights would
-    underflow next to the reference states) the excited states are summed on their
-    own scale and combined with ``g0`` in the log domain.
-    """
-
-    def __init__(
-        self,
-        e: FloatArray,
-        lp: FloatArray | None,
-        g0: float,
-        e1: float,
-        log_u: float,
-        *,
-        dtype: Any,
-    ) -> None:
-        self.e = e.astype(dtype, copy=False)
-        self.lp = None if lp is None else lp.astype(dtype, copy=False)
-        self.buf = np.empty(min(e.size, _BLOCK), dtype=dtype)
-        self.buf2 = np.empty_like(self.buf)
-        self.log_g0 = math.log(g0)
-        self.e1 = e1
-        self.log_u = log_u
-        self.tiny = float(np.finfo(dtype).tiny)
-        self.tail_at = 600.0 if dtype == np.float64 else 60.0
-        self.split: tuple[FloatArray, FloatArray | None] | None = None
-        self.calls = 0
-
-    def tail(self, t: float) -> bool:
-        """Whether ``t`` is far enough in the tail to need the split evaluation."""
-        return t * self.e1 > self.tail_at
-
-    def weights(self, t: float) -> tuple[float, FloatArray]:
-        """Shift ``M = max_j b_j`` and weights ``a_j = exp(b_j - M)`` at ``t`` (new array)."""
-        tt = self.e.dtype.type(-t)
-        b = self.e * tt
-        if self.lp is None:
-            m = 0.0 if t >= 0 else -t  # e = 0 and e = 1 are attained
-        else:
-            b += self.lp
-            m = float(np.max(b))
-        b -= self.e.dtype.type(m)
-        with np.errstate(under="ignore"):
-            a = np.exp(b, out=b)
-        return m, a
-
-    def _moments(
-        self, e: FloatArray, lp: FloatArray | None, t: float, m: float
-    ) -> tuple[float, float, float, float]:
-        """``sum a e^k`` for ``k = 0..3``, ``a = exp(lp - t e - m)``, in cache-sized blocks."""
-        n = e.size
-        buf, buf2 = self.buf[: min(n, _BLOCK)], self.buf2[: min(n, _BLOCK)]
-        tt, mm = e.dtype.type(-t), e.dtype.type(m)
-        s0 = s1 = s2 = s3 = 0.0
-        with np.errstate(under="ignore"):
-            for i in range(0, n, _BLOCK):
-                eb = e[i : i + _BLOCK]
-                k = eb.size
-                a, ae = buf[:k], buf2[:k]
-                np.multiply(eb, tt, out=a)
-                if lp is not None:
-                    a += lp[i : i + _BLOCK]
-                a -= mm
-                np.exp(a, out=a)
-                s0 += float(a.sum())
-                np.multiply(a, eb, out=ae)
-                s1 += float(ae.sum())  # pairwise: a BLAS dot is less accurate
-                np.multiply(ae, eb, out=ae)
-                s2 += float(ae.sum())
-                np.multiply(ae, eb, out=ae)
-                s3 += float(ae.sum())
-        return s0, max(s1, self.tiny), s2, s3
-
-    def __call__(self, t: float) -> tuple[float, float, float]:
-        """``F(t)``, ``F'(t)`` and ``F''(t)``."""
-        self.calls += 1
-        if t > 0 and self.tail(t):
-            if self.split is None:
-                exc = self.e > 0
-                self.split = (self.e[exc], None if self.lp is None else self.lp[exc])
-            ex, lpx = self.split
-            m = -t * self.e1 if lpx is None else float(np.max(lpx - ex * ex.dtype.type(t)))
-            s0, s1, s2, s3 = self._moments(ex, lpx, t, m)
-            log_z = float(np.logaddexp(self.log_g0, m + math.log(s0)))
-            log_m1 = m + math.log(s1) - log_z
-        else:
-            if self.lp is None:
-                m = 0.0 if t >= 0 else -t  # e = 0 and e = 1 are attained
-            else:
-                m = float(np.max(self.lp - self.e * self.e.dtype.type(t)))
-            s0, s1, s2, s3 = self._moments(self.e, self.lp, t, m)
-            log_m1 = math.log(s1) - math.log(s0)
-        with np.errstate(under="ignore"):
-            m1 = math.exp(log_m1)
-        r2, r3 = s2 / s1, s3 / s1
-        f = log_m1 - self.log_u
-        f1 = m1 - r2  # -Var/mean
-        f2 = r3 - r2 * r2 - r2 * m1 + m1 * m1
-        return f, f1, f2
-
-
-def _validate_1d(x: ArrayLike, name: str) -> FloatArray:
-    a = as_float_array(x, name)
-    if a.ndim != 1 or a.shape[0] == 0:
-        raise ValueError(
-            f"`{name}` must be a 1-D array with at least one entry; got shape {a.shape}"
-        )
-    # a finite sum proves every entry finite (a nan or inf would propagate); an
-    # overflowing sum of finite entries falls through to the full check
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite_sum = bool(np.isfinite(np.add.reduce(a, dtype=np.float64)))
-    if not finite_sum and not np.all(np.isfinite(a)):
-        bad = a[~np.isfinite(a)][0]
-        raise ValueError(f"`{name}` must be finite; found {float(bad)!r}")
-    return a.astype(np.float64, copy=False)
-
-
-def _variance(q: FloatArray, x: FloatArray, mean: float) -> float:
-    """``sum q (x - mean)**2`` (two-pass; ``inf`` if it overflows, as it then does)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        d = x - mean
-        return _dot(q, d * d)
-
-
-def _entropy_terms(q: FloatArray, logq: FloatArray) -> float:
-    """``-sum q log q`` from accurate logs (``0 log 0 = 0``)."""
-    pos = q > 0
-    return -_dot(q[pos], logq[pos])
-
-
-def _degenerate(
-    x: FloatArray, prior: FloatArray | None, mask: NDArray[np.bool_] | None, lam: float
-) -> _Scalar:
-    """``q ∝ prior`` on the states selected by `mask` (all if None); ``lam`` is 0 or ±inf."""
-    K = x.size
-    w = np.ones(K) if prior is None else prior.copy()
-    if mask is not None:
-        w[~mask] = 0.0
-    total = _accurate_sum(w)
-    q = w / total
-    with np.errstate(divide="ignore"):
-        logq = np.log(w) - math.log(total)
-    ent = _entropy_terms(q, logq)
-    mean = _dot_minus(q, x, 0.0)
-    var = _variance(q, x, mean) if lam == 0.0 else 0.0
-    kl = 0.0
-    if prior is not None:
-        pos = q > 0
-        kl = max(_dot(q[pos], logq[pos] - np.log(prior[pos])), 0.0)  # Gibbs: >= 0
-    log_mass = math.log(total)
-    log_norm = log_mass
-    if lam != 0.0:
-        # log sum prior exp(lam x) -> lam*x_g + log(mass of the selected states)
-        xg = float(x[mask][0])  # mask is set for infinite lam
-        log_norm = log_mass if xg == 0 else lam * xg
-    return _Scalar(
-        probs=q,
-        logits=logq,
-        lam=lam,
-        log_norm=log_norm,
-        entropy=ent,
-        kl=kl,
-        mean=mean,
-        variance=var,
-        residual=0.0,
-        converged=True,
-        iterations=0,
-    )
-
-
-def _solve_scalar(
-    x: FloatArray,
-    target: float,
-    prior: FloatArray | None,
-    *,
-    xname: str,
-    tname: str,
-) -> _Scalar:
-    """Maximum entropy (relative to `prior`) on ``K`` states subject to ``E_q[x] = target``."""
-    support = None if prior is None else prior > 0
-    xs = x if support is None else x[support]
-    lo, hi = float(np.min(xs)), float(np.max(xs))
-    where = "" if prior is None else " (over the states with positive prior)"
-    if not lo <= target <= hi:
-        raise InfeasibleError(
-            f"`{tname}`={float(target)!r} is outside the attainable range [min, max] = "
-            f"[{lo!r}, {hi!r}] of `{xname}`{where}"
-        )
-    if lo == hi:
-        return _degenerate(x, prior, support, 0.0)
-    if target == lo:
-        return _degenerate(
-            x, prior, x == lo if support is None else (x == lo) & support, -math.inf
-        )
-    if target == hi:
-        return _degenerate(x, prior, x == hi if support is None else (x == hi) & support, math.inf)
-    ps = None if prior is None else prior[support]
-    # exact check of target == mean (then lam = 0): cheap estimate first
-    approx = float(np.mean(xs)) if ps is None else _dot(ps, xs) / float(ps.sum())
-    scale = max(abs(lo), abs(hi))
-    if abs(approx - target) <= 64 * _EPS * scale:
-        if ps is None:
-            mean = _accurate_sum(xs) / xs.size
-        else:
-            mean = (_dot_minus(ps, xs, 0.0)) / _accurate_sum(ps)
-        if mean == target:
-            return _degenerate(x, prior, support, 0.0)
-        approx = mean  # decides the side of the reference energy
-    return _solve_interior(x, xs, target, ps=ps, support=support, lo=lo, hi=hi, approx_mean=approx)
-
-
-def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, read top-down
-    x: FloatArray,
-    xs: FloatArray,
-    target: float,
-    *,
-    ps: FloatArray | None,
-    support: Any,
-    lo: float,
-    hi: float,
-    approx_mean: float,
-) -> _Scalar:
-    """Solve the interior case ``lo < target < hi``, ``target != mean``, and polish."""
-    # Shift to the side of the target so that t = |lam| * span >= 0 and every weight
-    # exp(-t e) <= 1: reference lo (lam < 0) below the mean, hi (lam > 0) above it.
-    below = target < approx_mean
-    ref = lo if below else hi
-    sign = -1.0 if below else 1.0
-    with np.errstate(over="ignore"):
-        span = hi - lo
-    halve = not math.isfinite(span)  # only for |x| near the float64 limit
-    xs_, ref_, tg_ = (xs * 0.5, ref * 0.5, target * 0.5) if halve else (xs, ref, target)
-    if halve:
-        span = hi * 0.5 - lo * 0.5
-    e = np.subtract(xs_, ref_) if below else np.subtract(ref_, xs_)
-    e /= span
-    gap = (tg_ - ref_) if below else (ref_ - tg_)  # > 0
-    u = gap / span  # may underflow for a target within a hair of the reference
-    log_u = math.log(gap) - math.log(span)
-    lp = None if ps is None else np.log(ps)
-    lam_scale = (0.5 if halve else 1.0) / span  # lam = sign * t * lam_scale
-    n = e.size
-    # Proven bracket. Var <= <e>(1 - <e>) on [0, 1] gives d log<e>/dt >= -1, hence
-    # t* >= log(ebar/u); the reference states (e = 0, prior mass g0) give
-    # <e>_t <= exp(-t e1) sum_{e>0}(pi e)/g0 = exp(-t e1) M/g0, e1 the smallest positive e
-    # (which gives t* <= log(M/(g0 u))/e1)
-    ptot = float(n) if ps is None else float(ps.sum())
-    mass_e = float(e.sum()) if ps is None else _dot(ps, e)
-    g0, e1 = _reference_mass(e, ps)
-    ebar = mass_e / ptot
-    t_lo = max(0.0, math.log(ebar) - log_u)
-    # (states below u/2 add at most u/2 to <e>, the others at most exp(-t u/2) M/g0,
-    # a second bound for when e1 is tiny)
-    with np.errstate(over="ignore"):
-        t_hi = (math.log(mass_e / g0) - log_u) / e1
-    if u > 0:
-        t_hi = min(t_hi, (2 / u) * (math.log(2 * mass_e / g0) - log_u))
-    t_hi = max(t_lo, t_hi) * (1 + 1e-9) + 1e-300
-    if not math.isfinite(t_hi):
-        raise ConvergenceError(
-            "cannot bracket the multiplier in float64: the target is within "
-            f"{float(gap * (2.0 if halve else 1.0))!r} of the extreme value {float(ref)!r}",
-            bracket=(t_lo, t_hi),
-            iterations=0,
-        )
-    iterations = 0
-    d64 = _Dual(e, lp, g0, e1, log_u, dtype=np.float64)
-    t = math.nan
-    t_start = t_lo
-    if n > _LARGE:
-        # Large problems: a root from a strided subsample, Halley steps on all states
-        # in float32 (whose exp is several times faster), then float64 Halley steps,
-        # each cubically convergent, until the step is below 1e-5 relative (leaving an
-        # error far below the rounding of t). Anything unusual falls back to the
-        # safeguarded path below.
-        t0 = _subsample_start(e, lp, log_u, t_lo)
-        d32 = _Dual(e, lp, g0, e1, log_u, dtype=np.float32)
-        t_try = t0
-        for _ in range(6):  # float32 Halley steps: cheap; a step of 1e-2 leaves ~1e-6
-            if not t_try * e1 < 60:
-                break
-            t32 = _halley_step(d32, t_try)
-            iterations += 1
-            if not t_lo <= t32 <= t_hi:
-                break
-            done = abs(t32 - t_try) <= 1e-2 * max(1.0, t32)
-            t_try = t32
-            if done:
-                break
-        t_start = t_try
-        for _ in range(4):
-            step = _halley_step(d64, t_try) - t_try
-            iterations += 1
-            t_try += step
-            if not t_lo <= t_try <= t_hi:
-                break
-            if abs(step) <= 1e-5 * max(1.0, t_try):
-                t = t_try
-                break
-    if math.isnan(t):
-        t, n64, ok = _halley(d64, t_start, t_lo, t_hi, rtol=1e-13)
-        iterations += n64
-        if not ok:
-            t, n64 = _toms748(d64, t_lo, t_hi)
-            iterations += n64
-    exact = _ExactDot(xs, target, xmax=max(abs(lo), abs(hi)))
-
-    def build(t: float) -> tuple[FloatArray, FloatArray, float, float]:
-        """Probabilities, log-probabilities, log Z_ref(t) and the exact residual at ``t``.
-
-        Two passes over cache-sized blocks: log-weights and weights (shifted by their
-        maximum, so they are <= 1), then normalisation.
-        """
-        # shift: e = 0 and e = 1 are attained, so the maximum log-weight is known
-        m = (0.0 if t >= 0 else -t) if lp is None else float(np.max(lp - e * t))
-        q, logq = np.empty(n), np.empty(n)
-        s0 = 0.0
-        with np.errstate(under="ignore"):
-            for i in range(0, n, _BLOCK):
-                sl = slice(i, i + _BLOCK)
-                lb, qb = logq[sl], q[sl]
-                np.multiply(e[sl], -t, out=lb)
-                if lp is not None:
-                    lb += lp[sl]
-                lb -= m
-                np.exp(lb, out=qb)
-                s0 += float(qb.sum())
-        total = _accurate_sum(q) if n <= _LARGE else s0
-        log_total = math.log(total)
-        for i in range(0, n, _BLOCK):
-            sl = slice(i, i + _BLOCK)
-            q[sl] /= total  # correctly rounded quotients
-            logq[sl] -= log_total
-        return q, logq, m + log_total, exact(q)
-
-    q, logq, log_z, resid = build(t)
-    # Polish: Newton steps in t on the exactly summed residual R = sum q x - target,
-    # while they reduce it. The step is far below the accuracy of t, so the first-order
-    # update q_j <- q_j (1 - dt (e_j - <e>)) is as exact as a new evaluation, and the
-    # residual is updated exactly (see below) without a new exact sum.
-    mean_e = _dot(q, e)
-    var_e = _blocked_var(q, e, mean_e)
-    slope = span * var_e * (2.0 if halve else 1.0)  # |dR/dt| in units of x
-    slope = -slope if below else slope
-    good = math.ulp(target)
-    for _ in range(3):
-        if abs(resid) <= good or slope == 0:
-            break
-        dt = -resid / slope
-        if not abs(dt) <= 1e-9 * max(1.0, t):  # not a rounding-level correction
-            break
-        # q_j (1 - dt (e_j - <e>)) differs from q_j by an exact float (Sterbenz: the
-        # ratio is within 1e-9 of 1), so the exact residual of the new q is that of q
-        # plus a dot product of tiny exact terms, rounded some 1e-15 below the update
-        r2 = resid + _tilt(q, e, mean_e, dt, xs, commit=False)
-        iterations += 1
-        if abs(r2) >= abs(resid):
-            break
-        _tilt(q, e, mean_e, dt, xs, commit=True, logq=logq)
-        resid, t = r2, t + dt
-        log_z -= dt * mean_e  # d log Z / dt = -<e>
-    # rounding level of the sum: a few ulp of sum_j q_j |x_j|
-    scale_terms = _dot_abs(q, xs)
-    if not abs(resid) <= max(64 * _EPS * scale_terms, 8 * math.ulp(target)):
-        raise ConvergenceError(
-            "maximum-entropy solve did not reach the residual tolerance: "
-            f"|E_q[x] - target| = {float(abs(resid))!r}",
-            iterations=iterations,
-            residual=abs(resid),
-            multiplier=sign * t * lam_scale,
-            t=t,
-            bracket=(t_lo, t_hi),
-        )
-    lam = sign * t * lam_scale
-    if ps is None:
-        # the dual value log Z_ref(t) + t u: two non-negative terms, stationary in t
-        entropy = log_z + t * u
-        kl = 0.0
-    else:
-        entropy = _entropy_terms(q, logq)
-        # KL(q || prior/ptot), the dual value; >= 0 (Gibbs), rounding may dip below
-        kl = max(-(log_z - math.log(ptot)) - t * u, 0.0)
-    mean = target + resid
-    # Var x = span^2 Var e (two-pass, centred at <e>); inf only if it overflows
-    sd = math.sqrt(max(var_e, 0.0)) * span * (2.0 if halve else 1.0)
-    variance = sd * sd
-    if support is None:
-        probs, logits = q, logq
-    else:
-        probs = np.zeros(x.size)
-        probs[support] = q
-        logits = np.full(x.size, -np.inf)
-        logits[support] = logq
-    return _Scalar(
-        probs=probs,
-        logits=logits,
-        lam=lam,
-        log_norm=lam * ref + log_z,  # log sum_j pi_j exp(lam x_j)
-        entropy=entropy,
-        kl=kl,
-        mean=mean,
-        variance=variance,
-        residual=abs(resid),
-        converged=True,
-        iterations=iterations,
-    )
-
-
-def _reference_mass(e: FloatArray, ps: FloatArray | None) -> tuple[float, float]:
-    """Prior mass (count) of the states with ``e = 0`` and the smallest positive ``e``."""
-    g0, e1 = 0.0, 1.0
-    for i in range(0, e.size, _BLOCK):
-        eb = e[i : i + _BLOCK]
-        z = eb == 0
-        g0 += float(np.count_nonzero(z)) if ps is None else float(ps[i : i + _BLOCK][z].sum())
-        e1 = min(e1, float(np.min(eb, where=~z, initial=1.0)))
-    return g0, e1
-
-
-def _blocked_var(q: FloatArray, e: FloatArray, mean: float) -> float:
-    """``sum_j q_j (e_j - mean)**2`` in cache-sized blocks (two-pass variance)."""
-    buf = np.empty(min(e.size, _BLOCK))
-    total = 0.0
-    for i in range(0, e.size, _BLOCK):
-        eb = e[i : i + _BLOCK]
-        d = buf[: eb.size]
-        np.subtract(eb, mean, out=d)
-        np.multiply(d, d, out=d)
-        d *= q[i : i + _BLOCK]
-        total += float(d.sum())
-    return total
-
-
-def _tilt(
-    q: FloatArray,
-    e: FloatArray,
-    mean: float,
-    dt: float,
-    x: FloatArray,
-    *,
-    commit: bool,
-    logq: FloatArray | None = None,
-) -> float:
-    """``sum_j (q'_j - q_j) x_j`` for ``q' = q (1 - dt (e - mean))``.
-
-    With `commit`, store ``q'`` in `q` and ``log q - dt (e - mean)`` in `logq`.
-    """
-    buf = np.empty(min(e.size, _BLOCK))
-    total = 0.0
-    for i in range(0, e.size, _BLOCK):
-        sl = slice(i, i + _BLOCK)
-        qb = q[sl]
-        d = buf[: qb.size]
-        np.subtract(e[sl], mean, out=d)
-        d *= -dt
-        if commit and logq is not None:
-            logq[sl] += d
-        d += 1.0
-        d *= qb  # q'
-        if commit:
-            qb[...] = d
-        else:
-            d -= qb  # exact
-            d *= x[sl]
-            total += float(d.sum())
-    return total
-
-
-class _ExactDot:
-    """``sum_j q_j x_j - target`` for the exact real values of the float inputs.
-
-    Dekker's error-free products ``q_j x_j = p_j + err_j``. Correctly rounded for
-    ``K <= 4096`` (:func:`math.fsum` of all terms); for larger ``K``, in cache-sized
-    blocks, the ``p_j`` are summed by :func:`_sum_parts` and the tiny ``err_j`` by a
-    plain sum, which leaves an error far below one ulp of the result.
-    """
-
-    def __init__(self, x: FloatArray, target: float, xmax: float | None = None) -> None:
-        self.x = x
-        self.target = target
-        self.xmax = float(np.max(np.abs(x))) if xmax is None else xmax
-        # Dekker's split overflows above 2**996: scale by a power of two (exact)
-        self.scale = 2.0**-64 if self.xmax > 2.0**995 else 1.0
-        if self.scale != 1.0:
-            x = x * self.scale
-            self.x = x
-            self.target = target * self.scale
-            self.xmax *= self.scale
-
-    def __call__(self, q: FloatArray) -> float:
-        n = q.size
-        k = min(n, _BLOCK)
-        p, c, h, err, xh, xl = (np.empty(k) for _ in range(6))
-        parts: list[float] = [-self.target]
-        bound = self.xmax * float(np.max(q))
-        for i in range(0, n, _BLOCK):
-            sl = slice(i, i + _BLOCK)
-            qb = q[sl]
-            m = qb.size
-            pb, cb, hb, eb, xhb, xlb = p[:m], c[:m], h[:m], err[:m], xh[:m], xl[:m]
-            xb = self.x[sl]
-            np.multiply(xb, _SPLIT, out=cb)  # split x: xh + xl == x, 26 bits each
-            np.subtract(cb, xb, out=xhb)
-            np.subtract(cb, xhb, out=xhb)
-            np.subtract(xb, xhb, out=xlb)
-            np.multiply(qb, xb, out=pb)
-            np.multiply(qb, _SPLIT, out=cb)
-            np.subtract(cb, qb, out=hb)
-            np.subtract(cb, hb, out=hb)  # high half of q
-            np.subtract(qb, hb, out=cb)  # low half of q
-            np.multiply(hb, xhb, out=eb)
-            eb -= pb
-            np.multiply(hb, xlb, out=hb)
-            eb += hb
-            np.multiply(cb, xhb, out=hb)
-            eb += hb
-            np.multiply(cb, xlb, out=cb)
-            eb += cb  # p + eb == q * x exactly
-            if n <= 4096:
-                parts += pb.tolist()
-                parts += eb.tolist()
-            else:
-                parts += _sum_parts(pb, bound, hb)
-                parts.append(float(eb.sum()))
-        return math.fsum(parts) / self.scale
-
-
-def _subsample_start(e: FloatArray, lp: FloatArray | None, log_u: float, t_lo: float) -> float:
-    """Return a starting ``t`` from about 32768 strided states (``t_lo`` if that fails)."""
-    step = max(1, e.size // 32768)
-    # the strided states plus one reference state (which dominates for large t)
-    es = np.append(e[::step], 0.0)
-    lps = None if lp is None else np.append(lp[::step], float(np.max(lp[e == 0])))
-    ps = np.ones(es.size) if lps is None else np.exp(lps)
-    ground = es == 0
-    if not (np.any(ground) and np.any(~ground)):
-        return t_lo
-    if not log_u < math.log(_dot(ps, es) / float(ps.sum())):
-        return t_lo
-    e1 = float(np.min(es[~ground]))
-    dual = _Dual(es, lps, float(ps[ground].sum()), e1, log_u, dtype=np.float64)
-    t, _, ok = _halley(dual, t_lo, 0.0, math.inf, rtol=1e-6)
-    return t if ok and t >= t_lo else t_lo
-
-
-def _halley_step(dual: _Dual, t: float) -> float:
-    """One Halley step for the dual equation from `t` (nan if it breaks down)."""
-    with np.errstate(all="ignore"):
-        f, f1, f2 = dual(t)
-        den = 2 * f1 * f1 - f * f2
-        return t - 2 * f * f1 / den if den != 0 and math.isfinite(den) else math.nan
-
-
-def _halley(
-    dual: _Dual, t0: float, t_lo: float, t_hi: float, *, rtol: float
-) -> tuple[float, int, bool]:
-    """Halley's method (:func:`scipy.optimize.root_scalar`) from `t0`; ok if in bracket."""
-    calls0 = dual.calls
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # "Derivative was zero." etc.
-            from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
-
-            sol = optimize.root_scalar(
-                dual,
-                x0=t0,
-                fprime=True,
-                fprime2=True,
-                method="halley",
-                xtol=1e-300,
-                rtol=rtol,
-                maxiter=30,
-            )
-        root = float(sol.root)
-        ok = bool(sol.converged) and t_lo * (1 - 1e-6) <= root <= t_hi
-    except (ArithmeticError, RuntimeError, ValueError):
-        root, ok = math.nan, False
-    return root, dual.calls - calls0, ok
-
-
-def _toms748(dual: _Dual, t_lo: float, t_hi: float) -> tuple[float, int]:
-    """Bracketed root (:func:`scipy.optimize.toms748`) on the proven bracket."""
-    calls0 = dual.calls
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fa, fb = dual(t_lo)[0], dual(t_hi)[0]
-        if fa <= 0:
-            return t_lo, dual.calls - calls0
-        if not fb < 0:
-            raise ConvergenceError(
-                "could not bracket the dual root", bracket=(t_lo, t_hi), values=(fa, fb)
-            )
-        try:
-            from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
-
-            root = optimize.toms748(
-                lambda s: dual(s)[0], t_lo, t_hi, xtol=1e-300, rtol=1e-13, maxiter=200
-            )
-        except (ArithmeticError, RuntimeError, ValueError) as exc:
-            raise ConvergenceError(
-                f"bracketed root finding failed: {exc}", bracket=(t_lo, t_hi)
-            ) from exc
-    return float(root), dual.calls - calls0
+#: The type of the scalar results: ``float``, or an ndarray for a sweep.
+S = TypeVar("S", float, FloatArray)
 
 
 # --------------------------------------------------------------------------- public API
 @dataclass(frozen=True)
-class BoltzmannResult:
+class BoltzmannResult(Generic[S]):
     r"""The Boltzmann distribution and its thermodynamics, as returned by :func:`boltzmann`.
 
-    The distribution is :math:`q = \operatorname{softmax}(-\beta E)`.
+    The distribution is :math:`q = \operatorname{softmax}(-\beta E)`. For a sweep (an
+    array of `mean_energy`, `beta` or `temperature` values of shape ``s``) every float
+    below is an ndarray of shape ``s``, `probs` has shape ``s + (K,)`` and
+    `distribution` has batch shape ``s``.
 
     Attributes
     ----------
     distribution : Categorical
         The distribution, with logits :math:`\log q` (``-inf`` for states of zero
-        probability).
+        probability); built from `logits` when first used (for Dask energies this
+        computes them into memory).
+    logits : ndarray
+        :math:`\log q`, shape ``(K,)`` (``-inf`` for states of zero probability); a
+        Dask array when the energies are one.
     probs : ndarray
         The probabilities :math:`q`, shape ``(K,)``: the vector the accuracy claims
         refer to. ``distribution.probs`` recomputes a softmax of the logits and agrees
@@ -786,6 +84,9 @@ class BoltzmannResult:
         The mean energy :math:`U = \sum_j q_j E_j` of `probs`, summed exactly.
     variance : float
         :math:`\operatorname{Var}_q E`.
+    heat_capacity : float
+        :math:`C = dU/dT = \beta^2 \operatorname{Var}_q E` (in units of Boltzmann's
+        constant); exactly 0 at :math:`\beta = 0` and :math:`\beta = \pm\infty`.
     residual : float or None
         :math:`|\sum_j q_j E_j - U_\text{target}|`, summed exactly over `probs`
         (``None`` when `beta` was given).
@@ -794,7 +95,8 @@ class BoltzmannResult:
         :class:`ConvergenceError`).
     iterations : int
         Dual iterations (root-finder steps plus polishing steps); ``0`` for the exact
-        edge cases and when `beta` is given.
+        edge cases and when `beta` is given. For a sweep, the most any target needed
+        (the iterations are vectorised over the targets).
 
     Examples
     --------
@@ -809,21 +111,27 @@ class BoltzmannResult:
     True
     """
 
-    distribution: Categorical
-    probs: FloatArray
-    beta: float
-    temperature: float
-    log_partition: float
-    free_energy: float
-    entropy: float
-    mean_energy: float
-    variance: float
-    residual: float | None
+    logits: Any
+    probs: Any
+    beta: S
+    temperature: S
+    log_partition: S
+    free_energy: S
+    entropy: S
+    mean_energy: S
+    variance: S
+    residual: S | None
     converged: bool
     iterations: int
+    heat_capacity: S
+
+    @cached_property
+    def distribution(self) -> Categorical:
+        """The categorical distribution with these logits (built on first use)."""
+        return Categorical(logits=np.asarray(self.logits))
 
 
-def _fixed_beta(E: FloatArray, beta: float) -> _Scalar:
+def _fixed_beta(E: FloatArray, beta: float) -> Scalar:
     """Evaluate the Boltzmann distribution at a given (finite, nonzero) ``beta``."""
     lam = -beta
     lo, hi = float(np.min(E)), float(np.max(E))
@@ -833,14 +141,14 @@ def _fixed_beta(E: FloatArray, beta: float) -> _Scalar:
     b[ref == E] = 0.0
     with np.errstate(under="ignore"):
         a = np.exp(b)
-    total = _accurate_sum(a)
+    total = accurate_sum(a)
     q = a / total
     log_total = math.log(total)
     logq = b - log_total
     pos = q > 0
-    ent = -_dot(q[pos], logq[pos])
-    mean = _dot_minus(q, E, 0.0)
-    return _Scalar(
+    ent = -dot(q[pos], logq[pos])
+    mean = dot_minus(q, E, 0.0)
+    return Scalar(
         probs=q,
         logits=logq,
         lam=lam,
@@ -848,20 +156,40 @@ def _fixed_beta(E: FloatArray, beta: float) -> _Scalar:
         entropy=ent,
         kl=0.0,
         mean=mean,
-        variance=_variance(q, E, mean),
+        variance=weighted_variance(q, E, mean),
         residual=0.0,
         converged=True,
         iterations=0,
     )
 
 
+@overload
 def boltzmann(
     energies: ArrayLike,
     mean_energy: float | None = None,
     *,
     beta: float | None = None,
     temperature: float | None = None,
-) -> BoltzmannResult:
+) -> BoltzmannResult[float]: ...
+
+
+@overload
+def boltzmann(
+    energies: ArrayLike,
+    mean_energy: ArrayLike | None = None,
+    *,
+    beta: ArrayLike | None = None,
+    temperature: ArrayLike | None = None,
+) -> BoltzmannResult[Any]: ...
+
+
+def boltzmann(
+    energies: ArrayLike,
+    mean_energy: ArrayLike | None = None,
+    *,
+    beta: ArrayLike | None = None,
+    temperature: ArrayLike | None = None,
+) -> BoltzmannResult[Any]:
     r"""Find the maximum-entropy distribution on ``K`` states with a given mean energy.
 
     Among all distributions :math:`q` on states with energies :math:`E_j` and mean
@@ -872,22 +200,25 @@ def boltzmann(
 
     Parameters
     ----------
-    energies : array_like
-        Finite energies, shape ``(K,)`` with ``K >= 1``.
-    mean_energy : float, optional
-        The target mean energy :math:`U`, in ``[min E, max E]``.
-    beta : float, optional
-        The inverse temperature (``±inf`` allowed).
-    temperature : float, optional
+    energies : array_like or dask.array.Array
+        Finite energies, shape ``(K,)`` with ``K >= 1``. A Dask array (a state space
+        larger than memory) is solved with Dask reductions (see Notes).
+    mean_energy : float or array_like, optional
+        The target mean energy :math:`U`, in ``[min E, max E]``; an array of targets
+        is a sweep, solved in one vectorised solve.
+    beta : float or array_like, optional
+        The inverse temperature (``±inf`` allowed), or an array of them.
+    temperature : float or array_like, optional
         The temperature :math:`T = 1/\beta` (``±inf`` allowed; ``0`` is the
-        ground-state limit :math:`\beta = +\infty`). Give exactly one of
-        `mean_energy`, `beta` and `temperature`.
+        ground-state limit :math:`\beta = +\infty`), or an array of them. Give
+        exactly one of `mean_energy`, `beta` and `temperature`.
 
     Returns
     -------
     BoltzmannResult
         The distribution, :math:`\beta`, :math:`T`, :math:`\log Z`, :math:`F`, :math:`S`,
-        :math:`U`, :math:`\operatorname{Var} E` and solver information.
+        :math:`U`, :math:`\operatorname{Var} E`, the heat capacity and solver
+        information: floats for a scalar target, arrays of its shape for a sweep.
 
     Raises
     ------
@@ -900,7 +231,7 @@ def boltzmann(
         If `energies` is not 1-D and non-empty or holds ``nan``/``±inf``, or if
         `mean_energy` or `beta` is ``nan``.
     TypeError
-        If neither or both of `mean_energy` and `beta` are given.
+        If not exactly one of `mean_energy`, `beta` and `temperature` is given.
 
     See Also
     --------
@@ -945,6 +276,22 @@ def boltzmann(
     non-negative terms, stationary in :math:`t`), accurate to a few ulp. Energies
     are processed in cache-sized blocks. float32 input is solved in float64.
 
+    **Dask arrays.** With Dask `energies` (and one target) every sum is a Dask
+    reduction: one pass for the range and mean, one for the bracket, one per Halley
+    iteration (the four moments together), one for the final moments and one for the
+    centred variance. The scalars are computed; `probs` and `logits` are lazy Dask
+    arrays (``distribution`` computes them into memory when used). The sums are
+    Dask's tree sums, not exact ones: the residual is a few ulp of
+    :math:`\sum_j q_j |E_j|`, and `residual` reports it from those sums.
+
+    **Sweeps.** For an array of targets the same dual is solved for all of them at
+    once: bracketed Halley iterations over the unfinished targets, each one pass over
+    ``(targets, states)`` tiles of about 32768 elements, then the exactly summed
+    residual and the polish of each row. Each element equals the scalar solve to
+    within what the residual tolerance fixes (a few ulp where :math:`\beta` is well
+    conditioned). The memory is that of the result, ``targets x K`` probabilities and
+    logits, plus a few tiles.
+
     Examples
     --------
     Jaynes' Brandeis dice: a die whose faces average 4.5 instead of 3.5.
@@ -964,59 +311,182 @@ def boltzmann(
     >>> r = expfam.boltzmann([0.0, 0.0, 1.0], 0.0)
     >>> r.beta, r.temperature, r.probs
     (inf, 0.0, array([0.5, 0.5, 0. ]))
+
+    A temperature sweep of a two-level system, with its heat capacity (the Schottky
+    peak near :math:`T \approx 0.42`):
+
+    >>> T = np.array([0.1, 0.42, 2.0])
+    >>> r = expfam.boltzmann([0.0, 1.0], temperature=T)
+    >>> r.probs.shape, np.round(r.heat_capacity, 4)
+    ((3, 2), array([0.0045, 0.4392, 0.0588]))
     """
     if sum(v is not None for v in (mean_energy, beta, temperature)) != 1:
         raise TypeError("give exactly one of `mean_energy`, `beta` and `temperature`")
-    if temperature is not None:
-        t = _as_scalar(temperature, "temperature", allow_inf=True)
-        # T -> 0 from either side (-0.0 == 0.0) is beta = +inf: the ground states
-        beta = math.inf if t == 0 else 1.0 / t
-    E = _validate_1d(energies, "energies")
-    if beta is not None:
-        b = _as_scalar(beta, "beta", allow_inf=True)
+    # numpy's default error state, whatever the caller's: expected inf arithmetic is
+    # silenced locally, anything else would warn (and fail our tests)
+    with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+        if is_dask_collection(energies):
+            return _dask_result(energies, mean_energy, beta, temperature)
+        E, stats = validate_1d_stats(energies, "energies")
+        if temperature is not None:
+            t = _as_values(temperature, "temperature", allow_inf=True)
+            # T -> 0 from either side (-0.0 == 0.0) is beta = +inf: the ground states
+            with np.errstate(divide="ignore"):
+                b = np.where(t == 0, math.inf, 1.0 / np.where(t == 0, 1.0, t))
+            return _result(E, None, b, stats) if t.ndim == 0 else _sweep_result(E, None, b)
+        if beta is not None:
+            b = _as_values(beta, "beta", allow_inf=True)
+            return _result(E, None, b, stats) if b.ndim == 0 else _sweep_result(E, None, b)
+        U = _as_values(mean_energy, "mean_energy", allow_inf=False)
+        return _result(E, U, None, stats) if U.ndim == 0 else _sweep_result(E, U, None)
+
+
+def _result(
+    E: FloatArray, U: FloatArray | None, beta: FloatArray | None, stats: Stats
+) -> BoltzmannResult[float]:
+    """Solve (`U` given) or evaluate (`beta` given) for 0-d inputs."""
+    if U is None:
+        b = float(beta)  # type: ignore[arg-type]
         if b == 0.0:
-            sol = _degenerate(E, None, None, 0.0)
+            sol = degenerate(E, None, None, 0.0)
         elif math.isinf(b):
             pick = (np.min(E) if b > 0 else np.max(E)) == E
-            sol = _degenerate(E, None, pick, -b)
+            sol = degenerate(E, None, pick, -b)
         else:
             sol = _fixed_beta(E, b)
         residual = None
     else:
-        U = _as_scalar(mean_energy, "mean_energy", allow_inf=False)
-        sol = _solve_scalar(E, U, None, xname="energies", tname="mean_energy")
+        sol = solve_scalar(E, float(U), None, xname="energies", tname="mean_energy", stats=stats)
         residual = sol.residual
-    beta_ = -sol.lam
-    if sol.lam == 0.0:
-        beta_ = 0.0
+    beta_ = 0.0 if sol.lam == 0.0 else -sol.lam
     S, U_ = sol.entropy, sol.mean
     log_z = sol.log_norm
     if beta_ == 0.0:
         temperature = math.inf
         free = -math.inf if S > 0 else U_
     elif math.isinf(beta_):
-        temperature = 1.0 / beta_
+        temperature = 0.0  # not 1/-inf = -0.0
         free = U_
     else:
         temperature = 1.0 / beta_
-        log_z, free = _log_z_and_free_energy(E, beta_, log_z)
+        lo, hi = (
+            (stats.lo, stats.hi) if stats is not None else (float(np.min(E)), float(np.max(E)))
+        )
+        log_z, free = _log_z_and_free_energy(E, beta_, log_z, lo, hi)
     return BoltzmannResult(
-        distribution=Categorical(logits=sol.logits),
+        logits=sol.logits,
         probs=sol.probs,
-        beta=beta_,
-        temperature=temperature,
-        log_partition=log_z,
-        free_energy=free,
-        entropy=S,
-        mean_energy=U_,
-        variance=sol.variance,
-        residual=residual,
+        beta=beta_ + 0.0,
+        temperature=temperature + 0.0,
+        log_partition=log_z + 0.0,
+        free_energy=free + 0.0,
+        entropy=S + 0.0,
+        mean_energy=U_ + 0.0,
+        variance=sol.variance + 0.0,
+        residual=None if residual is None else residual + 0.0,
         converged=sol.converged,
         iterations=sol.iterations,
+        heat_capacity=_heat_capacity(beta_, sol.variance),
     )
 
 
-def _log_z_and_free_energy(E: FloatArray, beta: float, dual: float) -> tuple[float, float]:
+def _dask_result(
+    energies: Any, mean_energy: Any, beta: Any, temperature: Any
+) -> BoltzmannResult[float]:
+    """Solve or evaluate on Dask energies: scalars computed, probabilities lazy."""
+    if temperature is not None:
+        t = float(_as_values(temperature, "temperature", allow_inf=True))
+        beta = math.inf if t == 0 else 1.0 / t
+    b = None if beta is None else _as_values(beta, "beta", allow_inf=True)
+    U = None if mean_energy is None else _as_values(mean_energy, "mean_energy", allow_inf=False)
+    if (b is not None and b.ndim) or (U is not None and U.ndim):
+        raise ValueError(
+            "a sweep (an array of `mean_energy`, `beta` or `temperature`) is not supported "
+            "with Dask `energies`; give one value per call"
+        )
+    f = solve_dask(energies, None if U is None else float(U), None if b is None else float(b))
+    beta_ = 0.0 if f["beta"] == 0 else float(f["beta"])
+    S, U_, log_z = f["entropy"], f["mean"], f["log_norm"]
+    if beta_ == 0.0:
+        temperature_, free = math.inf, (-math.inf if S > 0 else U_)
+    elif math.isinf(beta_):
+        temperature_, free = 0.0, U_
+    else:
+        temperature_, free = 1.0 / beta_, -log_z / beta_
+    residual = f["residual"]
+    return BoltzmannResult(
+        logits=f["logits"],
+        probs=f["probs"],
+        beta=beta_ + 0.0,
+        temperature=temperature_ + 0.0,
+        log_partition=log_z + 0.0,
+        free_energy=free + 0.0,
+        entropy=S + 0.0,
+        mean_energy=U_ + 0.0,
+        variance=f["variance"] + 0.0,
+        residual=None if residual is None else residual + 0.0,
+        converged=True,
+        iterations=f["iterations"],
+        heat_capacity=_heat_capacity(beta_, f["variance"]),
+    )
+
+
+def _heat_capacity(beta: float, variance: float) -> float:
+    """``beta**2 Var E``: exactly 0 at ``beta = 0`` and ``beta = ±inf``."""
+    if beta == 0.0 or math.isinf(beta) or variance == 0.0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        c = float(np.float64(beta) * np.sqrt(np.float64(variance))) ** 2
+    return c + 0.0
+
+
+def _sweep_result(
+    E: FloatArray, U: FloatArray | None, beta: FloatArray | None
+) -> BoltzmannResult[FloatArray]:
+    """Solve or evaluate for a sweep: one vectorised solve for all targets."""
+    shape = (U if beta is None else beta).shape  # type: ignore[union-attr]
+    if U is not None:
+        sw: Sweep = solve_batch(E, U.reshape(-1))
+    else:
+        sw = fixed_beta_batch(E, beta.reshape(-1))  # type: ignore[union-attr]
+    b = sw.beta
+    b[b == 0] = 0.0  # no -0.0
+    finite = np.isfinite(b) & (b != 0)
+    zero, inf = b == 0, np.isinf(b)
+    with np.errstate(divide="ignore", over="ignore"):
+        temperature = np.where(zero, math.inf, np.where(inf, 0.0, 1.0 / np.where(finite, b, 1.0)))
+    log_z, free = sw.log_norm.copy(), sw.mean.copy()
+    free[zero & (sw.entropy > 0)] = -math.inf
+    if np.any(finite):
+        lz, fr = log_z_and_free_energy_batch(E, b[finite], sw.log_norm[finite])
+        log_z[finite], free[finite] = lz, fr
+    with np.errstate(over="ignore"):
+        heat = np.where(finite, (np.where(finite, b, 0.0) * np.sqrt(sw.variance)) ** 2, 0.0)
+    k = E.size
+
+    def out(v: FloatArray) -> FloatArray:
+        return np.asarray(v + 0.0).reshape(shape)
+
+    return BoltzmannResult(
+        logits=sw.logits.reshape((*shape, k)),
+        probs=sw.probs.reshape((*shape, k)),
+        beta=out(b),
+        temperature=out(temperature),
+        log_partition=out(log_z),
+        free_energy=out(free),
+        entropy=out(sw.entropy),
+        mean_energy=out(sw.mean),
+        variance=out(sw.variance),
+        residual=None if U is None else out(sw.residual),
+        converged=True,
+        iterations=int(np.max(sw.iterations, initial=0)),
+        heat_capacity=out(heat),
+    )
+
+
+def _log_z_and_free_energy(
+    E: FloatArray, beta: float, dual: float, lo: float, hi: float
+) -> tuple[float, float]:
     """Return ``log Z`` and ``F = -log Z / beta``, each to a few eps of its own size.
 
     `dual` is the solver's value of ``log Z``, accurate only relative to the terms
@@ -1026,23 +496,41 @@ def _log_z_and_free_energy(E: FloatArray, beta: float, dual: float) -> tuple[flo
     with the reference energy on the side that dominates (the minimum for
     beta > 0): ``log Z = -beta*ref + LSE(b)``, ``b = -beta*(E - ref) <= 0``.
     """
-    E = E.astype(np.float64, copy=False)
-    ref = float(np.min(E)) if beta > 0 else float(np.max(E))
+    ref = lo if beta > 0 else hi
     if abs(dual) >= max(1.0, 0.5 * abs(beta * ref)):
         return dual, -dual / beta
-    with np.errstate(over="ignore", invalid="ignore"):
-        b = -beta * (E - ref)
-    b[ref == E] = 0.0  # exactly, even where beta * 0 meets an overflowing factor
-    lse = float(logsumexp(b))
+    lse = _log_z_ref(E, beta, ref)
     return -beta * ref + lse, ref - lse / beta
 
 
-def _as_scalar(v: Any, name: str, *, allow_inf: bool) -> float:
-    """Return a real scalar argument as a Python float, or raise naming it."""
-    a = as_float_array(v, name)
-    if a.ndim != 0:
-        raise ValueError(f"`{name}` must be a scalar; got shape {a.shape}")
-    f = float(a)
-    if math.isnan(f) or (math.isinf(f) and not allow_inf):
-        raise ValueError(f"`{name}` must be {'a number' if allow_inf else 'finite'}; got {f!r}")
-    return f
+def _log_z_ref(E: FloatArray, beta: float, ref: float) -> float:
+    """``log sum_j exp(-beta (E_j - ref))`` for the dominant reference, in one pass.
+
+    The ``g`` reference states weigh exactly 1 and the others ``w_j < 1``: the sum is
+    ``log g + log1p(w/g)``, which keeps the digits of a small ``w``.
+    """
+    g, w = 0.0, 0.0
+    buf = np.empty(min(E.size, BLOCK))
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        for i in range(0, E.size, BLOCK):
+            eb = E[i : i + BLOCK]
+            b = buf[: eb.size]
+            at = eb == ref
+            np.subtract(eb, ref, out=b)
+            b *= -beta
+            b[at] = 0.0  # exactly, even where beta * 0 meets an overflowing factor
+            np.exp(b, out=b)
+            g += float(np.count_nonzero(at))
+            w += float(b.sum(where=~at))
+    return math.log(g) + math.log1p(w / g) if w < g else math.log(g + w)
+
+
+def _as_values(v: Any, name: str, *, allow_inf: bool) -> FloatArray:
+    """Return a real argument (scalar or array of targets) as float64, or raise naming it."""
+    a = as_float_array(v, name).astype(np.float64, copy=False)
+    if np.any(np.isnan(a)) or (not allow_inf and np.any(np.isinf(a))):
+        bad = a[np.isnan(a) | (np.isinf(a) & (not allow_inf))].reshape(-1)[0]
+        where = "" if a.ndim == 0 else " everywhere"
+        kind = "a number" if allow_inf else "finite"
+        raise ValueError(f"`{name}` must be {kind}{where}; got {float(bad)!r}")
+    return a

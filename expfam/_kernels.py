@@ -73,6 +73,11 @@ from scipy import special
 
 from expfam._dask import dask_module, is_dask_collection
 from expfam._fpstate import quiet
+from expfam._summation import dd_add as _dd_add
+from expfam._summation import dd_mul as _dd_mul
+from expfam._summation import fast_two_sum as _fast_two_sum
+from expfam._summation import split as _split
+from expfam._summation import two_sum as _two_sum
 from expfam._validation import (
     FloatArray,
     as_float_array,
@@ -393,43 +398,6 @@ def _long_sum_exp(row: NDArray[Any], i: int, m: float, w: F64, out: NDArray[Any]
 # ---------------------------------------------------------------------------------------
 # A double-double (h, lo) represents h + lo with |lo| <= ulp(h)/2: about 106 bits. numpy
 # has no fused multiply-add, so exact products use Dekker's splitting.
-
-_SPLITTER = 134217729.0  # 2**27 + 1
-
-
-def _two_sum(a: F64, b: F64) -> tuple[F64, F64]:
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _fast_two_sum(a: F64, b: F64) -> tuple[F64, F64]:
-    s = a + b
-    return s, b - (s - a)
-
-
-def _split(a: F64) -> tuple[F64, F64]:
-    c = _SPLITTER * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _dd_mul(a: tuple[F64, F64], b: tuple[F64, F64], a_split: tuple[F64, F64]) -> tuple[F64, F64]:
-    """Multiply double-doubles `a` and `b`; `a_split` is ``_split(a[0])``."""
-    (ah, al), (bh, bl) = a, b
-    p = ah * bh
-    a1, a2 = a_split
-    b1, b2 = _split(bh)
-    e = ((a1 * b1 - p) + a1 * b2 + a2 * b1) + a2 * b2
-    return _fast_two_sum(p, e + (ah * bl + al * bh))
-
-
-def _dd_add(a: tuple[F64, F64], b: tuple[F64, F64]) -> tuple[F64, F64]:
-    """Add double-doubles, accurately also when the sum cancels."""
-    s, e = _two_sum(a[0], b[0])
-    t, f = _two_sum(a[1], b[1])
-    s, e = _fast_two_sum(s, e + t)
-    return _fast_two_sum(s, e + f)
 
 
 def _dd_from(v: Fraction) -> tuple[float, float]:

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expfam._boltzmann import _EPS, _accurate_sum, _solve_scalar, _validate_1d
+from expfam._dask import is_dask_collection
 from expfam._errors import ConvergenceError, InfeasibleError
 from expfam._families.categorical import Categorical
+from expfam._maxent_dask import max_entropy_dask
+from expfam._onedim import solve_scalar, validate_1d
+from expfam._summation import EPS, accurate_sum
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["MaxEntResult", "max_entropy"]
@@ -46,7 +50,10 @@ class MaxEntResult:
     Attributes
     ----------
     distribution : Categorical
-        The solution :math:`q`, with logits :math:`\log q` (``-inf`` where ``q = 0``).
+        The solution :math:`q`, with logits :math:`\log q` (``-inf`` where ``q = 0``);
+        built from `logits` when first used (for Dask features this computes them).
+    logits : ndarray
+        :math:`\log q`, shape ``(K,)``; a Dask array when the features are one.
     probs : ndarray
         The probabilities :math:`q`, shape ``(K,)`` (``distribution.probs`` recomputes
         a softmax of the logits and agrees to about ``eps * max|logit|`` relative).
@@ -88,15 +95,20 @@ class MaxEntResult:
     True
     """
 
-    distribution: Categorical
-    probs: FloatArray
+    logits: Any
+    probs: Any
     multipliers: FloatArray
     entropy: float
     kl_to_prior: float | None
     residual: float
     converged: bool
     iterations: int
-    support: NDArray[np.bool_]
+    support: Any
+
+    @cached_property
+    def distribution(self) -> Categorical:
+        """The categorical distribution with these logits (built on first use)."""
+        return Categorical(logits=np.asarray(self.logits))
 
 
 def max_entropy(
@@ -113,15 +125,17 @@ def max_entropy(
 
     Parameters
     ----------
-    features : array_like
-        Finite feature values, shape ``(K,)`` (one feature) or ``(K, m)``.
+    features : array_like or dask.array.Array
+        Finite feature values, shape ``(K,)`` (one feature) or ``(K, m)``. A Dask
+        array (a state space larger than memory) is solved with Dask passes (see
+        Notes; no `prior` then).
     moments : array_like
         Target expectations :math:`\mu`, shape ``()`` (or ``(1,)``) for ``(K,)``
         features, ``(m,)`` for ``(K, m)``.
     prior : array_like, optional
-        A probability vector :math:`\pi` of shape ``(K,)`` (non-negative, summing to 1
-        to within a few units of roundoff of its dtype, float32 or float64; it is then
-        rescaled to sum to 1 exactly); states with zero prior get zero probability.
+        Non-negative weights :math:`\pi` of shape ``(K,)`` with a positive, finite
+        total (counts, or a probability vector); they are normalised to sum to 1, as
+        the CLI's ``--prior`` does. States with zero prior get zero probability.
         Default: uniform.
 
     Returns
@@ -140,7 +154,8 @@ def max_entropy(
         If the solve does not reach its tolerance, with diagnostics.
     ValueError
         For wrong shapes, ``nan``/``±inf`` in `features` or `moments`, or a `prior`
-        that is not a probability vector; the message names the argument.
+        with a negative or non-finite entry or a zero total; the message names the
+        argument.
 
     See Also
     --------
@@ -167,6 +182,17 @@ def max_entropy(
     and for larger problems (where it is costly: seconds at ``K = 10**5``, against
     tens of milliseconds for an interior solve) when the interior solve ends with some
     :math:`q_j/\pi_j < 10^{-8}`, the sign of a face.
+
+    **Dask arrays.** With Dask `features` the whitened dual is minimised by damped
+    Newton steps, each one Dask pass that returns every row-chunk's shifted sums of
+    the weights, the weighted features and their products (value, gradient and
+    Hessian at once); before them, one pass for the column ranges, one per feature
+    pinned at an extreme, one for the whitening covariance. The scalars are
+    computed; `probs`, `logits` and `support` are lazy Dask arrays. The sums are
+    Dask's (not exactly summed: the residual is within a few ulp of ``max |f_i|``
+    rather than one), there is no linear program for faces that are not
+    axis-aligned (such moments end in :class:`ConvergenceError`), and a `prior` is
+    not supported yet.
 
     **Interior solve.** Features are centred at :math:`\mu`, scaled per column and
     whitened with the prior covariance (directions in which the features are constant
@@ -207,19 +233,40 @@ def max_entropy(
     >>> expfam.max_entropy(f, [0.5, 1.0]).probs
     array([0. , 0. , 0.5, 0.5])
     """
+    # numpy's default error state, whatever the caller's (see boltzmann)
+    with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+        if is_dask_collection(features):
+            if prior is not None:
+                raise ValueError("`prior` is not supported with Dask `features` (yet)")
+            f = max_entropy_dask(features, moments)
+            return MaxEntResult(
+                logits=f["logits"],
+                probs=f["probs"],
+                multipliers=f["multipliers"],
+                entropy=f["entropy"],
+                kl_to_prior=None,
+                residual=f["residual"],
+                converged=True,
+                iterations=f["iterations"],
+                support=f["support"],
+            )
+        return _max_entropy(features, moments, prior)
+
+
+def _max_entropy(features: ArrayLike, moments: ArrayLike, prior: ArrayLike | None) -> MaxEntResult:
     F, mu, one = _check_features(features, moments)
     K = F.shape[0]
     pi = None if prior is None else _check_prior(prior, K)
     if one:
-        sol = _solve_scalar(F[:, 0], float(mu[0]), pi, xname="features", tname="moments")
+        sol = solve_scalar(F[:, 0], float(mu[0]), pi, xname="features", tname="moments")
         support = (pi > 0) if pi is not None else np.ones(K, dtype=bool)
         support = support & (sol.probs > 0) if math.isinf(sol.lam) else support
         return MaxEntResult(
-            distribution=Categorical(logits=sol.logits),
+            logits=sol.logits,
             probs=sol.probs,
             multipliers=np.array([sol.lam]),
-            entropy=sol.entropy,
-            kl_to_prior=None if pi is None else sol.kl,
+            entropy=sol.entropy + 0.0,
+            kl_to_prior=None if pi is None else sol.kl + 0.0,
             residual=sol.residual,
             converged=sol.converged,
             iterations=sol.iterations,
@@ -235,7 +282,7 @@ def _check_features(
     f = as_float_array(features, "features")
     mu = as_float_array(moments, "moments")
     if f.ndim == 1:
-        f = _validate_1d(f, "features")[:, None]
+        f = validate_1d(f, "features")[:, None]
         if mu.shape not in ((), (1,)):
             raise ValueError(
                 f"`moments` must have shape () (or (1,)) for 1-D `features`; got {mu.shape}"
@@ -249,17 +296,21 @@ def _check_features(
                 f"`moments` must have shape ({f.shape[1]},) for `features` of shape "
                 f"{f.shape}; got {mu.shape}"
             )
-        if not np.all(np.isfinite(f)):
+        # a finite sum proves every entry finite (one pass); else the full check
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite_sum = bool(np.isfinite(np.add.reduce(f, axis=None, dtype=np.float64)))
+        if not finite_sum and not np.all(np.isfinite(f)):
             raise ValueError(f"`features` must be finite; found {float(f[~np.isfinite(f)][0])!r}")
     else:
         raise ValueError(f"`features` must have shape (K,) or (K, m); got {f.shape}")
     if not np.all(np.isfinite(mu)):
         raise ValueError(f"`moments` must be finite; found {float(mu[~np.isfinite(mu)][0])!r}")
-    f64 = np.ascontiguousarray(f, dtype=np.float64)
+    f64 = f.astype(np.float64, order="C", copy=False)  # (keeps an ndarray subclass)
     return f64, mu.astype(np.float64), f64.shape[1] == 1
 
 
 def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
+    """Return the prior as float64 weights summing to 1 (non-negative, finite total > 0)."""
     p = as_float_array(prior, "prior")
     if p.shape != (K,):
         raise ValueError(f"`prior` must have shape ({K},), one entry per state; got {p.shape}")
@@ -267,13 +318,15 @@ def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
         raise ValueError(f"`prior` must be finite; found {float(p[~np.isfinite(p)][0])!r}")
     if np.any(p < 0):
         raise ValueError(f"`prior` must be non-negative; found {float(p[p < 0][0])!r}")
-    eps = float(np.finfo(p.dtype).eps)  # a float32 prior sums to 1 only to float32
     p = p.astype(np.float64)
-    total = _accurate_sum(p)
-    if not abs(total - 1.0) <= 8 * eps * max(1.0, math.sqrt(K)):
-        raise ValueError(
-            f"`prior` must sum to 1 (a probability vector); it sums to {float(total)!r}"
-        )
+    big = float(np.max(p))
+    if big == 0.0:
+        raise ValueError("`prior` must have a positive total; all its entries are 0")
+    if big > 2.0**1000:  # scale by a power of two (exact) so that the total is finite
+        p = p * 2.0**-64
+    total = accurate_sum(p)
+    if not math.isfinite(total):
+        raise ValueError(f"`prior` must have a finite total; it sums to {total!r}")
     return p if total == 1.0 else p / total
 
 
@@ -291,7 +344,8 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
     # interior solve gets its chance
     before_face: tuple[NDArray[np.bool_], FloatArray] | None = None
     while True:
-        active, GT = _pin_axes(F, mu, support, lam)
+        active, rows = _pin_axes(F, mu, support, lam)
+        GT = rows.D
         if not active:
             q, logq = _restricted_prior(pi, support)
             return _finish(
@@ -300,7 +354,7 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
         if len(active) == 1:  # one free feature left: the (ulp-accurate) scalar solver
             i = active[0]
             w = support.astype(np.float64) if pi is None else np.where(support, pi, 0.0)
-            one = _solve_scalar(F[:, i], float(mu[i]), w, xname="features", tname="moments")
+            one = solve_scalar(F[:, i], float(mu[i]), w, xname="features", tname="moments")
             lam[i] = one.lam
             if math.isinf(one.lam):
                 support = support & (one.probs > 0)
@@ -315,11 +369,13 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
                 iterations=one.iterations,
                 known=None,
             )
-        dmin, dmax = GT.min(axis=1), GT.max(axis=1)
+        dmin, dmax = rows.dmin, rows.dmax
         s = np.maximum(dmax, -dmin)
         fmax = np.maximum(np.abs(mu[active] + dmin), np.abs(mu[active] + dmax))  # max |f_i|
-        GT /= s[:, None]  # centred at the moments, scaled to [-1, 1]
-        wh = _whitening(GT, pi, support)
+        # centred at the moments, scaled to [-1, 1] (and a float32 copy for the global
+        # phase of large problems), in one blocked pass
+        GT32 = _scale_rows(GT, s, f32=GT.shape[1] > _LARGE)
+        wh = _whitening(GT, pi, support, gbar=rows.dsum / s / GT.shape[1] if pi is None else None)
         if not lp_done and GT.shape[1] <= _LP_ALWAYS:
             lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B)
@@ -327,7 +383,7 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
-        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s)
+        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32)
         iterations += sol.iterations
         if sol.suspicious and not lp_done:
             lp_done = True
@@ -346,6 +402,10 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
                 support = face
                 continue
         if not sol.converged and before_face is not None:
+            # the face (found at the program's tolerance) cannot meet the moments: they
+            # are off its affine hull by more than our tolerance. If every state lies on
+            # the face's side of them, they are outside the hull (infeasible)
+            _raise_if_beyond_face(F, mu, support=before_face[0], GT=GT, s=s, active=active)
             support, lam = before_face  # no more faces: the interior solve decides
             before_face = None
             continue
@@ -373,9 +433,19 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
         )
 
 
-def _pin_axes(
+@dataclass
+class _Rows:
+    """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics."""
+
+    D: FloatArray
+    dmin: FloatArray
+    dmax: FloatArray
+    dsum: FloatArray
+
+
+def _pin_axes(  # noqa: C901 - the pinning loop with its one fused pass
     F: FloatArray, mu: FloatArray, support: NDArray[np.bool_], lam: FloatArray
-) -> tuple[list[int], FloatArray]:
+) -> tuple[list[int], _Rows]:
     """Exact axis-aligned reductions; return the features that still need a multiplier.
 
     Raises :class:`InfeasibleError` for a moment outside its feature's range; restricts
@@ -392,15 +462,20 @@ def _pin_axes(
         idx = None if full else np.flatnonzero(support)
         cols = [i for i in range(m) if not done[i]]
         n = F.shape[0] if idx is None else idx.size
-        D = np.empty((len(cols), n))
+        D = np.empty_like(F, shape=(len(cols), n))
         mc = mu[cols]
         every = len(cols) == m
+        dmin, dmax = np.full(len(cols), np.inf), np.full(len(cols), -np.inf)
+        dsum = np.zeros(len(cols))
         for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
             blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
             if not every:
                 blk = blk[:, cols]
-            np.subtract(blk.T, mc[:, None], out=D[:, a : a + _BLOCK])
-        dmin, dmax = D.min(axis=1, initial=np.inf), D.max(axis=1, initial=-np.inf)
+            db = D[:, a : a + _BLOCK]
+            np.subtract(blk.T, mc[:, None], out=db)
+            np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
+            np.maximum(dmax, db.max(axis=1), out=dmax)
+            dsum += db.sum(axis=1)
         pinned = -1
         for k, i in enumerate(cols):
             if dmin[k] > 0 or dmax[k] < 0:
@@ -417,7 +492,9 @@ def _pin_axes(
             for k in range(len(cols)):
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
-            return [cols[k] for k in keep], D[keep] if len(keep) < len(cols) else D
+            if len(keep) < len(cols):
+                return [cols[k] for k in keep], _Rows(D[keep], dmin[keep], dmax[keep], dsum[keep])
+            return [cols[k] for k in keep], _Rows(D, dmin, dmax, dsum)
         i = cols[pinned]
         at_min = dmin[pinned] == 0
         support &= F[:, i] == mu[i]
@@ -426,11 +503,67 @@ def _pin_axes(
         where = " over the states left by the pinned features"
 
 
+def _raise_if_beyond_face(
+    F: FloatArray,
+    mu: FloatArray,
+    *,
+    support: NDArray[np.bool_],
+    GT: FloatArray,
+    s: FloatArray,
+    active: list[int],
+) -> None:
+    """Raise :class:`InfeasibleError` if the moments lie beyond a face of the hull.
+
+    `GT` holds the centred, scaled (by `s`) features of the face's states. A direction
+    ``v`` along which the face is flat (a null direction of its centred features)
+    gives each state of `support` the value ``h_j = v . (f_j - mu) / s``; on the face
+    they are all (nearly) equal. When every ``h_j`` has the same strict sign, all the
+    feature vectors lie on one side of the moments: no distribution can meet them.
+    """
+    Gc = GT - GT.mean(axis=1, keepdims=True)
+    # all of U (a x a) is needed; V is small when the full matrices are (fewer states)
+    u, sv, _ = np.linalg.svd(Gc, full_matrices=Gc.shape[1] < Gc.shape[0])
+    sv = np.concatenate([sv, np.zeros(u.shape[1] - sv.size)])
+    null = u[:, sv <= 1e-9 * max(float(sv[0]) if sv.size else 0.0, 1e-300)]
+    if not null.shape[1]:
+        return
+    idx = np.flatnonzero(support)
+    G_all = (F[np.ix_(idx, np.asarray(active, dtype=np.intp))] - mu[active]) / s
+    noise = 64 * EPS * float(np.max(np.abs(G_all), initial=0.0))
+    for k in range(null.shape[1]):
+        v = null[:, k]
+        h = G_all @ v
+        if float(np.min(h)) > noise or float(np.max(h)) < -noise:
+            d = v / s
+            d /= float(np.max(np.abs(d))) * (1.0 if float(np.min(h)) > 0 else -1.0)
+            gap = float(np.min(np.abs(h)))
+            cols = ", ".join(str(i) for i in active)
+            raise InfeasibleError(
+                "`moments` lie outside the convex hull of the feature vectors (rows of "
+                f"`features`), just beyond one of its faces: along the direction a = "
+                f"{np.array2string(d, precision=4)} (features [{cols}]), every feature "
+                f"vector has a·(f - moments) > 0 (by at least {gap:.3g} relative to the "
+                "feature scale)"
+            )
+
+
+def _scale_rows(GT: FloatArray, s: FloatArray, *, f32: bool) -> FloatArray | None:
+    """Divide the rows of `GT` by `s` in place; return a float32 copy if `f32`."""
+    out = np.empty_like(GT, dtype=np.float32) if f32 else None
+    inv = s[:, None]
+    for a in range(0, GT.shape[1], _HBLOCK):
+        gb = GT[:, a : a + _HBLOCK]
+        gb /= inv
+        if out is not None:
+            out[:, a : a + _HBLOCK] = gb
+    return out
+
+
 def _restricted_prior(
     pi: FloatArray | None, support: NDArray[np.bool_]
 ) -> tuple[FloatArray, FloatArray]:
     w = support.astype(np.float64) if pi is None else np.where(support, pi, 0.0)
-    total = _accurate_sum(w)
+    total = accurate_sum(w)
     q = w / total
     with np.errstate(divide="ignore"):
         logq = np.log(w) - math.log(total)
@@ -524,7 +657,13 @@ class _Whitening:
     lp: FloatArray | None  # log of the normalised prior on the support (None: uniform)
 
 
-def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]) -> _Whitening:
+def _whitening(
+    GT: FloatArray,
+    pi: FloatArray | None,
+    support: NDArray[np.bool_],
+    *,
+    gbar: FloatArray | None = None,
+) -> _Whitening:
     """Whitening of the centred, scaled features `GT`, dropping constant directions.
 
     Raises :class:`InfeasibleError` when the moments leave the affine hull of the
@@ -536,15 +675,15 @@ def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]
     w0 = None
     if pi is None:
         lp = None
-        gbar = GT.mean(axis=1)
+        gbar = GT.mean(axis=1) if gbar is None else gbar
     else:
         ps = pi if full else pi[support]
-        w0 = ps / _accurate_sum(ps)
+        w0 = ps / accurate_sum(ps)
         lp = np.log(w0)
         gbar = GT @ w0
     # Covariance for whitening, from at most ~65536 strided states: whitening only
     # conditions the problem; near-dependence is re-checked on all states below.
-    step = max(1, n // 65536)
+    step = -(-n // 65536)  # ceil: at most 65536 states
     Gs = GT[:, ::step]
     ws = np.full(Gs.shape[1], 1.0 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
     Gs = Gs - (Gs @ ws)[:, None]
@@ -575,7 +714,11 @@ def _whitening(GT: FloatArray, pi: FloatArray | None, support: NDArray[np.bool_]
 
 
 def _polish(
-    ev: _DualEval, ev64: _DualEval, B: FloatArray, eta: FloatArray
+    ev: _DualEval,
+    ev64: _DualEval,
+    B: FloatArray,
+    eta: FloatArray,
+    hm: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, int]:
     """Newton steps with float64 gradients from `eta`; return eta, the gradient, steps.
 
@@ -584,11 +727,12 @@ def _polish(
     2-3 iterations.
     """
     g = ev64.grad_accurate(eta)
-    hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
+    if hm is None:
+        hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
     steps = 0
     for _ in range(6):
         gn = float(np.max(np.abs(B.T @ g)))
-        if float(np.max(np.abs(g))) <= 8 * _EPS:  # rounding level of the scaled residual
+        if float(np.max(np.abs(g))) <= 8 * EPS:  # rounding level of the scaled residual
             break
         try:
             step = np.linalg.solve(hm, -(B.T @ g))
@@ -601,12 +745,19 @@ def _polish(
             break
         eta, g = eta2, g2
         if gn > 1e-3:  # far from the solution: refresh the Hessian
-            hm = ev.hess(eta)
+            cov = ev.moments(eta, hess=True)[2]
+            hm = B.T @ cov @ B
     return eta, g, steps
 
 
-def _dual_solve(
-    GT: FloatArray, s: FloatArray, support: NDArray[np.bool_], wh: _Whitening, *, tol: FloatArray
+def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one place
+    GT: FloatArray,
+    s: FloatArray,
+    support: NDArray[np.bool_],
+    wh: _Whitening,
+    *,
+    tol: FloatArray,
+    GT32: FloatArray | None = None,
 ) -> _DualSolution:
     """Minimise the whitened dual for centred, scaled features `GT` on `support`.
 
@@ -624,15 +775,29 @@ def _dual_solve(
     ev64 = _DualEval(GT, lp, B)
     ev = ev64
     if large:
-        ev = _DualEval(GT.astype(np.float32), None if lp is None else lp.astype(np.float32), B)
+        g32 = GT.astype(np.float32) if GT32 is None else GT32
+        ev = _DualEval(g32, None if lp is None else lp.astype(np.float32), B)
     # At eta = 0 the whitened Hessian is the identity, so the first Newton step is -g0:
     # start with a trust radius that admits it. A float32 phase that leaves the
     # polish short (large multipliers: float32 cannot resolve the tail) is followed by
     # a float64 one from where it stopped.
-    radius = max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
     eta: FloatArray = np.zeros(r)
     iterations = 0
-    for evk in [ev, ev64] if large else [ev64]:
+    message = "fused Newton"
+    done = False
+    if large:
+        # one fused pass per Newton step (and per backtracking trial), float32, then
+        # the float64 polish from its Hessian
+        eta, hm, passes, ok = _newton(ev, B, eta, gtol=1e-5)
+        iterations += passes
+        if ok:
+            eta, g, steps = _polish(ev, ev64, B, eta, hm)
+            iterations += steps
+            done = bool(np.all(np.abs(g) <= tol))
+        if not done:
+            eta = np.zeros(r)
+    radius = 1.0 if done else max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
+    for evk in [] if done else [ev, ev64] if large else [ev64]:
         with np.errstate(over="ignore", under="ignore"):
             from scipy import optimize  # noqa: PLC0415 - ~0.6 s to import; only solves need it
 
@@ -650,13 +815,13 @@ def _dual_solve(
             )
         eta = np.asarray(res.x, dtype=np.float64)
         iterations += int(res.nit)
+        message = str(res.message)
         eta, g, steps = _polish(evk, ev64, B, eta)
         iterations += steps
         if bool(np.all(np.abs(g) <= tol)):
             break
         radius = 1.0
-    qs = ev64.evaluate(eta)[1]  # ev64 and its buffers end here
-    logq_s = ev64.log_probs(eta)
+    qs, logq_s = ev64.final(eta)
     lam_active = (B @ eta) / s
     resid = np.abs(g) * s  # |E_q[f_i] - mu_i| from the float64 E_q[g]
     converged = bool(np.all(np.abs(g) <= tol))
@@ -679,7 +844,7 @@ def _dual_solve(
         converged=converged,
         suspicious=suspicious,
         iterations=iterations,
-        message=str(res.message),
+        message=message,
     )
 
 
@@ -697,7 +862,7 @@ class _DualEval:
         self.B = B
         self.buf = np.empty((GT.shape[0], min(GT.shape[1], _HBLOCK)), GT.dtype)
         self.cache: dict[bytes, tuple[float, FloatArray]] = {}
-        self.slots = (np.empty(GT.shape[1], GT.dtype), np.empty(GT.shape[1], GT.dtype))
+        self.slots = (np.empty_like(GT[0]), np.empty_like(GT[0]))
         self.hess_key = b""
         self.hess_value: FloatArray = np.zeros((0, 0))
 
@@ -763,10 +928,100 @@ class _DualEval:
     def grad_accurate(self, eta: FloatArray) -> FloatArray:
         """``E_q[g]`` (unwhitened), the residual in units of the feature scales.
 
-        A float64 matrix-vector product: its rounding error is a few ulp of
-        ``sum_j q_j |g_j| <= 1``, far below the tolerance of ``1e-12``.
+        Float64 sums of cache-sized blocks (one pass): the rounding error is a few ulp
+        of ``sum_j q_j |g_j| <= 1``, far below the tolerance of ``1e-12``.
         """
-        return np.asarray(self.GT @ self.evaluate(eta)[1])
+        return self.moments(eta, hess=False)[1]
+
+    def moments(
+        self, eta: FloatArray, *, hess: bool
+    ) -> tuple[float, FloatArray, FloatArray | None]:
+        """Dual value, ``E_q[g]`` and (if `hess`) ``Cov_q(g)``, in one pass over ``GT``.
+
+        The weights of each cache-sized block are shifted by the running maximum of
+        the log-weights (accumulators rescaled when it grows), so nothing overflows
+        and ``q`` is never stored.
+        """
+        c = (self.B @ eta).astype(self.GT.dtype)
+        a, n = self.GT.shape
+        top = -math.inf
+        s0 = 0.0
+        s1 = np.zeros(a)
+        s2 = np.zeros((a, a))
+        with np.errstate(under="ignore"):
+            for i in range(0, n, _HBLOCK):
+                gb = self.GT[:, i : i + _HBLOCK]
+                zb = c @ gb
+                if self.lp is not None:
+                    zb += self.lp[i : i + _HBLOCK]
+                mb = float(np.max(zb))
+                if mb > top:
+                    shrink = math.exp(top - mb) if math.isfinite(top) else 0.0
+                    s0 *= shrink
+                    s1 *= shrink
+                    s2 *= shrink
+                    top = mb
+                zb -= zb.dtype.type(top)
+                np.exp(zb, out=zb)
+                s0 += float(zb.sum(dtype=np.float64))
+                s1 += gb @ zb
+                if hess:
+                    hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
+                    s2 += hb @ gb.T
+        g = s1 / s0
+        cov = s2 / s0 - np.outer(g, g) if hess else None
+        return top + math.log(s0), g, cov
+
+    def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``q`` and ``log q`` at `eta` (new arrays): one pass over ``GT``."""
+        z = (self.B @ eta).astype(self.GT.dtype) @ self.GT
+        if self.lp is not None:
+            z += self.lp
+        zmax = float(np.max(z))
+        z -= z.dtype.type(zmax)
+        with np.errstate(under="ignore"):
+            q = np.exp(z)
+        s0 = float(q.sum(dtype=np.float64))
+        q /= q.dtype.type(s0)
+        z -= z.dtype.type(math.log(s0))
+        return q, z
+
+
+def _newton(
+    ev: _DualEval, B: FloatArray, eta: FloatArray, *, gtol: float, maxiter: int = 60
+) -> tuple[FloatArray, FloatArray, int, bool]:
+    """Damped Newton on the whitened dual, one fused pass (value, gradient, Hessian) each.
+
+    Backtracking (Armijo) from the full step; stops when every scaled residual
+    ``|E_q[g_i]|`` is at most `gtol` or no step makes progress (rounding level of
+    `ev`'s precision). Returns eta, the last whitened Hessian, passes and whether
+    `gtol` was met.
+    """
+    f, g, cov = ev.moments(eta, hess=True)
+    passes = 1
+    noise = 64 * float(np.finfo(ev.GT.dtype).eps)
+    for _ in range(maxiter):
+        hm = B.T @ cov @ B
+        if float(np.max(np.abs(g))) <= gtol:
+            return eta, hm, passes, True
+        gw = B.T @ g
+        try:
+            step = np.linalg.solve(hm, -gw)
+        except np.linalg.LinAlgError:
+            return eta, hm, passes, False
+        slope = float(gw @ step)  # < 0
+        alpha = 1.0
+        while True:
+            trial = eta + alpha * step
+            ft, gt, ct = ev.moments(trial, hess=True)
+            passes += 1
+            if ft <= f + 1e-4 * alpha * slope + noise * max(1.0, abs(f)):
+                break
+            alpha *= 0.25
+            if alpha < 1e-8:
+                return eta, hm, passes, False
+        eta, f, g, cov = trial, ft, gt, ct
+    return eta, B.T @ cov @ B, passes, False
 
 
 def _finish(
@@ -803,11 +1058,11 @@ def _finish(
         for i in np.flatnonzero(~done):
             resid[i] = abs(float(np.sum(F[idx, i] * qs)) - mu[i])
     return MaxEntResult(
-        distribution=Categorical(logits=logq),
+        logits=logq,
         probs=q,
         multipliers=lam.copy(),
-        entropy=entropy,
-        kl_to_prior=kl,
+        entropy=entropy + 0.0,  # no -0.0
+        kl_to_prior=None if kl is None else kl + 0.0,
         residual=float(np.max(resid, initial=0.0)),
         converged=True,
         iterations=iterations,

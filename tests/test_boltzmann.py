@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from scipy import optimize
 
 import expfam
-from expfam import _boltzmann
+from expfam import _onedim, _summation
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -48,7 +48,7 @@ def exact_mean(q: NDArray[Any], E: NDArray[Any]) -> float:
     return exact_residual(q, E, 0.0)
 
 
-def residual_ulp(r: expfam.BoltzmannResult, E: NDArray[Any], U: float) -> float:
+def residual_ulp(r: expfam.BoltzmannResult[float], E: NDArray[Any], U: float) -> float:
     return abs(exact_residual(r.probs, E, U)) / math.ulp(U)
 
 
@@ -195,8 +195,8 @@ def test_bad_targets() -> None:
         expfam.boltzmann([0.0, 1.0], math.nan)
     with pytest.raises(ValueError, match="`mean_energy`"):
         expfam.boltzmann([0.0, 1.0], math.inf)
-    with pytest.raises(ValueError, match="`mean_energy` must be a scalar"):
-        expfam.boltzmann([0.0, 1.0], [0.5])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`mean_energy` must be finite everywhere"):
+        expfam.boltzmann([0.0, 1.0], [0.5, math.inf])
     with pytest.raises(ValueError, match="`beta`"):
         expfam.boltzmann([0.0, 1.0], beta=math.nan)
     with pytest.raises(TypeError, match="exactly one"):
@@ -204,7 +204,7 @@ def test_bad_targets() -> None:
     with pytest.raises(TypeError, match="exactly one"):
         expfam.boltzmann([0.0, 1.0], 0.5, beta=1.0)
     with pytest.raises(TypeError):
-        expfam.boltzmann([0.0, 1.0], 1j)  # type: ignore[arg-type]
+        expfam.boltzmann([0.0, 1.0], 1j)
     with pytest.raises(TypeError, match="`mean_energy`, `beta` and `temperature`"):
         expfam.boltzmann([0.0, 1.0], beta=1.0, temperature=1.0)
     with pytest.raises(ValueError, match="`temperature`"):
@@ -429,7 +429,7 @@ def test_failed_solve_raises_convergence_error(monkeypatch: pytest.MonkeyPatch) 
     def bad_halley(*args: Any, **kwargs: Any) -> tuple[float, int, bool]:
         return 0.5, 1, True  # a wrong root, reported as converged
 
-    monkeypatch.setattr(_boltzmann, "_halley", bad_halley)
+    monkeypatch.setattr(_onedim, "_halley", bad_halley)
     with pytest.raises(expfam.ConvergenceError) as info:
         expfam.boltzmann(np.arange(6.0), 1.0)
     assert isinstance(info.value, RuntimeError)
@@ -469,7 +469,7 @@ def test_exact_dot_is_exact(K: int) -> None:
     q = rng.dirichlet(np.ones(K))
     x = rng.normal(size=K) * 10.0 ** rng.uniform(-5, 5, K)
     target = float(q @ x)
-    got = _boltzmann._ExactDot(x, target)(q)
+    got = _summation.ExactDot(x, target)(q)
     assert got == exact_residual(q, x, target)
 
 
@@ -495,3 +495,88 @@ def test_free_energy_is_mean_energy_minus_temperature_times_entropy() -> None:
         r = expfam.boltzmann(E, beta=beta)
         assert r.free_energy == pytest.approx(r.mean_energy - r.temperature * r.entropy, rel=1e-13)
         assert r.log_partition == pytest.approx(float(expfam.logsumexp(-beta * E)), rel=1e-14)
+
+
+# --------------------------------------------------------------------------- issue 13 edges
+def test_entropy_a_hair_above_the_ground_energy() -> None:
+    """Issue 13: S was 3.5400e-14 against mpmath's 3.5511e-14 (3e-3 relative).
+
+    ``log Z_ref = log(1 + w)`` lost the digits of the tiny excited mass ``w``; it is now
+    ``log1p(w)``. mpmath solves the same problem (Newton in beta at 40 digits)::
+
+        mp_boltzmann(np.arange(200) + 0.5, 0.5 + 1e-15, beta0)
+    """
+    E = np.arange(200) + 0.5
+    U = 0.5 + 1e-15
+    r = expfam.boltzmann(E, mean_energy=U)
+    _, h = mp_boltzmann(E, U, r.beta)
+    assert r.entropy == pytest.approx(float(h), rel=8 * EPS)
+    assert residual_ulp(r, E, U) <= 2
+
+
+def test_variance_with_all_mass_on_one_state_of_huge_energies() -> None:
+    """Issue 13: ``boltzmann([0, 1e200, -1e200], beta=1).variance`` was nan."""
+    r = expfam.boltzmann([0.0, 1e200, -1e200], beta=1.0)
+    assert r.variance == 0.0
+    assert r.heat_capacity == 0.0
+    assert r.mean_energy == -1e200
+
+
+def test_heat_capacity_at_infinite_beta_is_zero_not_nan() -> None:
+    """Issue 13: beta**2 Var at beta = ±inf gave nan."""
+    for b in (math.inf, -math.inf):
+        r = expfam.boltzmann([0.0, 1.0, 1.0], beta=b)
+        assert r.heat_capacity == 0.0
+        assert not math.copysign(1.0, r.heat_capacity) < 0
+
+
+def test_entropy_at_ground_energy_is_positive_zero() -> None:
+    """Issue 13: the entropy at U = min E (one ground state) was -0.0."""
+    r = expfam.boltzmann([0.0, 1.0], 0.0)
+    assert r.entropy == 0.0
+    assert math.copysign(1.0, r.entropy) == 1.0
+
+
+def test_temperature_at_minus_infinite_beta_is_positive_zero() -> None:
+    """Issue 13: T at beta = -inf was -0.0 (1/-inf)."""
+    for r in (expfam.boltzmann([0.0, 1.0], beta=-math.inf), expfam.boltzmann([0.0, 1.0], 1.0)):
+        assert r.beta == -math.inf
+        assert r.temperature == 0.0
+        assert math.copysign(1.0, r.temperature) == 1.0
+
+
+def test_energies_spanning_1e_minus_300_to_1e300_are_solved() -> None:
+    """Issue 13: U = 1 on energies 1e-300 ... 1e300 raised ConvergenceError.
+
+    The dimensionless energies (E - min)/span reach 1e-600, their squares underflow,
+    and the polish had a zero slope; it now takes the variance in units of E.
+    """
+    E = np.geomspace(1e-300, 1e300, 50)
+    r = expfam.boltzmann(E, 1.0)
+    assert residual_ulp(r, E, 1.0) <= 2
+    beta, h = mp_boltzmann(E, 1.0, r.beta)
+    assert r.beta == pytest.approx(float(beta), rel=1e-12)
+    assert r.entropy == pytest.approx(float(h), rel=1e-12)
+    # the sweep solves it too
+    rs = expfam.boltzmann(E, np.array([1.0, 1e100]))
+    assert float(rs.beta[0]) == pytest.approx(r.beta, rel=1e-12)
+
+
+def test_results_do_not_depend_on_the_callers_errstate() -> None:
+    """Issue 13: under ``np.errstate(all="raise")`` the solve raised FloatingPointError."""
+    cases: list[tuple[Any, dict[str, Any]]] = [
+        (np.arange(200) + 0.5, {"mean_energy": 3.0}),
+        (np.arange(200) + 0.5, {"mean_energy": 0.5 + 1e-15}),
+        (np.arange(40000) * 1e-3, {"mean_energy": 0.1}),
+        ([0.0, 1e200, -1e200], {"beta": 1.0}),
+        (np.geomspace(1e-300, 1e300, 50), {"mean_energy": 1.0}),
+        ([0.0, 1.0, 2.0], {"beta": np.array([-math.inf, 0.0, 1e-320, 3.0, math.inf])}),
+        ([0.0, 1.0, 2.0], {"mean_energy": np.array([0.0, 1e-300, 1.0, 1.5, 2.0])}),
+    ]
+    for E, kw in cases:
+        want = expfam.boltzmann(E, **kw)
+        with np.errstate(all="raise"):
+            got = expfam.boltzmann(E, **kw)
+        np.testing.assert_array_equal(got.probs, want.probs)
+        np.testing.assert_array_equal(got.entropy, want.entropy)
+        np.testing.assert_array_equal(got.beta, want.beta)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 from typing import Any
 
 import mpmath
@@ -315,7 +317,7 @@ def test_outside_hull_is_infeasible_with_direction() -> None:
         ([1.0, np.inf], 1.0, None, "`features` must be finite"),
         ([1.0, 2.0], np.nan, None, "`moments` must be finite"),
         ([1.0, 2.0], 1.5, [0.5], "`prior` must have shape"),
-        ([1.0, 2.0], 1.5, [0.5, 0.6], "`prior` must sum to 1"),
+        ([1.0, 2.0], 1.5, [0.0, 0.0], "`prior` must have a positive total"),
         ([1.0, 2.0], 1.5, [1.5, -0.5], "`prior` must be non-negative"),
         ([1.0, 2.0], 1.5, [np.nan, 1.0], "`prior` must be finite"),
     ],
@@ -444,5 +446,93 @@ def test_a_float32_prior_normalised_in_float32_is_accepted() -> None:
     assert_feasible(r, F, mu)
     exact = prior32.astype(np.float64) / math.fsum(prior32.astype(np.float64).tolist())
     assert r.kl_to_prior == pytest.approx(float(expfam.kl_divergence(r.probs, exact)), rel=1e-9)
-    with pytest.raises(ValueError, match="must sum to 1"):  # float64 keeps its tolerance
-        expfam.max_entropy(F, mu, prior=prior32.astype(np.float64) * (1 + 1e-9))
+    # any positive total is normalised (issue 13): the same answer for scaled weights
+    r2 = expfam.max_entropy(F, mu, prior=prior32.astype(np.float64) * (1 + 1e-9))
+    np.testing.assert_allclose(r2.probs, r.probs, rtol=1e-12, atol=1e-300)
+
+
+def test_prior_not_summing_to_one_is_normalised_as_the_cli_does() -> None:
+    """Issue 13: the API rejected a prior not summing to 1 while the CLI normalised it."""
+    x = np.arange(1.0, 7.0)
+    counts = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    r = expfam.max_entropy(x, 4.0, prior=counts)
+    ref = expfam.max_entropy(x, 4.0, prior=counts / counts.sum())
+    np.testing.assert_allclose(r.probs, ref.probs, rtol=1e-14)
+    assert r.kl_to_prior == pytest.approx(ref.kl_to_prior, rel=1e-12)
+    huge = expfam.max_entropy(np.column_stack([x, x**2]), [4.0, 18.0], prior=counts * 1e307)
+    ref2 = expfam.max_entropy(np.column_stack([x, x**2]), [4.0, 18.0], prior=counts)
+    np.testing.assert_allclose(huge.probs, ref2.probs, rtol=1e-12)
+    with pytest.raises(ValueError, match="`prior` must have a positive total"):
+        expfam.max_entropy(x, 4.0, prior=np.zeros(6))
+
+
+def test_max_entropy_does_not_depend_on_the_callers_errstate() -> None:
+    """Issue 13: results must not depend on the caller's ``np.errstate``."""
+    x = np.arange(1.0, 7.0)
+    F = np.column_stack([x, x**2])
+    cases: list[tuple[Any, Any, Any]] = [
+        (x, 4.5, None),
+        (F, [3.5, 14.0], None),
+        (F, [3.5, 18.5 - 1e-9], None),  # near a face: tiny weights underflow
+        (x, 2.0, np.array([0.0, 0.5, 0.25, 0.25, 0.0, 0.0])),
+    ]
+    for feats, mu, prior in cases:
+        want = expfam.max_entropy(feats, mu, prior=prior)
+        with np.errstate(all="raise"):
+            got = expfam.max_entropy(feats, mu, prior=prior)
+        np.testing.assert_array_equal(got.probs, want.probs)
+        assert got.entropy == want.entropy
+
+
+def test_entropy_of_a_single_state_is_positive_zero() -> None:
+    r = expfam.max_entropy(np.arange(1.0, 7.0), 1.0)
+    assert r.entropy == 0.0
+    assert math.copysign(1.0, r.entropy) == 1.0
+    F = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    r2 = expfam.max_entropy(F, [1.0, 0.0], prior=[0.2, 0.3, 0.5])
+    assert math.copysign(1.0, r2.entropy) == 1.0
+    assert r2.kl_to_prior is not None
+    assert r2.kl_to_prior == pytest.approx(math.log(1 / 0.3), rel=1e-15)
+
+
+# --------------------------------------------------------------------------- layout
+def _expfam_imports(module: str) -> dict[str, set[str]]:
+    """``{imported expfam module: names}`` of the top-level imports of `module`."""
+    path = Path(expfam.__file__).parent / f"{module}.py"
+    found: dict[str, set[str]] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("expfam"):
+            found.setdefault(node.module or "", set()).update(a.name for a in node.names)
+    return found
+
+
+def test_layout_general_solver_imports_no_privates_of_the_special_case() -> None:
+    """Issue 10: ``max_entropy`` shares the engine, not ``boltzmann``'s private names."""
+    general = _expfam_imports("_maxent")
+    assert "expfam._boltzmann" not in general
+    assert "expfam._boltzmann_dask" not in general
+    for module in ("_onedim", "_summation", "_maxent_dask", "_dask"):
+        deps = _expfam_imports(module)
+        assert "expfam._boltzmann" not in deps
+        assert "expfam._maxent" not in deps
+    for module in ("_maxent", "_boltzmann"):
+        for source, names in _expfam_imports(module).items():
+            if source not in ("expfam._onedim", "expfam._summation", "expfam._validation"):
+                assert not any(n.startswith("_") for n in names), (module, source, names)
+
+
+def test_moments_infeasible_by_1e_9_beyond_a_face_raise_infeasible() -> None:
+    """Earlier notes: ``[3.5, 18.5 + 1e-9]`` for (x, x^2) of a die raised ConvergenceError.
+
+    The variance 6.25 + 1e-9 exceeds the largest possible, 6.25 (half the mass on 1 and
+    half on 6): the moments are outside the hull by 3e-11 of the feature scale, below
+    the linear program's tolerance, so the face {1, 6} was taken; it cannot meet them.
+    """
+    x = np.arange(1.0, 7.0)
+    F = np.column_stack([x, x**2])
+    with pytest.raises(expfam.InfeasibleError, match="outside the convex hull"):
+        expfam.max_entropy(F, [3.5, 18.5 + 1e-9])
+    with pytest.raises(expfam.InfeasibleError):
+        expfam.max_entropy(F, [3.5, 18.5 + 1e-7])
+    inside = expfam.max_entropy(F, [3.5, 18.5 - 1e-9])  # just inside: solved
+    assert_feasible(inside, F, np.array([3.5, 18.5 - 1e-9]))
