@@ -71,6 +71,23 @@ class Beta(ExponentialFamily):
     :math:`H_\Gamma` the entropy of a unit-rate gamma distribution, which avoids the
     cancellation of the textbook formula for large :math:`a, b`.
 
+    It is the conjugate prior over ``probs`` of four likelihoods
+    (:meth:`~ExponentialFamily.posterior`, :meth:`~ExponentialFamily.posterior_predictive`;
+    :math:`N = \sum_i w_i` observations):
+
+    ===========================  ===============================================
+    likelihood                   posterior
+    ===========================  ===============================================
+    :class:`Bernoulli`           :math:`(a + \sum x_i,\; b + N - \sum x_i)`
+    :class:`Binomial` (``n=``)   :math:`(a + \sum x_i,\; b + \sum (n_i - x_i))`
+    :class:`Geometric`           :math:`(a + N,\; b + \sum x_i - N)`
+    :class:`NegativeBinomial`    :math:`(a + rN,\; b + \sum x_i)`
+    ===========================  ===============================================
+
+    The predictives: a :class:`Bernoulli` with ``probs = a / (a + b)``, and the
+    beta-binomial ``betabinom(n, a, b)``, beta-geometric ``betanbinom(1, a, b, loc=1)``
+    and beta negative binomial ``betanbinom(r, a, b)`` of :mod:`scipy.stats`.
+
     Examples
     --------
     >>> from expfam import Beta, Bernoulli

@@ -75,7 +75,10 @@ class Dirichlet(ExponentialFamily):
     Newton's method on the convex dual (:func:`expfam._dual.solve_dual`) with the
     Fisher information, diagonal plus rank one, inverted in :math:`O(K)`.
 
-    The conjugate prior of :class:`~expfam.Categorical`: see :meth:`posterior`.
+    The conjugate prior of :class:`~expfam.Categorical`: the posterior after labels
+    with weighted counts :math:`c` is :math:`\text{Dirichlet}(\alpha + c)`, the
+    predictive a categorical with ``probs = alpha / alpha.sum()`` (see
+    :meth:`~ExponentialFamily.posterior`).
 
     References
     ----------

@@ -56,7 +56,7 @@ class Exponential(ExponentialFamily):
 
     See Also
     --------
-    Gamma : its conjugate prior (see :meth:`Gamma.posterior`).
+    Gamma : its conjugate prior (see :meth:`Gamma.posterior <ExponentialFamily.posterior>`).
 
     Examples
     --------

@@ -158,7 +158,22 @@ class Gamma(ExponentialFamily):
     :math:`\log\alpha - \psi(\alpha) = \log E[x] - E[\log x] =: s`, which has a
     solution exactly when :math:`s > 0` (Jensen's inequality). It is solved on the
     convex dual by :func:`expfam._dual.solve_dual` from Minka's initial guess
-    :math:`\alpha_0 = (3 - s + \sqrt{(s-3)^2 + 24 s}) / (12 s)` [1]_.
+    :math:`\alpha_0 = (3 - s + \sqrt{(s-3)^2 + 24 s}) / (12 s)` [1]_. A fit instead
+    solves :math:`\log\alpha - \psi(\alpha) = s` directly from its statistics, with
+    :math:`s` kept as a mean of non-negative terms (see :meth:`suffstats`).
+
+    It is the conjugate prior over a rate (:meth:`~ExponentialFamily.posterior`,
+    :meth:`~ExponentialFamily.posterior_predictive`; :math:`N = \sum_i w_i`):
+
+    ====================  ==========================================
+    likelihood            posterior
+    ====================  ==========================================
+    :class:`Poisson`      :math:`(\alpha + \sum x_i,\; \beta + N)`
+    :class:`Exponential`  :math:`(\alpha + N,\; \beta + \sum x_i)`
+    ====================  ==========================================
+
+    The predictives (:mod:`scipy.stats`): the negative binomial
+    ``nbinom(shape, rate / (1 + rate))`` and the Lomax ``lomax(shape, scale=rate)``.
 
     :meth:`entropy` uses an asymptotic series for :math:`\alpha \ge 25`, where the
     closed form :math:`\alpha - \log\beta + \ln\Gamma(\alpha) + (1-\alpha)\psi(\alpha)`
