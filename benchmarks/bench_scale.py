@@ -1,0 +1,118 @@
+"""Data beyond memory: fits and solvers on Dask arrays generated chunk by chunk.
+
+Prints, with the CPU model, for ``n`` lazily generated values (never all in memory):
+
+* ``Gamma.fit`` of a ``dask.array`` of gamma draws against
+  ``da.sum(x) + da.sum(da.log(x))`` over the same array (the reductions the fit needs,
+  computed in one pass), at chunk sizes 1e5, 1e6 and 1e7; the fits' agreement across
+  chunkings in ulp; and the peak RSS of the process above the interpreter's.
+* ``boltzmann`` over ``n`` lazily generated energies: the number of passes over the
+  data (Dask computes) and the residual, against the same solve in memory at a size
+  that fits.
+
+Run: ``python benchmarks/bench_scale.py [--n 1e9] [--workers 2]``. The default ``n``
+is 1e8 (a few minutes on 2 cores); the issue's figure is for 1e9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+
+import expfam
+
+
+def cpu_model() -> str:
+    try:
+        with Path("/proc/cpuinfo").open(encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def gamma_draws(n: int, chunk: int) -> Any:
+    """The same draws whatever `chunk`: generated in chunks of 1e5, then rechunked."""
+    x = da.random.default_rng(0).gamma(2.0, 3.0, size=n, chunks=min(n, 10**5))
+    return x.rechunk(chunk)
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def bench_gamma(n: int) -> None:
+    print(f"\nGamma.fit of {n:.0e} lazily generated draws (float64)")
+    print(f"{'chunk':>8}{'reductions (s)':>16}{'Gamma.fit (s)':>15}{'ratio':>8}{'shape':>22}")
+    fits = []
+    for chunk in (10**5, 10**6, 10**7):
+        if chunk > n:
+            continue
+        x = gamma_draws(n, chunk)
+        t_red, _ = timed(lambda x=x: dask.compute(da.sum(x), da.sum(da.log(x))))
+        t_fit, d = timed(lambda x=x: expfam.Gamma.fit(x))
+        fits.append(d)
+        row = f"{chunk:>8.0e}{t_red:>16.2f}{t_fit:>15.2f}{t_fit / t_red:>8.2f}"
+        print(f"{row}{float(d.shape):>22.17g}")
+    eps = float(np.finfo(np.float64).eps)
+    spread = max(
+        abs(float(a.shape) - float(b.shape)) / (eps * abs(float(a.shape)))
+        for a in fits
+        for b in fits
+    )
+    print(f"shape across chunkings: within {spread:.1f} ulp; peak RSS {rss_mb():.0f} MB")
+
+
+def bench_boltzmann(n: int) -> None:
+    print(f"\nboltzmann over {n:.0e} lazily generated energies (mean_energy 0.3)")
+    e = da.random.default_rng(1).uniform(0.0, 1.0, size=n, chunks=10**7)
+    computes = 0
+    original = dask.compute
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal computes
+        computes += 1
+        return original(*args, **kwargs)
+
+    dask.compute = counting  # type: ignore[assignment]
+    try:
+        t, res = timed(lambda: expfam.boltzmann(e, mean_energy=0.3))
+    finally:
+        dask.compute = original  # type: ignore[assignment]
+    print(f"beta {float(res.beta):.17g}, residual {float(res.residual):.2e}, {t:.1f} s, ")
+    print(f"{computes} Dask computes (passes over the energies)")
+    small = np.random.default_rng(1).uniform(0.0, 1.0, size=10**6)
+    ref = expfam.boltzmann(small, mean_energy=0.3)
+    print(f"in memory at 1e6: residual {float(ref.residual):.2e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=float, default=1e8)
+    args = parser.parse_args()
+    n = int(args.n)
+    print(f"CPU: {cpu_model()}; numpy {np.__version__}; dask {dask.__version__}")
+    print(f"interpreter with expfam and dask imported: peak RSS {rss_mb():.0f} MB")
+    with dask.config.set(scheduler="threads"):
+        bench_gamma(n)
+        bench_boltzmann(n)
+
+
+if __name__ == "__main__":
+    main()
