@@ -27,6 +27,8 @@ from expfam._dirichlet import Dirichlet
 from expfam._discrete import Bernoulli, Binomial, Geometric, Poisson
 from expfam._errors import ConvergenceError, InfeasibleError
 from expfam._family import ExponentialFamily
+from expfam._glm import glm
+from expfam._glm_result import GLMResult
 from expfam._kernels import (
     cross_entropy,
     cross_entropy_with_logits,
@@ -50,6 +52,7 @@ __all__ = [
     "Dirichlet",
     "Exponential",
     "ExponentialFamily",
+    "GLMResult",
     "Gamma",
     "Geometric",
     "InfeasibleError",
@@ -61,6 +64,7 @@ __all__ = [
     "cross_entropy",
     "cross_entropy_with_logits",
     "entropy",
+    "glm",
     "kl_divergence",
     "log_softmax",
     "logsumexp",
