@@ -38,21 +38,8 @@ def _cols() -> dict[str, np.ndarray]:
 
 
 def test_json_matches_the_library(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(
-        [
-            "glm",
-            "poisson",
-            str(data),
-            "--response",
-            "y",
-            "--columns",
-            "x",
-            "dose",
-            "--weights",
-            "w",
-            "--json",
-        ]  # fmt: skip
-    )
+    argv = ["glm", "poisson", str(data), "--response", "y", "--columns", "x", "dose"]
+    status = main([*argv, "--weights", "w", "--json"])
     assert status == 0
     out = json.loads(capsys.readouterr().out)
     c = _cols()
