@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, optimize
+from scipy.linalg import blas
 
 from expfam._errors import ConvergenceError
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
@@ -33,6 +34,7 @@ F64 = NDArray[np.float64]
 _BLOCK = 32768
 _MAXITER = 100
 _SUBSET_MIN = 2000  # rows of the first existence program on large data
+_LBFGS_MIN = 200  # unknowns from which L-BFGS runs before Newton
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -129,6 +131,8 @@ class _Problem:
     Q: F64 | None  # (K, K-1) for Categorical
     pen: F64  # per entry of theta: l2 where penalised
     V: F64 | None = None  # theta = V gamma (the limit model), None: identity
+    #: the Hessian in gamma of the last Newton pass, with its gamma (reused as Fisher)
+    last: tuple[F64, F64] | None = None
 
     @property
     def q(self) -> int:
@@ -156,7 +160,7 @@ def _rows_n(model: ScalarModel, rows: slice) -> F64:
     return model.n[rows] if model.n.size > 1 else model.n
 
 
-def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
+def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # noqa: C901, PLR0915
     """One pass over row blocks: objective, and (order >= 1) gradient, (2) Hessian in theta.
 
     The sums are ``sum_i w_i f(eta_i)``, ``X^T r`` and ``X^T W X`` (for Categorical the
@@ -169,15 +173,17 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
     f = 0.0
     G = np.zeros((q, K))
     H = np.zeros((q * K, q * K)) if order >= 2 else np.zeros((0, 0))
+    U = np.zeros_like(H)  # upper triangle of the symmetric rank-k updates (syrk)
     for start in range(0, n, _BLOCK):
         rows = slice(start, start + _BLOCK)
         wb = w[rows]
         Xb = X[rows]
         eta = prob.eta(theta, rows)
+        pr = np.zeros(0)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if isinstance(model, CategoricalModel):
                 model.set_block(rows)
-                vals = model.value(eta)
+                vals, pr = model.value_and_probs(eta)
             else:
                 nb = _rows_n(model, rows)
                 yb = model.y[rows]
@@ -188,7 +194,6 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
                 return f, G, H
             continue
         if isinstance(model, CategoricalModel):
-            pr = model.probs(eta)
             ws = wb * model.t_block
             r = wb[:, None] * (model.t_block[:, None] * pr - model.y_block)
             G += Xb.T @ r
@@ -197,7 +202,7 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
                     Xk = Xb * (ws * pr[:, k])[:, None]
                     H[k::K, k::K] += Xb.T @ Xk
                 Z = (Xb[:, :, None] * (np.sqrt(ws)[:, None] * pr)[:, None, :]).reshape(-1, q * K)
-                H -= Z.T @ Z
+                U = _syrk(Z, U, -1.0)
         else:
             nb = _rows_n(model, rows)
             yb = model.y[rows]
@@ -207,13 +212,23 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
             if order >= 2:
                 with np.errstate(over="ignore", invalid="ignore"):
                     h = wb * model.hess(eta, yb, nb)
-                H += Xb.T @ (Xb * h[:, None])
+                U = _syrk(Xb * np.sqrt(h)[:, None], U, 1.0)
+    if order >= 2:
+        H += U + np.triu(U, 1).T
     g, Hp = _project(prob, G, H)
     f += 0.5 * float(np.sum(prob.pen * theta * theta))
     g = g + prob.pen * theta
     if order >= 2:
         Hp = Hp + np.diag(prob.pen)
     return f, g, Hp
+
+
+def _syrk(A: F64, C: F64, alpha: float) -> F64:
+    """Return ``C + alpha A^T A`` on the upper triangle (BLAS syrk: half a matrix product)."""
+    if A.shape[0] == 0:
+        return C
+    out = blas.dsyrk(alpha, A, beta=1.0, c=C, trans=1, lower=0)
+    return np.asarray(out)
 
 
 def _project(prob: _Problem, G: F64, H: F64) -> tuple[F64, F64]:
@@ -309,14 +324,15 @@ def _inv_sym(H: F64) -> F64:
 
 
 def _newton(  # noqa: C901 - one Newton loop, read top-down
-    prob: _Problem, gamma: F64
+    prob: _Problem, gamma: F64, maxiter: int = _MAXITER
 ) -> tuple[F64, int, bool]:
     """Minimise the objective over gamma; return (gamma, Hessian passes, converged)."""
 
     def full(gm: F64) -> tuple[float, F64, F64]:
         f, g, H = _pass(prob, prob.theta(gm), 2)
         if prob.V is not None:
-            return f, prob.V.T @ g, prob.V.T @ H @ prob.V
+            g, H = prob.V.T @ g, prob.V.T @ H @ prob.V
+        prob.last = (gm, H)
         return f, g, H
 
     if gamma.size == 0:  # the limit model has no free parameter
@@ -326,7 +342,7 @@ def _newton(  # noqa: C901 - one Newton loop, read top-down
         raise ConvergenceError("the starting point is outside the natural domain", f=f)
     polish = 0
     last = math.inf
-    for it in range(1, _MAXITER + 1):
+    for it in range(1, maxiter + 1):
         step = _solve(H, g)
         dec = float(-g @ step)
         if not dec > 0:  # zero gradient (or rounding noise): at the optimum
@@ -342,10 +358,11 @@ def _newton(  # noqa: C901 - one Newton loop, read top-down
             continue
         # the full step is evaluated with its gradient and Hessian in one pass (it is
         # almost always accepted); only a rejected step costs value-only passes
-        f_new, g_new, H_new = full(gamma + step)
+        trial = gamma + step
+        f_new, g_new, H_new = full(trial)
         last = math.inf
         if f_new <= f - 1e-4 * dec:
-            gamma, f, g, H = gamma + step, f_new, g_new, H_new
+            gamma, f, g, H = trial, f_new, g_new, H_new
             continue
         t = 0.5
         while True:
@@ -361,7 +378,34 @@ def _newton(  # noqa: C901 - one Newton loop, read top-down
                 )
         gamma = gamma + t * step
         f, g, H = full(gamma)
-    return gamma, _MAXITER, False
+    return gamma, maxiter, False
+
+
+def _lbfgs(prob: _Problem, gamma: F64) -> F64:
+    """Approach the optimum with L-BFGS (gradient passes only) before Newton polishes it.
+
+    A Hessian pass costs ``n (qK)^2``, a gradient pass ``n q K``: with many unknowns
+    (softmax regression) the first part of the way is cheaper by 25 L-BFGS steps
+    (:func:`scipy.optimize.minimize`, ``L-BFGS-B``), measured faster than more of them;
+    the Newton iterations that follow converge quadratically from there.
+    """
+
+    def fun(gm: F64) -> tuple[float, F64]:
+        f, g, _ = _pass(prob, prob.theta(gm), 1)
+        return f, (g if prob.V is None else prob.V.T @ g)
+
+    f0, g0 = fun(gamma)
+    if not math.isfinite(f0):
+        return gamma
+    res = optimize.minimize(
+        fun,
+        gamma,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 25, "gtol": 1e-7 * max(1.0, float(np.max(np.abs(g0)))), "ftol": 0},
+    )
+    x = np.asarray(res.x, dtype=np.float64)
+    return x if math.isfinite(float(res.fun)) and res.fun <= f0 else gamma
 
 
 def _start(prob: _Problem) -> F64:
@@ -463,7 +507,45 @@ def _constraint_rows(
     return Z, np.concatenate(sides), np.concatenate(src)
 
 
-def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:
+def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) -> bool:
+    r"""Return True if the softmax MLE on `rows` provably exists (an interior certificate).
+
+    By Stiemke's alternative the MLE exists if some probabilities :math:`P > 0`
+    (rows summing to 1) match the moments, :math:`X^\top W(sP - C) = 0`. A few Newton
+    steps on the rows give :math:`\hat P > 0` with a small gradient; one more Newton
+    step gives the exact correction :math:`\Delta P_i = F_i \Delta u_i` (rows summing
+    to 0, moments matched exactly by construction); if :math:`\hat P + \Delta P > 0`
+    everywhere, that is the certificate. False means undecided (the program decides).
+    """
+    model = prob.model
+    assert isinstance(model, CategoricalModel)  # noqa: S101 - called for Categorical
+    if not np.all(unpen):
+        return False
+    sub = _Problem(
+        prob.X[rows],
+        CategoricalModel(model.y[rows]),
+        prob.w[rows],
+        prob.off[rows],
+        prob.Q,
+        np.zeros(prob.p),
+    )
+    try:
+        gamma, _, _ = _newton(sub, np.zeros(prob.p), maxiter=30)
+    except ConvergenceError:
+        return False
+    _, g, H = _pass(sub, gamma, 2)
+    step = _solve(H, g)
+    sub_model = sub.model
+    assert isinstance(sub_model, CategoricalModel)  # noqa: S101 - built above
+    eta = sub.eta(gamma)
+    P = sub_model.probs(eta)
+    dU = sub.X @ sub.coef(step)
+    dP = P * (dU - np.sum(P * dU, axis=1, keepdims=True))
+    ok = np.isfinite(P).all() and bool(np.all(np.abs(dP) <= 0.5 * P))
+    return bool(ok and np.all(P > 0))
+
+
+def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # noqa: PLR0911
     """Run the existence program; None if the MLE exists, else the limit model's data.
 
     Existence is monotone in the rows: every recession direction of all the rows is
@@ -472,13 +554,25 @@ def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:
     ``50 x`` the number of unknowns) and on all rows only if that subset is separated.
     """
     pos = np.flatnonzero(prob.w > 0)
-    unknowns = int(np.count_nonzero(unpen)) * (1 if prob.Q is None else prob.Q.shape[0])
-    m = max(_SUBSET_MIN, 50 * unknowns)
-    if pos.size > 2 * m:
-        sub = np.sort(np.random.default_rng(0).choice(pos, size=m, replace=False))
-        Z, side, _ = _constraint_rows(prob, unpen, sub)
-        if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
+    rng = np.random.default_rng(0)
+    if isinstance(prob.model, CategoricalModel):
+        # the cell program is large (a column per cell): certify existence first
+        m = max(_SUBSET_MIN, 5 * prob.p)
+        while m < pos.size:
+            sub = np.sort(rng.choice(pos, size=m, replace=False))
+            if _certified(prob, sub, unpen):
+                return None
+            m *= 4
+        if _certified(prob, pos, unpen):
             return None
+    else:
+        unknowns = int(np.count_nonzero(unpen))
+        m = max(_SUBSET_MIN, 50 * unknowns)
+        if pos.size > 2 * m:
+            sub = np.sort(rng.choice(pos, size=m, replace=False))
+            Z, side, _ = _constraint_rows(prob, unpen, sub)
+            if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
+                return None
     Z, side, src = _constraint_rows(prob, unpen, pos)
     if side.size == 0:
         return None
@@ -697,6 +791,8 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     if limit is not None:
         prob = _limit_problem(prob, limit)
     gamma0 = _start(prob)
+    if gamma0.size >= _LBFGS_MIN:
+        gamma0 = _lbfgs(prob, gamma0)
     gamma, iterations, converged = _newton(prob, gamma0)
     if not converged:
         raise ConvergenceError(
@@ -715,7 +811,7 @@ def _limit_problem(prob: _Problem, limit: LimitInfo) -> _Problem:
     return _Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
 
 
-def _result(  # noqa: PLR0917 - private, called once
+def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
     full: _Problem,
     prob: _Problem,
     gamma: F64,
@@ -728,10 +824,16 @@ def _result(  # noqa: PLR0917 - private, called once
     fixed: dict[str, Any],
 ) -> GLMResult:
     theta = prob.theta(gamma)
-    H, S = _fisher(prob, theta, cov_type == "robust")
+    model = prob.model
     V = prob.V if prob.V is not None else np.eye(prob.p)
-    Hr = V.T @ H @ V
-    Hinv = V @ _inv_sym(Hr) @ V.T if Hr.size else np.zeros_like(H)
+    canonical = isinstance(model, CategoricalModel) or model.canonical
+    if canonical and cov_type == "model" and prob.last is not None and prob.last[0] is gamma:
+        S = None  # the Newton Hessian at the answer is the Fisher information
+        Hr = prob.last[1]
+    else:
+        H, S = _fisher(prob, theta, cov_type == "robust")
+        Hr = V.T @ H @ V
+    Hinv = V @ _inv_sym(Hr) @ V.T if Hr.size else np.zeros((prob.p, prob.p))
     cov_theta = Hinv @ S @ Hinv if S is not None else Hinv
     model = prob.model
     eta_fit = _fitted_eta(full, theta, limit)

@@ -502,6 +502,20 @@ class CategoricalModel:
             lin = np.where(self.y_block == 0, 0.0, self.y_block * eta).sum(axis=1)
         return np.asarray(self.t_block * logsumexp(eta, axis=-1) - lin)
 
+    def value_and_probs(self, eta: F64) -> tuple[F64, F64]:
+        """Per-row value (as :meth:`value`) and the softmax, from one exponentiation.
+
+        Every row has a finite logit (at most some cells are masked with -inf), so
+        the row maximum is finite and the shifted exponentials are in [0, 1].
+        """
+        top = eta.max(axis=1, keepdims=True)
+        e = np.exp(eta - top)
+        tot = e.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore"):
+            lin = np.where(self.y_block == 0, 0.0, self.y_block * eta).sum(axis=1)
+        lse = top[:, 0] + np.log(tot[:, 0])
+        return np.asarray(self.t_block * lse - lin), np.asarray(e / tot)
+
     y_block: F64
     t_block: F64
 
