@@ -519,8 +519,8 @@ def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_])
     """
     model = prob.model
     assert isinstance(model, CategoricalModel)  # noqa: S101 - called for Categorical
-    if not np.all(unpen):
-        return False
+    if not np.all(unpen) or null_space_rows(prob.X[rows], prob.q).shape[1]:
+        return False  # a direction free on these rows may recede on the others
     sub = _Problem(
         prob.X[rows],
         CategoricalModel(model.y[rows]),
@@ -545,7 +545,7 @@ def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_])
     return bool(ok and np.all(P > 0))
 
 
-def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # noqa: PLR0911
+def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # noqa: C901, PLR0911
     """Run the existence program; None if the MLE exists, else the limit model's data.
 
     Existence is monotone in the rows: every recession direction of all the rows is
@@ -570,9 +570,12 @@ def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  #
         m = max(_SUBSET_MIN, 10 * unknowns)
         if pos.size > 2 * m:
             sub = np.sort(rng.choice(pos, size=m, replace=False))
-            Z, side, _ = _constraint_rows(prob, unpen, sub)
-            if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
-                return None
+            # a subset proves existence only if its design has full column rank (a
+            # direction it leaves free may recede on the other rows)
+            if null_space_rows(prob.X[sub][:, unpen], unknowns).shape[1] == 0:
+                Z, side, _ = _constraint_rows(prob, unpen, sub)
+                if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
+                    return None
     Z, side, src = _constraint_rows(prob, unpen, pos)
     if side.size == 0:
         return None

@@ -144,3 +144,29 @@ def test_random_well_posed_logistic_exists(seed: int) -> None:
     y = (rng.uniform(size=200) < 1 / (1 + np.exp(-(X @ [0.5, -0.5, 0.3])))).astype(float)
     res = expfam.glm(expfam.Bernoulli, X, y)
     assert res.mle_exists
+
+
+@pytest.mark.parametrize("row", [0, 1234, 2999])
+def test_large_data_separation_missed_by_a_row_subset(row: int) -> None:
+    # one row of its own group with y = 0: the existence program runs on a random
+    # subset of rows first, which may miss that row; the answer must not change
+    rng = np.random.default_rng(row)
+    n = 3000
+    x = rng.normal(size=n)
+    group = np.zeros(n)
+    group[row] = 1.0
+    y = rng.poisson(np.exp(0.3 + 0.2 * x)).astype(float)
+    y[row] = 0.0
+    res = expfam.glm(expfam.Poisson, np.column_stack([x, group]), y)
+    assert not res.mle_exists
+    fitted: Any = res.predict()
+    assert fitted.rate[row] == 0.0
+    assert np.all(fitted.rate[np.arange(n) != row] > 0)
+    # the same for a softmax regression whose class 2 appears only on that row
+    labels = rng.integers(0, 2, size=n)
+    labels[row] = 2
+    cat = expfam.glm(expfam.Categorical, np.column_stack([x, group]), labels)
+    assert not cat.mle_exists
+    probs = cat.predict().mean_params
+    np.testing.assert_array_equal(probs[row], [0.0, 0.0, 1.0])
+    assert np.all(probs[np.arange(n) != row, 2] == 0.0)
