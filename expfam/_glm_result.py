@@ -58,6 +58,19 @@ class GLMResult:
         ``(r,) + coef.shape`` (``r = 0`` when the MLE exists).
     cov_type : str
         ``"model"`` or ``"robust"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import expfam
+    >>> x = np.array([[0.5], [1.0], [1.5], [2.0], [2.5], [3.0]])
+    >>> res = expfam.glm(expfam.Bernoulli, x, [0, 1, 0, 1, 1, 1])
+    >>> res.names, res.coef.shape, res.conf_int().shape
+    (['intercept', 'x0'], (2,), (2, 2))
+    >>> bool(np.allclose(res.stderr, np.sqrt(np.diag(res.cov))))
+    True
+    >>> res.predict(np.array([[10.0]])).mean_params.shape  # a Bernoulli of batch (1,)
+    (1, 1)
     """
 
     def __init__(self, **kw: Any) -> None:
