@@ -347,9 +347,10 @@ def _newton(  # noqa: C901 - one Newton loop, read top-down
         dec = float(-g @ step)
         if not dec > 0:  # zero gradient (or rounding noise): at the optimum
             return gamma, it, True
-        small = dec <= 1e-12 * max(1.0, abs(f))
-        if small:  # quadratic convergence: full steps while they still shrink
-            if dec >= last or polish >= 2:
+        scale = max(1.0, abs(f))
+        if dec <= 1e-12 * scale:  # quadratic convergence: full steps while they shrink
+            # done when the error is squared below rounding, or rounding stops it
+            if dec <= 1e-30 * scale or dec >= last or polish >= 2:
                 return gamma, it, True
             polish += 1
             last = dec
@@ -415,15 +416,20 @@ def _start(prob: _Problem) -> F64:
     if isinstance(model, CategoricalModel):
         return np.zeros(p)
     pos = prob.w > 0
+    # R's first IRLS step: from eta0 near the data, the working response
+    # z = eta0 - f'(eta0) / I(eta0) by least squares with weights w I(eta0)
+    nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, prob.w.shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = model.start(model.y) - prob.off
-    ok = pos & np.isfinite(z)
+        eta0 = model.start(model.y)
+        h = model.fisher(eta0, nrow)
+        z = eta0 - model.grad(eta0, model.y, nrow) / h - prob.off
+    ok = pos & np.isfinite(z) & np.isfinite(h) & (h > 0)
     # weighted least squares by the normal equations, one pass over the rows
     G = np.zeros((prob.q, prob.q))
     b = np.zeros(prob.q)
     for start in range(0, prob.X.shape[0], _BLOCK):
         rows = slice(start, start + _BLOCK)
-        wb = np.where(ok[rows], prob.w[rows], 0.0)
+        wb = np.where(ok[rows], prob.w[rows] * h[rows], 0.0)
         Xb = prob.X[rows]
         G += Xb.T @ (Xb * wb[:, None])
         b += Xb.T @ np.where(ok[rows], wb * z[rows], 0.0)
