@@ -940,7 +940,7 @@ def _fitted_eta(full: _Problem, theta: F64, limit: LimitInfo | None) -> F64:
     return np.where(limit.rows, model.limit_eta(limit.sides), eta)
 
 
-def _null_deviance(  # noqa: PLR0917 - private, called once
+def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
     full: _Problem,
     model: ScalarModel | CategoricalModel,
     fixed: dict[str, Any],
@@ -953,6 +953,19 @@ def _null_deviance(  # noqa: PLR0917 - private, called once
     if has_intercept and full.q == 1 and np.all(full.pen == 0):
         return dev
     y = model.y
+    w = full.w
+    if has_intercept and not np.any(full.off):
+        # no offset: the intercept-only MLE matches the weighted mean of the response
+        with np.errstate(all="ignore"):
+            if isinstance(model, CategoricalModel):
+                model.set_block(slice(None))
+                pbar = (w @ y) / (w @ model.total)
+                return float(np.sum(w * model.unit_deviance(np.broadcast_to(pbar, y.shape))))
+            nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+            pos = w > 0
+            rate = float(np.sum(w[pos] * y[pos]) / np.sum(w[pos] * nrow[pos]))
+            mu = nrow * rate
+            return float(np.sum(np.where(pos, w * model.unit_deviance(y, mu, nrow), 0.0)))
     if has_intercept:
         res0 = glm(
             family,
