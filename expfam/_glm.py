@@ -227,7 +227,8 @@ def _syrk(A: F64, C: F64, alpha: float) -> F64:
     """Return ``C + alpha A^T A`` on the upper triangle (BLAS syrk: half a matrix product)."""
     if A.shape[0] == 0:
         return C
-    out = blas.dsyrk(alpha, A, beta=1.0, c=C, trans=1, lower=0)
+    # A.T of a C-ordered block is Fortran-ordered: syrk reads it without a copy
+    out = blas.dsyrk(alpha, A.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=True)
     return np.asarray(out)
 
 
@@ -468,12 +469,12 @@ def _constraint_rows(
     from scipy import sparse  # noqa: PLC0415 - only the existence program needs it
 
     model = prob.model
-    Xu = prob.X[:, unpen]
+    Xu = prob.X[np.ix_(pos, np.flatnonzero(unpen))]
     if isinstance(model, ScalarModel):
         side = model.boundary(
             model.y[pos], _rows_n(model, slice(None))[pos] if model.n.size > 1 else model.n
         )
-        return Xu[pos], side, pos
+        return Xu, side, pos
     K = model.K
     qu = Xu.shape[1]
     rows_z, cols_z, vals_z, sides, src = [], [], [], [], []
@@ -486,7 +487,7 @@ def _constraint_rows(
             continue
         cnt = sel.size
         ids = m + np.arange(cnt)
-        xi = Xu[pos[sel]]
+        xi = Xu[sel]
         # z = x (e_ref - e_k) in B-space, index j * K + class
         rr = np.repeat(ids, 2 * qu)
         cj = np.arange(qu)
