@@ -54,8 +54,9 @@ class Face(NamedTuple):
         of the recession directions; shape ``(p, r)`` with ``r = 0`` when the MLE
         exists.
     direction : ndarray
-        One recession direction, strictly positive (at least 1) on every separated
-        row and 0 on the rows that stay; zeros when the MLE exists.
+        One recession direction (largest entry 1 in absolute value), strictly
+        positive on every separated row and 0 on the rows that stay; zeros when the
+        MLE exists.
     """
 
     separated: NDArray[np.bool_]
@@ -159,4 +160,4 @@ def _direction(ZJ: Any, null: F64) -> F64 | None:
     if res.status != 0:
         return None
     d = null @ res.x
-    return np.asarray(d / np.max(np.abs(d)) * 1.0)
+    return np.asarray(d / np.max(np.abs(d)))
