@@ -731,7 +731,8 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     **Inference** follows R: ``dispersion`` is the Pearson estimate for Normal and
     Gamma (1 otherwise), with Student-t reference distributions on ``df_resid``
     degrees of freedom; ``loglik`` and ``aic`` are R's ``logLik`` and ``AIC``. With
-    ``l2 > 0`` the covariance is the inverse penalised Hessian.
+    ``l2 > 0`` the covariance is the inverse penalised Hessian. The fit is computed in
+    float64 whatever the input dtype (a GLM's sums over many rows need it).
 
     Examples
     --------

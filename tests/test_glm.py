@@ -353,3 +353,45 @@ def test_predict_new_rows_and_log_link() -> None:
     b = expfam.glm(expfam.Binomial, X, rng.binomial(4, 0.5, size=60), n=4)
     pb: Any = b.predict(new, n=[4, 10])
     np.testing.assert_array_equal(pb.n, [4, 10])
+
+
+@pytest.mark.parametrize(
+    ("family", "link", "eta", "fixed"),
+    [
+        (expfam.Bernoulli, "canonical", [-30.0, -1.0, 0.0, 2.5, 40.0], {}),
+        (expfam.Binomial, "canonical", [-30.0, -1.0, 0.0, 2.5, 40.0], {"n": 7}),
+        (expfam.Poisson, "canonical", [-30.0, -1.0, 0.0, 2.5, 6.0], {}),
+        (expfam.Geometric, "canonical", [-30.0, -1.0, -0.01, -1e-6, -5.0], {}),
+        (expfam.Exponential, "canonical", [-30.0, -1.0, -0.01, -1e-6, -5.0], {}),
+        (expfam.Normal, "canonical", [-30.0, -1.0, 0.0, 2.5, 40.0], {}),
+        (expfam.Gamma, "canonical", [-30.0, -1.0, -0.01, -1e-6, -5.0], {}),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_adapter_closed_forms_match_the_families(
+    family: Any, link: str, eta: Any, fixed: dict[str, Any]
+) -> None:
+    # the GLM's per-family closed forms (cumulant, mean, variance in eta) against the
+    # families' public log_partition, mean_params and fisher_information
+    from expfam._glm_families import make_model
+
+    eta = np.asarray(eta)
+    cls = make_model(family, link)
+    assert cls is not None
+    model = cls(np.ones(eta.size), dict(fixed), eta.size)
+    n = np.broadcast_to(model.n, eta.shape)
+    if family is expfam.Normal:  # the unit-variance normal in its natural parameters
+        dist: Any = expfam.Normal.from_natural_params(np.column_stack([eta, -0.5 * np.ones(5)]))
+        A, mu, var = dist.log_partition(), dist.mean_params[:, 0], dist.fisher_information()
+        var = var[:, 0, 0]
+    elif family is expfam.Gamma:  # per unit shape: the exponential family of rate -eta
+        dist = expfam.Exponential.from_natural_params(eta[:, None])
+        A, mu = dist.log_partition(), dist.mean_params[:, 0]
+        var = dist.fisher_information()[:, 0, 0]
+    else:
+        dist = family.from_natural_params(eta[:, None], **fixed)
+        A, mu = dist.log_partition(), dist.mean_params[:, 0]
+        var = dist.fisher_information()[:, 0, 0]
+    np.testing.assert_allclose(n * model.cumulant(eta), A, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(model.mean_n(eta, n), mu, rtol=1e-14)
+    np.testing.assert_allclose(model.variance_n(eta, n), var, rtol=1e-13)
