@@ -160,7 +160,7 @@ def _rows_n(model: ScalarModel, rows: slice) -> F64:
     return model.n[rows] if model.n.size > 1 else model.n
 
 
-def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # noqa: C901, PLR0915
+def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # noqa: C901
     """One pass over row blocks: objective, and (order >= 1) gradient, (2) Hessian in theta.
 
     The sums are ``sum_i w_i f(eta_i)``, ``X^T r`` and ``X^T W X`` (for Categorical the
@@ -187,7 +187,7 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # 
             else:
                 nb = _rows_n(model, rows)
                 yb = model.y[rows]
-                vals = np.where(model.in_domain(eta), model.value(eta, yb, nb), np.inf)
+                vals, grad, hess = model.terms(eta, yb, nb, order)
             f += float(np.sum(np.where(wb > 0, wb * vals, 0.0)))
         if order == 0:
             if not math.isfinite(f):
@@ -204,14 +204,12 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # 
                 Z = (Xb[:, :, None] * (np.sqrt(ws)[:, None] * pr)[:, None, :]).reshape(-1, q * K)
                 U = _syrk(Z, U, -1.0)
         else:
-            nb = _rows_n(model, rows)
-            yb = model.y[rows]
             with np.errstate(over="ignore", invalid="ignore"):
-                r = wb * model.grad(eta, yb, nb)
+                r = wb * grad
             G[:, 0] += Xb.T @ r
             if order >= 2:
                 with np.errstate(over="ignore", invalid="ignore"):
-                    h = wb * model.hess(eta, yb, nb)
+                    h = wb * hess
                 U = _syrk(Xb * np.sqrt(h)[:, None], U, 1.0)
     if order >= 2:
         H += U + np.triu(U, 1).T

@@ -114,6 +114,16 @@ class ScalarModel:
         del n
         return self.variance(eta)
 
+    def terms(self, eta: F64, y: F64, n: F64, order: int) -> tuple[F64, F64, F64]:
+        """Return :meth:`value` (inf outside the domain) and, by `order`, grad and hess.
+
+        Families override it to share the transcendental functions between the three.
+        """
+        vals = np.where(self.in_domain(eta), self.value(eta, y, n), np.inf)
+        grad = self.grad(eta, y, n) if order >= 1 else vals
+        hess = self.hess(eta, y, n) if order >= 2 else vals
+        return vals, grad, hess
+
     def start(self, y: F64) -> F64:
         """Return a starting linear predictor per row (in the domain)."""
         raise NotImplementedError
@@ -190,6 +200,13 @@ class _Bernoulli(ScalarModel):
         del n
         return np.where(y == 1, 1, -1).astype(np.int8)
 
+    def terms(self, eta: F64, y: F64, n: F64, order: int) -> tuple[F64, F64, F64]:
+        vals = n * np.logaddexp(0.0, eta) - y * eta
+        if order == 0:
+            return vals, vals, vals
+        p, q = special.expit(eta), special.expit(-eta)
+        return vals, n * p - y, n * p * q
+
 
 class _Binomial(ScalarModel):
     family = Binomial
@@ -255,6 +272,9 @@ class _Binomial(ScalarModel):
     def boundary(self, y: F64, n: F64) -> NDArray[np.int8]:
         return np.where(y == n, 1, np.where(y == 0, -1, 0)).astype(np.int8)
 
+    def terms(self, eta: F64, y: F64, n: F64, order: int) -> tuple[F64, F64, F64]:
+        return _Bernoulli.terms(self, eta, y, n, order)  # type: ignore[arg-type]
+
     def distribution(self, eta: F64, n: F64, dispersion: float) -> ExponentialFamily:
         del dispersion
         return Binomial.from_natural_params(eta[..., None], n=n.astype(np.int64))
@@ -288,6 +308,11 @@ class _Poisson(ScalarModel):
     def boundary(self, y: F64, n: F64) -> NDArray[np.int8]:
         del n
         return np.where(y == 0, -1, 0).astype(np.int8)
+
+    def terms(self, eta: F64, y: F64, n: F64, order: int) -> tuple[F64, F64, F64]:
+        del n, order
+        mu = np.exp(eta)
+        return mu - y * eta, mu - y, mu
 
 
 class _Geometric(ScalarModel):
