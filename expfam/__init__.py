@@ -36,6 +36,8 @@ from expfam._families.negative_binomial import NegativeBinomial
 from expfam._families.normal import Normal
 from expfam._families.poisson import Poisson
 from expfam._family import ExponentialFamily
+from expfam._glm import glm
+from expfam._glm_result import GLMResult
 from expfam._kernels import (
     cross_entropy,
     cross_entropy_with_logits,
@@ -60,6 +62,7 @@ __all__ = [
     "Dirichlet",
     "Exponential",
     "ExponentialFamily",
+    "GLMResult",
     "Gamma",
     "Geometric",
     "InfeasibleError",
@@ -73,6 +76,7 @@ __all__ = [
     "cross_entropy",
     "cross_entropy_with_logits",
     "entropy",
+    "glm",
     "kl_divergence",
     "log_softmax",
     "logsumexp",

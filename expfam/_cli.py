@@ -13,6 +13,8 @@ Sub-commands:
 ``expfam fit``
     A maximum-likelihood fit of any exported family (``expfam fit poisson FILE``);
     without a family, a categorical fitted to integer labels.
+``expfam glm``
+    A generalized linear model fitted to a CSV table (see :func:`expfam.glm`).
 
 Every computing command prints a table and a summary, or with ``--json`` one JSON
 object. Non-finite numbers are written as the strings ``"inf"``, ``"-inf"`` and
@@ -660,6 +662,14 @@ _CLI_NAMES: dict[str, dict[str, str]] = {
         "x": "the data",
         "weights": "the weights",
         "num_categories": "--num-categories",
+    },
+    "glm": {
+        "y": "the --response column",
+        "X": "the covariate columns",
+        "weights": "the --weights column",
+        "offset": "the --offset column",
+        "l2": "--l2",
+        "n": "--trials",
     },
 }
 
@@ -1377,6 +1387,154 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:  # noqa: ARG001 - u
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------- glm
+_GLM_FAMILIES = (
+    "bernoulli",
+    "binomial",
+    "poisson",
+    "geometric",
+    "exponential",
+    "normal",
+    "gamma",
+    "categorical",
+)
+
+
+def _add_glm_parser(sub: Any, fmt: Callable[[str], argparse.HelpFormatter]) -> None:
+    """Register ``expfam glm`` (a generalized linear model fitted to a CSV table)."""
+    p = sub.add_parser(
+        "glm",
+        help="fit a generalized linear model to a CSV table",
+        formatter_class=fmt,
+        description=(
+            "Fit a generalized linear model of FAMILY by maximum likelihood: the natural\n"
+            "parameter of each row is intercept + coefficients . covariates (+ offset).\n"
+            "Prints R-style inference: coefficients, standard errors, z (or t), p-values\n"
+            "and confidence intervals, the deviance, log-likelihood, AIC and BIC. When\n"
+            "the MLE does not exist (separation), the limit model is fitted and said so."
+        ),
+        epilog=(
+            "examples:\n"
+            "  expfam glm poisson claims.csv --response n --offset log_exposure\n"
+            "  expfam glm bernoulli trial.csv --response cured --columns dose age --json\n"
+            "  expfam glm binomial doses.csv --response dead --trials total\n\n"
+            "FILE is a CSV table (comma, tab or space separated) with a header row; a\n"
+            "first column of text names the rows. Without --columns every numeric column\n"
+            "other than the response, weights, offset and trials is a covariate."
+        ),
+    )
+    p.add_argument(
+        "family", choices=_GLM_FAMILIES, metavar="FAMILY", help=", ".join(_GLM_FAMILIES)
+    )
+    p.add_argument("data", metavar="FILE", help="CSV table, one row per observation; '-' is stdin")
+    p.add_argument("-r", "--response", required=True, metavar="COL", help="response column")
+    p.add_argument("--columns", nargs="+", metavar="COL", help="covariate columns (default: all)")
+    p.add_argument("-w", "--weights", metavar="COL", help="column of prior weights")
+    p.add_argument("-o", "--offset", metavar="COL", help="column of offsets (e.g. log exposure)")
+    p.add_argument("--trials", metavar="COL|N", help="binomial trials: a column or a number")
+    p.add_argument("--l2", type=float, default=0.0, metavar="X", help="ridge penalty (default 0)")
+    p.add_argument("--link", choices=("canonical", "log"), default="canonical", help="link")
+    p.add_argument("--no-intercept", action="store_true", help="no intercept column")
+    p.add_argument("--robust", action="store_true", help="sandwich (HC0) standard errors")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.set_defaults(func=_cmd_glm)
+
+
+def _cmd_glm(args: argparse.Namespace, out: TextIO) -> int:  # noqa: C901, PLR0912 - one check per option
+    """Fit and print a GLM (``expfam glm``)."""
+    glm = _require_api("glm", "glm")
+    table = read_table(args.data)
+    used: dict[str, int] = {"--response": table.index(args.response, "--response")}
+    for option, spec in (("--weights", args.weights), ("--offset", args.offset)):
+        if spec is not None:
+            used[option] = table.index(spec, option)
+    fixed: dict[str, Any] = {}
+    if args.trials is not None:
+        if args.family != "binomial":
+            raise CLIError("--trials is for the binomial family only")
+        if _is_number(args.trials) and args.trials not in table.names:
+            fixed["n"] = _parse_float(args.trials, "--trials")
+        else:
+            used["--trials"] = table.index(args.trials, "--trials")
+            fixed["n"] = np.asarray(table.values(used["--trials"]))
+    elif args.family == "binomial":
+        raise CLIError("the binomial family needs --trials (a column or a number)")
+    if args.columns is not None:
+        cols = [table.index(c, "--columns") for c in args.columns]
+    else:
+        cols = [j for j in range(len(table.names)) if j not in used.values()]
+    clash = sorted(set(cols) & set(used.values()))
+    if clash:
+        raise CLIError(f"column {table.names[clash[0]]!r} is both a covariate and another role")
+    names = [table.names[j] for j in cols]
+    X = np.column_stack([table.values(j) for j in cols]) if cols else None
+    y = np.asarray(table.values(used["--response"]))
+    weights = np.asarray(table.values(used["--weights"])) if "--weights" in used else None
+    offset = np.asarray(table.values(used["--offset"])) if "--offset" in used else None
+    if X is None and args.no_intercept:
+        raise CLIError("no covariates and --no-intercept: nothing to fit")
+    if X is None:
+        X = np.zeros((table.num_rows, 0))
+    family = getattr(expfam, args.family.capitalize())
+    try:
+        res = glm(
+            family,
+            _NamedColumns(X, names),
+            y,
+            weights=weights,
+            offset=offset,
+            l2=args.l2,
+            intercept=not args.no_intercept,
+            link=args.link,
+            cov_type="robust" if args.robust else "model",
+            **fixed,
+        )
+    except TypeError as exc:  # a family's fixed parameters: still the user's input
+        raise CLIError(str(exc)) from exc
+    if args.json:
+        _dump_json(
+            {
+                "command": "glm",
+                "family": family.__name__,
+                "link": res.link,
+                "names": res.names,
+                "coef": res.coef,
+                "stderr": res.stderr,
+                "z": res.z,
+                "p_values": res.p_values,
+                "conf_int": res.conf_int(),
+                "loglik": res.loglik,
+                "deviance": res.deviance,
+                "null_deviance": res.null_deviance,
+                "aic": res.aic,
+                "bic": res.bic,
+                "dispersion": res.dispersion,
+                "df_resid": res.df_resid,
+                "nobs": res.nobs,
+                "iterations": res.iterations,
+                "converged": res.converged,
+                "mle_exists": res.mle_exists,
+            },
+            out,
+        )
+        return EXIT_OK
+    print(f"{table.source}: response {args.response!r}", file=out)
+    print(res.summary(), file=out)
+    return EXIT_OK
+
+
+class _NamedColumns:
+    """A 2-d array with column names, which ``expfam.glm`` reads like a DataFrame's."""
+
+    def __init__(self, values: np.ndarray[Any, Any], names: list[str]) -> None:
+        self.values = values
+        self.columns = names
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        del copy
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
 # ---------------------------------------------------------------------------- parser
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr, exit status 2.
@@ -1614,6 +1772,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.set_defaults(func=_cmd_fit)
+    _add_glm_parser(sub, fmt)
     return parser, dict(sub.choices)
 
 

@@ -1,0 +1,989 @@
+r"""Generalized linear models: input checks, the existence program and the Newton solver.
+
+The solver works on the parameter vector :math:`\theta`: the coefficients of a
+one-parameter family, or for Categorical the ``q x (K-1)`` matrix :math:`C` with
+:math:`B = C Q^\top` (:math:`Q` an orthonormal basis of the vectors summing to zero), so
+the columns of the reported ``q x K`` coefficients sum to zero across classes (the
+gauge). Each Newton step is **one pass of sums over row blocks**: the objective,
+:math:`X^\top r` and :math:`X^\top W X` (:func:`_pass`), then a Cholesky solve
+(:func:`scipy.linalg.cho_factor`, an eigenvalue solve as fallback) and a backtracking
+(Armijo) line search that also keeps the iterates in the natural domain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import linalg, optimize
+from scipy.linalg import blas
+
+from expfam._errors import ConvergenceError
+from expfam._glm_families import CategoricalModel, ScalarModel, make_model
+from expfam._glm_result import GLMResult, LimitInfo
+from expfam._separation import find_face, null_space_rows
+from expfam._validation import as_float_array
+
+__all__ = ["glm"]
+
+F64 = NDArray[np.float64]
+
+_BLOCK = 32768
+_MAXITER = 100
+_SUBSET_MIN = 1000  # rows of the first existence and rank checks on large data
+_LBFGS_MIN = 200  # unknowns from which L-BFGS runs before Newton
+
+
+# ---------------------------------------------------------------------------------- inputs
+def _names_of(X: Any, q: int) -> list[str]:
+    cols = getattr(X, "columns", None)
+    if cols is not None and len(cols) == q:
+        return [str(c) for c in cols]
+    return [f"x{j}" for j in range(q)]
+
+
+def _design(X: Any, intercept: bool) -> tuple[F64 | None, list[str]]:
+    if X is None:
+        if not intercept:
+            raise ValueError("`X` is None (intercept-only model), so `intercept` must be True")
+        return None, ["intercept"]
+    if isinstance(intercept, (np.bool_, bool)) is False:
+        raise TypeError(f"`intercept` must be a bool; got {intercept!r}")
+    Xa = as_float_array(np.asarray(X) if hasattr(X, "columns") else X, "X")
+    if Xa.ndim != 2:
+        raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
+    if not np.all(np.isfinite(Xa)):
+        i, j = np.argwhere(~np.isfinite(Xa))[0]
+        raise ValueError(f"`X` must be finite; found {Xa[i, j]} at row {i}, column {j}")
+    names = _names_of(X, Xa.shape[1])
+    return Xa.astype(np.float64), (["intercept", *names] if intercept else names)
+
+
+def _vector(a: ArrayLike, name: str, n: int) -> F64:
+    v = as_float_array(a, name).astype(np.float64)
+    if v.shape != (n,):
+        raise ValueError(f"`{name}` must have shape ({n},) (one per row); got {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"`{name}` must be finite; found {v[~np.isfinite(v)][0]}")
+    return v
+
+
+def _categorical_counts(  # noqa: C901 - one check per way `y` can be wrong
+    y: Any, n: int, fixed: dict[str, Any]
+) -> F64:
+    K = fixed.pop("num_categories", None)
+    if fixed:
+        raise TypeError(f"glm with Categorical takes only `num_categories`; got {sorted(fixed)}")
+    ya = np.asarray(y)
+    if ya.dtype.kind == "c":
+        raise TypeError("`y` must be real")
+    if ya.ndim == 1:
+        if ya.shape != (n,):
+            raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")
+        if ya.dtype.kind not in "biuf" or not np.all(np.isfinite(ya)):
+            raise ValueError("`y` must hold integer labels 0, ..., K - 1")
+        if not np.all((ya >= 0) & (ya == np.round(ya))):
+            raise ValueError("`y` must hold integer labels 0, ..., K - 1 (non-negative integers)")
+        labels = ya.astype(np.int64)
+        kk = int(labels.max()) + 1 if K is None else int(K)
+        if K is not None and (kk < 1 or labels.max() >= kk):
+            raise ValueError(f"`y` holds a label >= `num_categories` = {kk}")
+        kk = max(kk, 2)
+        counts = np.zeros((n, kk))
+        counts[np.arange(n), labels] = 1.0
+        return counts
+    if ya.ndim != 2 or ya.shape[0] != n:
+        raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")
+    c = as_float_array(ya, "y").astype(np.float64)
+    if K is not None and c.shape[1] != K:
+        raise ValueError(f"`y` has {c.shape[1]} columns but `num_categories` = {K}")
+    if not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise ValueError("`y` rows must be finite non-negative counts or probabilities")
+    if np.any(c.sum(axis=1) <= 0):
+        i = int(np.flatnonzero(c.sum(axis=1) <= 0)[0])
+        raise ValueError(f"`y` row {i} sums to 0: every row needs a positive total")
+    if c.shape[1] < 2:
+        raise ValueError("`y` needs at least 2 categories")
+    return c
+
+
+def _scalar_y(y: Any, n: int) -> F64:
+    ya = as_float_array(y, "y").astype(np.float64)
+    if ya.shape != (n,):
+        raise ValueError(f"`y` must have shape ({n},) (one response per row); got {ya.shape}")
+    if not np.all(np.isfinite(ya)):
+        raise ValueError(f"`y` must be finite; found {ya[~np.isfinite(ya)][0]}")
+    return ya
+
+
+# ---------------------------------------------------------------------------------- problem
+@dataclass
+class _Problem:
+    """The data of one fit: design, response, weights, offset, penalty, parametrisation."""
+
+    X: F64
+    model: ScalarModel | CategoricalModel
+    w: F64
+    off: F64
+    Q: F64 | None  # (K, K-1) for Categorical
+    pen: F64  # per entry of theta: l2 where penalised
+    V: F64 | None = None  # theta = V gamma (the limit model), None: identity
+    #: the Hessian in gamma of the last Newton pass, with its gamma (reused as Fisher)
+    last: tuple[F64, F64] | None = None
+
+    @property
+    def q(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def p(self) -> int:
+        return self.q * (1 if self.Q is None else self.Q.shape[1])
+
+    def coef(self, theta: F64) -> F64:
+        """Return the reported coefficients (q,) or (q, K) of `theta`."""
+        if self.Q is None:
+            return theta
+        return np.asarray(theta.reshape(self.q, -1) @ self.Q.T)
+
+    def theta(self, gamma: F64) -> F64:
+        return gamma if self.V is None else self.V @ gamma
+
+    def eta(self, theta: F64, rows: slice = slice(None)) -> F64:
+        with np.errstate(invalid="ignore"):
+            return np.asarray(self.X[rows] @ self.coef(theta) + self.off[rows])
+
+
+def _rows_n(model: ScalarModel, rows: slice) -> F64:
+    return model.n[rows] if model.n.size > 1 else model.n
+
+
+def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # noqa: C901
+    """One pass over row blocks: objective, and (order >= 1) gradient, (2) Hessian in theta.
+
+    The sums are ``sum_i w_i f(eta_i)``, ``X^T r`` and ``X^T W X`` (for Categorical the
+    ``qK x qK`` block matrix with blocks ``X^T diag(w s (p_k d_kl - p_k p_l)) X``); the
+    projection onto theta and the penalty are added after the pass.
+    """
+    X, model, w = prob.X, prob.model, prob.w
+    n, q = X.shape
+    K = 1 if prob.Q is None else prob.Q.shape[0]
+    f = 0.0
+    G = np.zeros((q, K))
+    H = np.zeros((q * K, q * K)) if order >= 2 else np.zeros((0, 0))
+    U = np.zeros_like(H)  # upper triangle of the symmetric rank-k updates (syrk)
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        wb = w[rows]
+        Xb = X[rows]
+        eta = prob.eta(theta, rows)
+        pr = np.zeros(0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if isinstance(model, CategoricalModel):
+                model.set_block(rows)
+                vals, pr = model.value_and_probs(eta)
+            else:
+                nb = _rows_n(model, rows)
+                yb = model.y[rows]
+                vals, grad, hess = model.terms(eta, yb, nb, order)
+            f += float(np.sum(np.where(wb > 0, wb * vals, 0.0)))
+        if order == 0:
+            if not math.isfinite(f):
+                return f, G, H
+            continue
+        if isinstance(model, CategoricalModel):
+            ws = wb * model.t_block
+            r = wb[:, None] * (model.t_block[:, None] * pr - model.y_block)
+            G += Xb.T @ r
+            if order >= 2:
+                for k in range(K):
+                    Xk = Xb * (ws * pr[:, k])[:, None]
+                    H[k::K, k::K] += Xb.T @ Xk
+                Z = (Xb[:, :, None] * (np.sqrt(ws)[:, None] * pr)[:, None, :]).reshape(-1, q * K)
+                U = _syrk(Z, U, -1.0)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                r = wb * grad
+            G[:, 0] += Xb.T @ r
+            if order >= 2:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    h = wb * hess
+                U = _syrk(Xb * np.sqrt(h)[:, None], U, 1.0)
+    if order >= 2:
+        H += U + np.triu(U, 1).T
+    g, Hp = _project(prob, G, H)
+    f += 0.5 * float(np.sum(prob.pen * theta * theta))
+    g = g + prob.pen * theta
+    if order >= 2:
+        Hp = Hp + np.diag(prob.pen)
+    return f, g, Hp
+
+
+def _syrk(A: F64, C: F64, alpha: float) -> F64:
+    """Return ``C + alpha A^T A`` on the upper triangle (BLAS syrk: half a matrix product)."""
+    if A.shape[0] == 0:
+        return C
+    # A.T of a C-ordered block is Fortran-ordered: syrk reads it without a copy
+    out = blas.dsyrk(alpha, A.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=True)
+    return np.asarray(out)
+
+
+def _project(prob: _Problem, G: F64, H: F64) -> tuple[F64, F64]:
+    """Map B-space sums (q x K) to theta (q x (K-1) for Categorical)."""
+    if prob.Q is None:
+        return G[:, 0], H
+    M = np.kron(np.eye(prob.q), prob.Q)
+    g = (G @ prob.Q).ravel()
+    Hp = M.T @ H @ M if H.size else H
+    return g, Hp
+
+
+def _fisher(prob: _Problem, theta: F64, robust: bool) -> tuple[F64, F64 | None]:
+    """Return the expected information (penalised) and, if `robust`, the score outer product."""
+    X, model, w = prob.X, prob.model, prob.w
+    n, q = X.shape
+    S: F64 | None
+    if isinstance(model, CategoricalModel):
+        _, _, H = _pass(prob, theta, 2)
+        if not robust:
+            return H, None
+        assert prob.Q is not None  # noqa: S101 - Categorical always has Q
+        S = np.zeros((prob.p, prob.p))
+        for start in range(0, n, _BLOCK):
+            rows = slice(start, start + _BLOCK)
+            model.set_block(rows)
+            eta = prob.eta(theta, rows)
+            pr = model.probs(eta)
+            r = w[rows, None] * (model.t_block[:, None] * pr - model.y_block)
+            U = (X[rows][:, :, None] * (r @ prob.Q)[:, None, :]).reshape(-1, prob.p)
+            S += U.T @ U
+        return H, S
+    H = np.zeros((q, q))
+    S = np.zeros((q, q)) if robust else None
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        Xb, wb = X[rows], w[rows]
+        eta = prob.eta(theta, rows)
+        nb = _rows_n(model, rows)
+        with np.errstate(over="ignore", invalid="ignore"):
+            h = np.where(wb > 0, wb * model.fisher(eta, nb), 0.0)
+        H += Xb.T @ (Xb * h[:, None])
+        if S is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                s = np.where(wb > 0, wb * model.grad(eta, model.y[rows], nb), 0.0)
+            Xs = Xb * s[:, None]
+            S += Xs.T @ Xs
+    return H + np.diag(prob.pen), S
+
+
+# ---------------------------------------------------------------------------------- Newton
+def _equilibrate(H: F64) -> F64:
+    """Scales ``d`` with ``d_i = 1 / sqrt(H_ii)`` (1 where the diagonal is not positive)."""
+    diag = np.diag(H)
+    with np.errstate(divide="ignore"):
+        return np.where(diag > 0, 1 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+
+
+def _solve(H: F64, g: F64) -> F64:
+    """Newton step ``-H^{-1} g``: Cholesky of the equilibrated H, else an eigenvalue solve."""
+    d = _equilibrate(H)
+    Hs = H * d[:, None] * d[None, :]
+    try:
+        c = linalg.cho_factor(Hs, check_finite=False)
+        step = -d * linalg.cho_solve(c, d * g, check_finite=False)
+        if np.all(np.isfinite(step)):
+            return np.asarray(step)
+    except linalg.LinAlgError:
+        pass
+    return np.asarray(-d * (_pinv_sym(Hs) @ (d * g)))
+
+
+def _pinv_sym(Hs: F64) -> F64:
+    lam, vec = linalg.eigh(Hs)
+    keep = lam > max(lam.max(initial=0.0), 0.0) * Hs.shape[0] * np.finfo(np.float64).eps
+    inv = np.zeros_like(lam)
+    inv[keep] = 1 / lam[keep]
+    return np.asarray((vec * inv) @ vec.T)
+
+
+def _inv_sym(H: F64) -> F64:
+    """Inverse of a symmetric positive (semi)definite matrix, equilibrated first."""
+    if H.size == 0:
+        return H
+    d = _equilibrate(H)
+    Hs = H * d[:, None] * d[None, :]
+    try:
+        c = linalg.cho_factor(Hs, check_finite=False)
+        inv = linalg.cho_solve(c, np.eye(H.shape[0]), check_finite=False)
+    except linalg.LinAlgError:
+        inv = _pinv_sym(Hs)
+    return np.asarray(inv * d[:, None] * d[None, :])
+
+
+def _newton(  # noqa: C901 - one Newton loop, read top-down
+    prob: _Problem, gamma: F64, maxiter: int = _MAXITER
+) -> tuple[F64, int, bool]:
+    """Minimise the objective over gamma; return (gamma, Hessian passes, converged)."""
+
+    def full(gm: F64) -> tuple[float, F64, F64]:
+        f, g, H = _pass(prob, prob.theta(gm), 2)
+        if prob.V is not None:
+            g, H = prob.V.T @ g, prob.V.T @ H @ prob.V
+        prob.last = (gm, H)
+        return f, g, H
+
+    if gamma.size == 0:  # the limit model has no free parameter
+        return gamma, 0, True
+    f, g, H = full(gamma)
+    if not math.isfinite(f):
+        raise ConvergenceError("the starting point is outside the natural domain", f=f)
+    polish = 0
+    last = math.inf
+    for it in range(1, maxiter + 1):
+        step = _solve(H, g)
+        dec = float(-g @ step)
+        if not dec > 0:  # zero gradient (or rounding noise): at the optimum
+            return gamma, it, True
+        scale = max(1.0, abs(f))
+        if dec <= 1e-12 * scale:  # quadratic convergence: full steps while they shrink
+            # done when the error is squared below rounding, or rounding stops it
+            if dec <= 1e-30 * scale or dec >= last or polish >= 2:
+                return gamma, it, True
+            polish += 1
+            last = dec
+            gamma = gamma + step
+            f, g, H = full(gamma)
+            continue
+        # the full step is evaluated with its gradient and Hessian in one pass (it is
+        # almost always accepted); only a rejected step costs value-only passes
+        trial = gamma + step
+        f_new, g_new, H_new = full(trial)
+        last = math.inf
+        if f_new <= f - 1e-4 * dec:
+            gamma, f, g, H = trial, f_new, g_new, H_new
+            continue
+        t = 0.5
+        while True:
+            f_new = _pass(prob, prob.theta(gamma + t * step), 0)[0]
+            if f_new <= f - 1e-4 * t * dec:
+                break
+            t *= 0.5
+            if t < 1e-12:
+                if dec <= 1e-8 * max(1.0, abs(f)):  # rounding stall next to the optimum
+                    return gamma, it, True
+                raise ConvergenceError(
+                    "the line search found no decrease", iterations=it, decrement=dec, f=f
+                )
+        gamma = gamma + t * step
+        f, g, H = full(gamma)
+    return gamma, maxiter, False
+
+
+def _lbfgs(prob: _Problem, gamma: F64) -> F64:
+    """Approach the optimum with L-BFGS (gradient passes only) before Newton polishes it.
+
+    A Hessian pass costs ``n (qK)^2``, a gradient pass ``n q K``: with many unknowns
+    (softmax regression) the first part of the way is cheaper by 25 L-BFGS steps
+    (:func:`scipy.optimize.minimize`, ``L-BFGS-B``), measured faster than more of them;
+    the Newton iterations that follow converge quadratically from there.
+    """
+
+    def fun(gm: F64) -> tuple[float, F64]:
+        f, g, _ = _pass(prob, prob.theta(gm), 1)
+        return f, (g if prob.V is None else prob.V.T @ g)
+
+    f0, g0 = fun(gamma)
+    if not math.isfinite(f0):
+        return gamma
+    res = optimize.minimize(
+        fun,
+        gamma,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 25, "gtol": 1e-7 * max(1.0, float(np.max(np.abs(g0)))), "ftol": 0},
+    )
+    x = np.asarray(res.x, dtype=np.float64)
+    return x if math.isfinite(float(res.fun)) and res.fun <= f0 else gamma
+
+
+def _start(prob: _Problem) -> F64:
+    """Return a starting gamma in the natural domain: least squares on the linked response."""
+    model = prob.model
+    p = prob.p if prob.V is None else prob.V.shape[1]
+    if isinstance(model, CategoricalModel):
+        return np.zeros(p)
+    pos = prob.w > 0
+    # R's first IRLS step: from eta0 near the data, the working response
+    # z = eta0 - f'(eta0) / I(eta0) by least squares with weights w I(eta0)
+    nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, prob.w.shape)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        eta0 = model.start(model.y)
+        h = model.fisher(eta0, nrow)
+        z = eta0 - model.grad(eta0, model.y, nrow) / h - prob.off
+    ok = pos & np.isfinite(z) & np.isfinite(h) & (h > 0)
+    # weighted least squares by the normal equations, one pass over the rows
+    G = np.zeros((prob.q, prob.q))
+    b = np.zeros(prob.q)
+    for start in range(0, prob.X.shape[0], _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        wb = np.where(ok[rows], prob.w[rows] * h[rows], 0.0)
+        Xb = prob.X[rows]
+        G += Xb.T @ (Xb * wb[:, None])
+        b += Xb.T @ np.where(ok[rows], wb * z[rows], 0.0)
+    theta = -_solve(G, -b) if ok.any() else np.zeros(prob.p)
+    theta = np.asarray(theta, dtype=np.float64)
+    gamma = theta if prob.V is None else prob.V.T @ theta
+    if math.isfinite(_pass(prob, prob.theta(gamma), 0)[0]):
+        return gamma
+    # the domain is eta < 0: find coefficients with every eta <= -1 by a linear program
+    Xp = prob.X[pos] if prob.V is None else prob.X[pos] @ prob.V
+    res = optimize.linprog(
+        c=np.zeros(Xp.shape[1]),
+        A_ub=Xp,
+        b_ub=-1.0 - prob.off[pos],
+        bounds=[(None, None)] * Xp.shape[1],
+        method="highs",
+    )
+    if res.status != 0:
+        raise ValueError(
+            f"no coefficients put every row's linear predictor in the natural domain "
+            f"(eta < 0) of {model.family.__name__}: check `X` and `offset`"
+        )
+    gamma = np.asarray(res.x, dtype=np.float64)
+    return gamma
+
+
+# ---------------------------------------------------------------------------------- existence
+def _constraint_rows(
+    prob: _Problem, unpen: NDArray[np.bool_], pos: NDArray[np.intp]
+) -> tuple[Any, NDArray[np.int8], NDArray[np.intp]]:
+    """Return the signed constraint rows of the existence program, sides and source rows/cells.
+
+    Scalar families: the rows `pos` of X on the unpenalised columns. Categorical: one
+    row per (row, non-reference category) in B = (q, K) space.
+    """
+    from scipy import sparse  # noqa: PLC0415 - only the existence program needs it
+
+    model = prob.model
+    Xu = prob.X[np.ix_(pos, np.flatnonzero(unpen))]
+    if isinstance(model, ScalarModel):
+        side = model.boundary(
+            model.y[pos], _rows_n(model, slice(None))[pos] if model.n.size > 1 else model.n
+        )
+        return Xu, side, pos
+    K = model.K
+    qu = Xu.shape[1]
+    rows_z, cols_z, vals_z, sides, src = [], [], [], [], []
+    c = model.y[pos]
+    ref = np.argmax(c > 0, axis=1)
+    m = 0
+    for k in range(K):
+        sel = np.flatnonzero(k != ref)
+        if sel.size == 0:
+            continue
+        cnt = sel.size
+        ids = m + np.arange(cnt)
+        xi = Xu[sel]
+        # z = x (e_ref - e_k) in B-space, index j * K + class
+        rr = np.repeat(ids, 2 * qu)
+        cj = np.arange(qu)
+        cc = np.concatenate(
+            [
+                (cj[None, :] * K + ref[sel][:, None]),
+                np.broadcast_to(cj[None, :] * K + k, (cnt, qu)),
+            ],
+            axis=1,
+        ).ravel()
+        vv = np.concatenate([xi, -xi], axis=1).ravel()
+        rows_z.append(rr)
+        cols_z.append(cc)
+        vals_z.append(vv)
+        sides.append(np.where(c[sel, k] > 0, 0, 1).astype(np.int8))
+        src.append(pos[sel] * K + k)
+        m += cnt
+    if m == 0:
+        return np.zeros((0, qu * K)), np.zeros(0, np.int8), np.zeros(0, np.intp)
+    Z = sparse.csr_matrix(
+        (np.concatenate(vals_z), (np.concatenate(rows_z), np.concatenate(cols_z))),
+        shape=(m, qu * K),
+    )
+    return Z, np.concatenate(sides), np.concatenate(src)
+
+
+def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) -> bool:
+    r"""Return True if the softmax MLE on `rows` provably exists (an interior certificate).
+
+    By Stiemke's alternative the MLE exists if some probabilities :math:`P > 0`
+    (rows summing to 1) match the moments, :math:`X^\top W(sP - C) = 0`. A few Newton
+    steps on the rows give :math:`\hat P > 0` with a small gradient; one more Newton
+    step gives the exact correction :math:`\Delta P_i = F_i \Delta u_i` (rows summing
+    to 0, moments matched exactly by construction); if :math:`\hat P + \Delta P > 0`
+    everywhere, that is the certificate. False means undecided (the program decides).
+    """
+    model = prob.model
+    assert isinstance(model, CategoricalModel)  # noqa: S101 - called for Categorical
+    if not np.all(unpen) or null_space_rows(prob.X[rows], prob.q).shape[1]:
+        return False  # a direction free on these rows may recede on the others
+    sub = _Problem(
+        prob.X[rows],
+        CategoricalModel(model.y[rows]),
+        prob.w[rows],
+        prob.off[rows],
+        prob.Q,
+        np.zeros(prob.p),
+    )
+    try:
+        gamma, _, _ = _newton(sub, np.zeros(prob.p), maxiter=30)
+    except ConvergenceError:
+        return False
+    _, g, H = _pass(sub, gamma, 2)
+    step = _solve(H, g)
+    sub_model = sub.model
+    assert isinstance(sub_model, CategoricalModel)  # noqa: S101 - built above
+    eta = sub.eta(gamma)
+    P = sub_model.probs(eta)
+    dU = sub.X @ sub.coef(step)
+    dP = P * (dU - np.sum(P * dU, axis=1, keepdims=True))
+    ok = np.isfinite(P).all() and bool(np.all(np.abs(dP) <= 0.5 * P))
+    return bool(ok and np.all(P > 0))
+
+
+def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # noqa: C901, PLR0911
+    """Run the existence program; None if the MLE exists, else the limit model's data.
+
+    Existence is monotone in the rows: every recession direction of all the rows is
+    one of any subset of them. So a subset whose MLE exists proves that the MLE of
+    all rows exists; the program is posed on a random subset first (about
+    ``10 x`` the number of unknowns) and on all rows only if that subset is separated.
+    """
+    pos = np.flatnonzero(prob.w > 0)
+    rng = np.random.default_rng(0)
+    if isinstance(prob.model, CategoricalModel):
+        # the cell program is large (a column per cell): certify existence first
+        m = max(_SUBSET_MIN, 5 * prob.p)
+        while m < pos.size:
+            sub = np.sort(rng.choice(pos, size=m, replace=False))
+            if _certified(prob, sub, unpen):
+                return None
+            m *= 4
+        if _certified(prob, pos, unpen):
+            return None
+    else:
+        unknowns = int(np.count_nonzero(unpen))
+        m = max(_SUBSET_MIN, 10 * unknowns)
+        if pos.size > 2 * m:
+            sub = np.sort(rng.choice(pos, size=m, replace=False))
+            # a subset proves existence only if its design has full column rank (a
+            # direction it leaves free may recede on the other rows)
+            if null_space_rows(prob.X[sub][:, unpen], unknowns).shape[1] == 0:
+                Z, side, _ = _constraint_rows(prob, unpen, sub)
+                if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
+                    return None
+    Z, side, src = _constraint_rows(prob, unpen, pos)
+    if side.size == 0:
+        return None
+    face = find_face(Z, side)
+    if face.null.shape[1] == 0:
+        return None
+    q = prob.q
+    model = prob.model
+    K = 1 if prob.Q is None else prob.Q.shape[0]
+    # embed the unpenalised coordinates back into (q, K) coefficient space
+    idx = np.flatnonzero(unpen)
+    full_null = np.zeros((q, K, face.null.shape[1]))
+    full_null[idx] = face.null.reshape(idx.size, K, -1)
+    direction = np.zeros((q, K))
+    direction[idx] = face.direction.reshape(idx.size, K)
+    sep_src = src[face.separated]
+    if prob.Q is not None:  # remove the gauge: theta-space basis C = B Q
+        nb = np.einsum("jkr,km->jmr", full_null, prob.Q).reshape(q * (K - 1), -1)
+        u, s, _ = linalg.svd(nb, full_matrices=False)
+        null_theta = u[:, s > 1e-8 * (s[0] if s.size else 1.0)]
+        direction = direction - direction.mean(axis=1, keepdims=True)
+        cells = np.zeros(prob.off.shape, dtype=bool)
+        cells.reshape(-1)[sep_src] = True
+        rows_sep = np.zeros(prob.X.shape[0], dtype=bool)
+        rows_sep[np.unique(sep_src // K)] = True
+        return LimitInfo(null_theta, direction, rows_sep, cells, None)
+    null_theta = full_null[:, 0, :]
+    rows_sep = np.zeros(prob.X.shape[0], dtype=bool)
+    rows_sep[sep_src] = True
+    assert isinstance(model, ScalarModel)  # noqa: S101 - not Categorical here
+    sides = np.zeros(prob.X.shape[0], dtype=np.int8)
+    sides[sep_src] = side[face.separated]
+    return LimitInfo(null_theta, direction[:, 0], rows_sep, None, sides)
+
+
+# ---------------------------------------------------------------------------------- glm
+def _check_rank(X: F64, w: F64, names: list[str]) -> None:
+    """Raise naming the dependent columns if `X` (rows of positive weight) is rank deficient.
+
+    Adding rows never lowers the rank: a random subset of rows of full numerical rank
+    settles it; only a deficient subset sends the check to all rows.
+    """
+    pos = np.flatnonzero(w > 0)
+    m = max(_SUBSET_MIN, 20 * X.shape[1])
+    if pos.size > 2 * m:
+        sub = np.sort(np.random.default_rng(1).choice(pos, size=m, replace=False))
+        if null_space_rows(X[sub], X.shape[1]).shape[1] == 0:
+            return
+    null = null_space_rows(X[pos], X.shape[1])
+    if null.shape[1]:
+        cols = [names[j] for j in np.flatnonzero(np.any(np.abs(null) > 1e-8, axis=1))]
+        raise ValueError(
+            f"`X` is rank deficient ({null.shape[1]} dependent direction(s)): the columns "
+            f"{cols} are linearly dependent on the rows with positive weight; drop one of "
+            "them or pass `l2` > 0"
+        )
+
+
+def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read top-down
+    family: Any,
+    X: ArrayLike | None,
+    y: ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+    offset: ArrayLike | None = None,
+    l2: float = 0.0,
+    intercept: bool = True,
+    link: str = "canonical",
+    cov_type: str = "model",
+    **fixed: Any,
+) -> GLMResult:
+    r"""Fit a generalized linear model of an exponential family by maximum likelihood.
+
+    The natural parameter of row :math:`i` is :math:`\eta_i = x_i^\top\beta + o_i`
+    (canonical link); the fit minimises
+    :math:`\sum_i w_i\,[A(\eta_i) - \langle T(y_i), \eta_i\rangle] + \tfrac{l_2}{2}\|\beta\|^2`
+    by Newton's method, whose Hessian is the Fisher information (IRLS).
+
+    Parameters
+    ----------
+    family : type
+        One of :class:`Bernoulli` (``y`` in {0, 1}), :class:`Binomial` (successes, with
+        ``n=`` trials per row or a scalar), :class:`Poisson` (counts; ``offset`` is the
+        log exposure), :class:`Geometric` (``y >= 1``), :class:`Exponential` and
+        :class:`Gamma` (``y > 0``; canonical :math:`\eta = -1/\mu`, or
+        ``link="log"``), :class:`Normal` (identity link) or :class:`Categorical`
+        (``y`` integer labels of shape ``(n,)``, or rows of counts or probabilities
+        of shape ``(n, K)``; ``num_categories=`` optional).
+    X : array_like or None
+        Design, shape ``(n, p)`` (a pandas DataFrame's column names label the
+        result). ``None``: the intercept-only model.
+    y : array_like
+        Responses.
+    weights : array_like, optional
+        Prior (frequency) weights, shape ``(n,)``, finite and non-negative, as in R's
+        ``glm``. Rows of weight 0 do not count.
+    offset : array_like, optional
+        Known part of the linear predictor, shape ``(n,)`` (``(n, K)`` for
+        Categorical).
+    l2 : float, optional
+        Ridge penalty :math:`\tfrac{l_2}{2}\|\beta\|^2` on every coefficient but the
+        intercept. Default 0 (none).
+    intercept : bool, optional
+        Prepend a column of ones (``coef[0]``). Default True.
+    link : str, optional
+        ``"canonical"`` (default), or ``"log"`` for Gamma and Exponential (``"log"`` is
+        also Poisson's canonical link, ``"identity"`` Normal's).
+    cov_type : {"model", "robust"}, optional
+        Model-based covariance (inverse Fisher information times the dispersion) or
+        the sandwich (HC0) estimate; it drives ``stderr``, ``conf_int``, ``z`` and
+        ``p_values``.
+    **fixed
+        Known parameters of the family: ``n`` for Binomial, ``num_categories`` for
+        Categorical.
+
+    Returns
+    -------
+    GLMResult
+
+    Raises
+    ------
+    TypeError
+        If `family` is not a supported family class, or an argument has the wrong
+        kind.
+    ValueError
+        If a shape is wrong, `X`, `y`, `weights` or `offset` hold nan or inf, `y` is
+        outside the support, the design is rank deficient (with ``l2 = 0``; the
+        message names the columns), or no coefficients put the linear predictor in
+        a bounded natural domain.
+
+    Notes
+    -----
+    **Existence first.** For Bernoulli, Binomial, Poisson, Geometric and Categorical,
+    a linear program decides before any iteration whether the MLE exists (see the
+    GLM page of the docs). If it does not (complete or quasi-complete separation,
+    Poisson zeros that force :math:`\eta \to -\infty`), the result is the MLE in the
+    closure of the family: ``mle_exists`` is False, ``recession`` spans the directions
+    of recession, ``coef`` is the MLE of the limit model (orthogonal to
+    ``recession``), the fitted means of the separated rows are exactly on the
+    boundary, and confidence intervals are one-sided along the recession direction.
+
+    **Categorical gauge.** All ``K`` logit columns are kept (no pivot class):
+    ``coef`` has shape ``(q, K)`` with every row summing to 0; adding a common vector
+    to all classes leaves the likelihood unchanged.
+
+    **Inference** follows R: ``dispersion`` is the Pearson estimate for Normal and
+    Gamma (1 otherwise), with Student-t reference distributions on ``df_resid``
+    degrees of freedom; ``loglik`` and ``aic`` are R's ``logLik`` and ``AIC``. With
+    ``l2 > 0`` the covariance is the inverse penalised Hessian. The fit is computed in
+    float64 whatever the input dtype (a GLM's sums over many rows need it).
+
+    Examples
+    --------
+    Poisson regression with a log-exposure offset:
+
+    >>> import numpy as np
+    >>> import expfam
+    >>> x = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    >>> counts = np.array([2, 3, 6, 7, 12])
+    >>> exposure = np.array([1.0, 1.0, 2.0, 2.0, 3.0])
+    >>> res = expfam.glm(expfam.Poisson, x[:, None], counts, offset=np.log(exposure))
+    >>> res.coef.round(4)
+    array([0.819 , 0.1436])
+    >>> res.converged, res.mle_exists
+    (True, True)
+
+    Completely separated logistic data give the limit model, not a diverging fit:
+
+    >>> res = expfam.glm(expfam.Bernoulli, x[:, None], [0, 0, 1, 1, 1])
+    >>> res.mle_exists, res.predict().mean()
+    (False, array([0., 0., 1., 1., 1.]))
+    """
+    model_cls = make_model(family, link)
+    if cov_type not in ("model", "robust"):
+        raise ValueError(f"`cov_type` must be 'model' or 'robust'; got {cov_type!r}")
+    try:
+        l2f = float(l2)
+    except (TypeError, ValueError):
+        raise TypeError(f"`l2` must be a real number; got {l2!r}") from None
+    if not (math.isfinite(l2f) and l2f >= 0):
+        raise ValueError(f"`l2` must be finite and >= 0; got {l2!r}")
+    Xd, names = _design(X, intercept)
+    n = int(np.shape(y)[0]) if Xd is None else Xd.shape[0]
+    if Xd is not None and np.shape(y)[:1] != (n,):
+        raise ValueError(f"`y` must have {n} rows, like `X`; got shape {np.shape(y)}")
+    if n == 0:
+        raise ValueError("`y` must hold at least one observation")
+    Xd = np.ones((n, 1)) if Xd is None else (np.hstack([np.ones((n, 1)), Xd]) if intercept else Xd)
+    w = np.ones(n) if weights is None else _vector(weights, "weights", n)
+    if np.any(w < 0):
+        raise ValueError(f"`weights` must be non-negative; found {w[w < 0][0]}")
+    if not np.any(w > 0):
+        raise ValueError("`weights` must not all be zero")
+    model: ScalarModel | CategoricalModel
+    if model_cls is None:
+        counts = _categorical_counts(y, n, dict(fixed))
+        model = CategoricalModel(counts)
+        K = model.K
+        Q = linalg.null_space(np.ones((1, K)))
+        off = np.zeros((n, K))
+        if offset is not None:
+            off = as_float_array(offset, "offset").astype(np.float64)
+            if off.shape != (n, K):
+                raise ValueError(f"`offset` must have shape ({n}, {K}); got {off.shape}")
+            if not np.all(np.isfinite(off)):
+                raise ValueError("`offset` must be finite")
+    else:
+        ys = _scalar_y(y, n)
+        model = model_cls(ys, dict(fixed), n)
+        bad = model.check_y(ys[w > 0])
+        if bad is not None:
+            raise ValueError(f"`y` must hold {bad} for a {model_cls.family.__name__} GLM")
+        Q = None
+        off = np.zeros(n) if offset is None else _vector(offset, "offset", n)
+    m = 1 if Q is None else Q.shape[1]
+    q = Xd.shape[1]
+    pen_coef = np.full(q, l2f)
+    if intercept:
+        pen_coef[0] = 0.0
+    prob = _Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m))
+    if l2f == 0:
+        _check_rank(Xd, w, names)
+    limit = None
+    if model.discrete:
+        limit = _existence(prob, pen_coef == 0)
+    full_prob = prob
+    if limit is not None:
+        prob = _limit_problem(prob, limit)
+    gamma0 = _start(prob)
+    if gamma0.size >= _LBFGS_MIN:
+        gamma0 = _lbfgs(prob, gamma0)
+    gamma, iterations, converged = _newton(prob, gamma0)
+    if not converged:
+        raise ConvergenceError(
+            "Newton's method did not converge", iterations=iterations, coef=prob.theta(gamma)
+        )
+    return _result(full_prob, prob, gamma, limit, names, iterations, cov_type, family, link, fixed)
+
+
+def _limit_problem(prob: _Problem, limit: LimitInfo) -> _Problem:
+    """Return the limit model: separated rows fixed at the boundary, theta off the null space."""
+    V = linalg.null_space(limit.null.T) if limit.null.shape[1] < prob.p else np.zeros((prob.p, 0))
+    if limit.cells is not None:
+        off = np.where(limit.cells, -np.inf, prob.off)
+        return _Problem(prob.X, prob.model, prob.w, off, prob.Q, prob.pen, V)
+    w = np.where(limit.rows, 0.0, prob.w)
+    return _Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
+
+
+def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
+    full: _Problem,
+    prob: _Problem,
+    gamma: F64,
+    limit: LimitInfo | None,
+    names: list[str],
+    iterations: int,
+    cov_type: str,
+    family: Any,
+    link: str,
+    fixed: dict[str, Any],
+) -> GLMResult:
+    theta = prob.theta(gamma)
+    model = prob.model
+    V = prob.V if prob.V is not None else np.eye(prob.p)
+    canonical = isinstance(model, CategoricalModel) or model.canonical
+    if canonical and cov_type == "model" and prob.last is not None and prob.last[0] is gamma:
+        S = None  # the Newton Hessian at the answer is the Fisher information
+        Hr = prob.last[1]
+    else:
+        H, S = _fisher(prob, theta, cov_type == "robust")
+        Hr = V.T @ H @ V
+    Hinv = V @ _inv_sym(Hr) @ V.T if Hr.size else np.zeros((prob.p, prob.p))
+    cov_theta = Hinv @ S @ Hinv if S is not None else Hinv
+    model = prob.model
+    eta_fit = _fitted_eta(full, theta, limit)
+    w = full.w
+    pos = w > 0
+    nobs = int(np.count_nonzero(pos))
+    rank = V.shape[1]
+    if isinstance(model, CategoricalModel):
+        model.set_block(slice(None))
+        pr = model.probs(eta_fit)
+        dev = float(np.sum(w * model.unit_deviance(pr)))
+        with np.errstate(divide="ignore"):
+            lp = np.where(model.y > 0, model.y * np.log(np.where(model.y > 0, pr, 1.0)), 0.0)
+        loglik = float(np.sum(w * lp.sum(axis=1)))
+        dispersion = 1.0
+        k_params = rank
+    else:
+        nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+        mu = model.mean_n(eta_fit, nrow)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ud = model.unit_deviance(model.y, mu, nrow)
+        dev = float(np.sum(np.where(pos, w * ud, 0.0)))
+        dispersion = 1.0
+        df_resid_ = nobs - rank
+        if model.has_dispersion:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pear = model.pearson(model.y, mu, eta_fit, nrow)
+                chi2 = float(np.sum(np.where(pos, w * pear, 0.0)))
+                dispersion = chi2 / df_resid_ if df_resid_ > 0 else math.nan
+        loglik = model.loglik(model.y[pos], eta_fit[pos], w[pos], nrow[pos], dev)
+        k_params = rank + (1 if model.has_dispersion else 0)
+    if cov_type == "model":
+        cov_theta = cov_theta * dispersion
+    coef = full.coef(theta)
+    if full.Q is not None:
+        M = np.kron(np.eye(full.q), full.Q)
+        cov = M @ cov_theta @ M.T
+        recession = (
+            np.einsum("jmr,km->rjk", limit.null.reshape(full.q, -1, limit.null.shape[1]), full.Q)
+            if limit is not None
+            else np.zeros((0, *coef.shape))
+        )
+    else:
+        cov = cov_theta
+        recession = limit.null.T.copy() if limit is not None else np.zeros((0, *coef.shape))
+    null_dev = _null_deviance(full, model, fixed, family, link, dev)
+    return GLMResult(
+        family=family,
+        link=link,
+        coef=coef,
+        cov=cov,
+        names=names,
+        loglik=loglik,
+        deviance=dev,
+        null_deviance=null_dev,
+        aic=-2 * loglik + 2 * k_params,
+        bic=-2 * loglik + math.log(nobs) * k_params,
+        dispersion=dispersion,
+        df_resid=nobs - rank,
+        nobs=nobs,
+        iterations=iterations,
+        converged=True,
+        mle_exists=limit is None,
+        recession=recession,
+        cov_type=cov_type,
+        t_dist=not isinstance(model, CategoricalModel) and model.has_dispersion,
+        limit=limit,
+        model=model,
+        intercept=names[0] == "intercept" and bool(np.all(full.X[:, 0] == 1)),
+        fitted_eta=eta_fit,
+        fitted_offset=full.off,
+        fitted_X=full.X,
+    )
+
+
+def _fitted_eta(full: _Problem, theta: F64, limit: LimitInfo | None) -> F64:
+    eta = full.eta(theta)
+    if limit is None:
+        return eta
+    if limit.cells is not None:
+        return np.where(limit.cells, -np.inf, eta)
+    assert limit.sides is not None  # noqa: S101 - scalar limit has sides
+    model = full.model
+    assert isinstance(model, ScalarModel)  # noqa: S101 - not Categorical here
+    return np.where(limit.rows, model.limit_eta(limit.sides), eta)
+
+
+def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
+    full: _Problem,
+    model: ScalarModel | CategoricalModel,
+    fixed: dict[str, Any],
+    family: Any,
+    link: str,
+    dev: float,
+) -> float:
+    """Deviance of the intercept-only model (with the offset), as R's null.deviance."""
+    has_intercept = bool(np.all(full.X[:, 0] == 1))
+    if has_intercept and full.q == 1 and np.all(full.pen == 0):
+        return dev
+    y = model.y
+    w = full.w
+    if has_intercept and not np.any(full.off):
+        # no offset: the intercept-only MLE matches the weighted mean of the response
+        with np.errstate(all="ignore"):
+            if isinstance(model, CategoricalModel):
+                model.set_block(slice(None))
+                pbar = (w @ y) / (w @ model.total)
+                return float(np.sum(w * model.unit_deviance(np.broadcast_to(pbar, y.shape))))
+            nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+            pos = w > 0
+            rate = float(np.sum(w[pos] * y[pos]) / np.sum(w[pos] * nrow[pos]))
+            mu = nrow * rate
+            return float(np.sum(np.where(pos, w * model.unit_deviance(y, mu, nrow), 0.0)))
+    if has_intercept:
+        res0 = glm(
+            family,
+            None,
+            y,
+            weights=full.w,
+            offset=full.off,
+            link=link,
+            **fixed,
+        )
+        return res0.deviance
+    # no intercept: the null model is eta = offset
+    with np.errstate(all="ignore"):
+        if isinstance(model, CategoricalModel):
+            model.set_block(slice(None))
+            return float(np.sum(full.w * model.unit_deviance(model.probs(full.off))))
+        nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, full.w.shape)
+        if not np.all(model.in_domain(full.off)):
+            return math.nan
+        mu = model.mean_n(full.off, nrow)
+        return float(np.sum(np.where(full.w > 0, full.w * model.unit_deviance(y, mu, nrow), 0.0)))
