@@ -28,8 +28,10 @@ from numpy.typing import ArrayLike, NDArray
 from expfam._conjugate import conjugate_rule
 from expfam._kernels import mul0
 from expfam._suffstats import (
+    Block,
     SufficientStatistics,
     block_weight,
+    blocks_weight,
     exact_block_sum,
     int_block_sum,
     sum_pairs,
@@ -43,9 +45,7 @@ F64 = NDArray[np.float64]
 #: Elements per block of the streaming statistics pass (fits in the L2 cache).
 _BLOCK = 1 << 16
 #: Float64 work arrays of one block that ``suffstats`` lends to ``_stats_fast``.
-_BUFFERS = 3
-
-Block = tuple[tuple[float, float], dict[str, F64]]
+_BUFFERS = 4
 
 __all__ = ["ExponentialFamily"]
 
@@ -577,7 +577,7 @@ class ExponentialFamily(abc.ABC):
         if any(k + "_lo" not in keys for k in keys if not k.endswith("_lo")):
             merged = SufficientStatistics.merge(cls._block_stats(b) for b in blocks)
             return merged._weight, merged._parts
-        weight = _sum_weights(blocks)
+        weight = blocks_weight(blocks)
         parts: dict[str, F64] = {}
         for k in keys:
             if k.endswith("_lo"):
@@ -809,12 +809,6 @@ class ExponentialFamily(abc.ABC):
         True
         """
         return conjugate_rule(type(self), likelihood).predictive(self, **fixed)
-
-
-def _sum_weights(blocks: list[Block]) -> tuple[float, float]:
-    """Total weight of the blocks as an exact pair."""
-    hi, lo = sum_pairs(np.array([b[0][0] for b in blocks]), np.array([b[0][1] for b in blocks]))
-    return float(hi), float(lo)
 
 
 def _observations(x: ArrayLike, event_ndim: int) -> tuple[NDArray[Any], np.dtype[Any]]:

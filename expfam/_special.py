@@ -430,42 +430,100 @@ def _neg_plogp(lp: F64) -> F64:
         return np.where(np.isneginf(lp), 0.0, -np.exp(lp) * lp)
 
 
-def _phi_blocked(r: F64) -> F64:
-    r""":math:`\varphi(r) = r - \operatorname{log1p}(r) \ge 0` for ``r >= -1``, fast and accurate.
+def _phi_series_length(top: float) -> int:
+    """Terms of the series of :func:`_phi_series_into` for ``t**2 <= top`` (1e-17 relative)."""
+    if top <= 1e-17:
+        return 1
+    return min(18, max(1, math.ceil(math.log(1e-17) / math.log(top))))
 
-    For :math:`|r| < 1/2`, with :math:`t = r/(2 + r)` (so that
-    :math:`\operatorname{log1p}(r) = 2\operatorname{artanh} t`),
+
+def _phi_series_into(r: F64, t: F64, t2: F64, acc: F64, top: float | None = None) -> F64:
+    r""":math:`\varphi(r) = r - \operatorname{log1p}(r)` by a series, in work arrays; returns `t`.
+
+    With :math:`t = r/(2 + r)` (so that :math:`\operatorname{log1p}(r) =
+    2\operatorname{artanh} t`),
 
     .. math:: \varphi(r) = t r - 2t^3 \sum_{k \ge 0} \frac{t^{2k}}{2k + 3},
 
     a sum without cancellation whose number of terms is chosen from the largest
-    :math:`t^2` present (one term for data of relative spread 1e-9, at most 18);
-    elsewhere :math:`r - \operatorname{log1p}(r)` loses at most two bits. This is the
-    per-observation term of the gamma fit's log-moment gap, evaluated on one block of
-    data at a time.
+    :math:`t^2` (one term for data of relative spread 1e-9, at most 18).
+    `t`, `t2` and `acc` are float64 work arrays of the shape of `r` (overwritten);
+    `top`, when known, bounds :math:`t^2` (otherwise it is their maximum).
     """
-    out: F64 = np.empty(r.shape)
-    small = np.abs(r) < 0.5
-    n_small = int(np.count_nonzero(small))
-    if n_small < r.size:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            np.subtract(r, np.log1p(r), out=out)
-        out[r == np.inf] = np.inf
-    if n_small:
-        rs = r if n_small == r.size else r[small]
-        t = rs / (2.0 + rs)
-        t2 = t * t
-        top = float(np.max(t2))
-        terms = 1 if top <= 1e-17 else min(18, max(1, math.ceil(math.log(1e-17) / math.log(top))))
-        acc = np.full(rs.shape, 1.0 / (2 * terms + 3))
-        for k in range(terms - 1, -1, -1):
-            acc *= t2
-            acc += 1.0 / (2 * k + 3)
-        val = t * rs - 2.0 * t * t2 * acc
-        if n_small == r.size:
-            return _f64(val)
-        out[small] = val
-    return out
+    np.add(r, 2.0, out=t)
+    np.divide(r, t, out=t)  # t = r / (2 + r)
+    np.multiply(t, t, out=t2)
+    terms = _phi_series_length(float(np.max(t2)) if top is None else top)
+    np.multiply(t2, 1.0 / (2 * terms + 3), out=acc)
+    acc += 1.0 / (2 * terms + 1)
+    for k in range(terms - 2, -1, -1):
+        acc *= t2
+        acc += 1.0 / (2 * k + 3)
+    acc *= t2
+    acc *= t  # t**3 * sum_k t**(2k) / (2k + 3)
+    acc *= 2.0
+    t *= r
+    t -= acc  # t r - 2 t**3 (...)
+    return t
+
+
+#: The series of :func:`_phi_series_into` serves for ``t = r / (2 + r)`` in (-1/5, 1/5),
+#: that is ``r`` in (-1/3, 1/2); there ``t**2 < 1/25`` and 12 terms reach 1e-17.
+_PHI_SERIES_RANGE = (-1.0 / 3.0, 0.5)
+
+
+def _phi_terms(
+    x: NDArray[Any], m: float | F64, r: F64, *, r_min: float, r_max: float, work: F64
+) -> F64:
+    r""":math:`\varphi(r_i)`, :math:`r_i = (x_i - m)/m`, for one block of data (1-d).
+
+    `r` holds the :math:`r_i` (computed as ``(x - m) / m``; `m` a number or an
+    array of the shape of `x`), `r_min` and `r_max` bound them; `work` is three
+    float64 work arrays of the block's shape, and ``work[0]`` is returned holding
+    the terms. The forms, each to a few ulp per term:
+
+    * :math:`r \in (-1/3, 1/2)`: the series of :func:`_phi_series_into`
+      (:math:`t^2 < 1/25`, at most 12 terms).
+    * :math:`r \ge 1/2` or :math:`-1/2 \le r \le -1/3`:
+      :math:`r - \operatorname{log1p}(r)`. With :math:`r` rounded by
+      :math:`3u` relative (:math:`u = 2^{-53}`) and ``log1p`` to :math:`L` ulp, the
+      error is at most :math:`u(3|r|\,|r/(1+r)| + 2L|\operatorname{log1p} r| +
+      \varphi)`: :math:`14.9u\varphi` at :math:`r = 1/2` (the old threshold) for
+      :math:`L = 1`, :math:`13.1u\varphi` at :math:`r = -1/3`, less beyond; so the
+      narrower series range keeps the worst case of the old split, with 12 terms
+      instead of 18.
+    * :math:`r < -1/2`: :math:`r - \log(x/m)` (``log1p`` of a rounded
+      :math:`r \approx -1` would lose the digits of :math:`x/m`).
+
+    A block whose :math:`r` all lie in the series range (data of small relative
+    spread) takes the series on the whole block without any gather; other blocks
+    take ``log1p`` on the whole block and the series on the compressed subset.
+    """
+    lo_r, hi_r = _PHI_SERIES_RANGE
+    t: F64 = work[0]
+    t2: F64 = work[1]
+    acc: F64 = work[2]
+    if lo_r < r_min and r_max < hi_r:
+        top = max((r_min / (2.0 + r_min)) ** 2, (r_max / (2.0 + r_max)) ** 2)
+        # the scalar bound rounds like the elementwise t**2 (monotone in r) up to an
+        # ulp; the series' truncation is far below that at the chosen term count
+        return _phi_series_into(r, t, t2, acc, top * (1 + 4e-16))
+    phi = t
+    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0: r = -1, phi = inf
+        np.log1p(r, out=phi)
+        np.subtract(r, phi, out=phi)
+        if r_min < -0.5:
+            idx = np.flatnonzero(r < -0.5)
+            mi = m if np.ndim(m) == 0 else np.asarray(m)[idx]
+            phi[idx] = r[idx] - np.log(x[idx] / mi)
+    if r_min < hi_r and r_max > lo_r:
+        np.subtract(r, (lo_r + hi_r) / 2, out=t2)
+        np.abs(t2, out=t2)
+        idx = np.flatnonzero(t2 < (hi_r - lo_r) / 2)
+        if idx.size:
+            ws = np.empty((3, idx.size))
+            phi[idx] = _phi_series_into(r[idx], ws[0], ws[1], ws[2])
+    return _f64(phi)
 
 
 def _bernoulli_kl(eta_p: F64, eta_q: F64) -> F64:

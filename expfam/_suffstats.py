@@ -26,8 +26,10 @@ if TYPE_CHECKING:  # the family base imports this module; it only needs the name
     from expfam._family import ExponentialFamily
 
 __all__ = [
+    "Block",
     "SufficientStatistics",
     "block_weight",
+    "blocks_weight",
     "dd_quotient",
     "exact_block_sum",
     "int_block_sum",
@@ -38,6 +40,8 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 Parts = dict[str, F64]
+#: The weight (an exact pair) and the parts of one block of a streaming pass.
+Block = tuple[tuple[float, float], Parts]
 
 
 def two_sum_parts(a_hi: F64, a_lo: F64, b_hi: F64, b_lo: F64) -> tuple[F64, F64]:
@@ -365,6 +369,12 @@ def sum_pairs(hi: F64, lo: F64) -> tuple[F64, F64]:
     return h, np.asarray(np.where(np.isfinite(h), low, 0.0), dtype=np.float64)
 
 
+def blocks_weight(blocks: list[Block]) -> tuple[float, float]:
+    """Total weight of the blocks of a pass as an exact pair."""
+    hi, lo = sum_pairs(np.array([b[0][0] for b in blocks]), np.array([b[0][1] for b in blocks]))
+    return float(hi), float(lo)
+
+
 def int_block_sum(x: NDArray[Any], bound: int) -> tuple[F64, F64] | None:
     r"""Exact sum of integers `x` over the first axis as a pair ``hi + lo`` of floats.
 
@@ -386,7 +396,7 @@ def int_block_sum(x: NDArray[Any], bound: int) -> tuple[F64, F64] | None:
 _SPLITTER = 134217729.0  # 2**27 + 1, Dekker's splitter
 
 
-def dd_quotient(hi: F64, lo: F64, w: float, w_lo: float = 0.0) -> tuple[F64, F64]:
+def dd_quotient(hi: F64, lo: F64, w: float | F64, w_lo: float | F64 = 0.0) -> tuple[F64, F64]:
     """``(hi + lo) / (w + w_lo)`` as a pair ``q + e`` (a mean kept to twice the precision)."""
     with np.errstate(invalid="ignore", over="ignore"):
         q = (hi + lo) / (w + w_lo)
