@@ -1,0 +1,119 @@
+"""The streaming pass of ``suffstats``: its blocks, lean paths and combine, against oracles.
+
+``suffstats`` reads the data in blocks, takes a lean path for unweighted blocks
+(support checked by the block's minimum and maximum, exact int64 sums for integer
+data) and combines the blocks' parts once. Forcing tiny blocks runs every combine on
+small samples: the statistics must agree with those of one block (and the gamma's
+log-moment gap with mpmath) as closely as merged chunks do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+import numpy as np
+import pytest
+
+import expfam._family
+from expfam import Bernoulli, Categorical, Gamma, Normal, Poisson
+from tests.registry import FamilyCase, get_registry
+from tests.test_suffstats import FIT_ULPS, _sample, assert_same_fit
+
+FITTING = [c for c in get_registry() if c.fits and c.family is not Categorical]
+
+
+@pytest.mark.parametrize("case", FITTING, ids=lambda c: c.id)
+@pytest.mark.parametrize("block", [1, 7, 64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_tiny_blocks_give_the_statistics_of_one_block(
+    case: FamilyCase, block: int, weighted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist, x = _sample(case, 11, 700)
+    fixed = case.fit_arguments(dist)
+    w = np.random.default_rng(12).uniform(0, 2, size=700) if weighted else None
+    one = case.family.suffstats(x, weights=w, **fixed)
+    monkeypatch.setattr(expfam._family, "_BLOCK", block)
+    blocked = case.family.suffstats(x, weights=w, **fixed)
+    assert blocked.count == one.count
+    assert blocked.total_weight == pytest.approx(one.total_weight, rel=1e-16)
+    eps = float(np.finfo(np.float64).eps)
+    scale = np.maximum(
+        np.abs(one.mean_params), np.abs(one.mean_params).max(axis=-1, keepdims=True)
+    )
+    assert np.all(np.abs(blocked.mean_params - one.mean_params) <= 4 * eps * scale)
+    try:
+        whole = one.fit()
+    except expfam.InfeasibleError:
+        with pytest.raises(expfam.InfeasibleError):
+            blocked.fit()
+        return
+    assert_same_fit(blocked.fit(), whole, FIT_ULPS.get(case.family, 4.0))
+
+
+def _gap_reference(x: Any) -> float:
+    """``log mean(x) - mean(log x)`` to 50 digits."""
+    with mpmath.workdps(50):
+        xs = [mpmath.mpf(float(v)) for v in x]
+        m = mpmath.fsum(xs) / len(xs)
+        return float(mpmath.log(m) - mpmath.fsum(mpmath.log(v) for v in xs) / len(xs))
+
+
+def _gamma_samples() -> list[tuple[str, Any]]:
+    rng = np.random.default_rng(5)
+    return [
+        ("shape 0.3", rng.gamma(0.3, 2.0, 3000)),
+        ("shape 2", rng.gamma(2.0, 3.0, 3000)),
+        ("shape 50", rng.gamma(50.0, 1.0, 3000)),
+        ("spread 1e-4", 7.0 * (1 + 1e-4 * rng.standard_normal(3000))),
+        ("spread 1e-9", 7.0 * (1 + 1e-9 * rng.standard_normal(3000))),
+        ("huge", 1e250 * rng.gamma(3.0, 1.0, 3000)),
+        ("tiny", 1e-250 * rng.gamma(3.0, 1.0, 3000)),
+        ("far below the mean", np.concatenate([rng.gamma(2.0, 1.0, 2990), [1e-12] * 10])),
+    ]
+
+
+@pytest.mark.parametrize(("label", "x"), _gamma_samples(), ids=[s[0] for s in _gamma_samples()])
+@pytest.mark.parametrize("block", [None, 50, 1024])
+def test_gamma_gap_against_mpmath(
+    label: str, x: Any, block: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every form of the terms (series on a whole narrow block, log1p with the series on
+    # a subset, log(x/m) far below the mean) and the blocks' re-centring
+    del label
+    if block is not None:
+        monkeypatch.setattr(expfam._family, "_BLOCK", block)
+    s = Gamma.suffstats(x)
+    gap = float(s._parts["g"]) / s.total_weight
+    ref = _gap_reference(x)
+    eps = float(np.finfo(np.float64).eps)
+    assert abs(gap - ref) <= 8 * eps * ref, (gap, ref, abs(gap - ref) / (eps * ref))
+    # the weighted (block) path computes the same terms
+    sw = Gamma.suffstats(x, weights=np.ones(x.size))
+    assert abs(float(sw._parts["g"]) / sw.total_weight - ref) <= 8 * eps * ref
+
+
+def test_integer_sums_are_exact_beyond_float_precision() -> None:
+    x = np.full(100, 2**55 + 1, dtype=np.int64)
+    s = Poisson.suffstats(x)
+    hi, lo = float(s._parts["t"][0]), float(s._parts["t_lo"][0])
+    assert int(hi) + int(lo) == 100 * (2**55 + 1)
+    big = np.array([2**62, 2**62, 1], dtype=np.int64)  # an int64 sum would overflow
+    assert float(Poisson.suffstats(big).mean_params[0]) == pytest.approx(2**63 / 3, rel=1e-15)
+    huge = np.array([2**63 + 6, 2], dtype=np.uint64)
+    assert float(Poisson.suffstats(huge).mean_params[0]) == pytest.approx(2**62 + 4, rel=1e-15)
+
+
+def test_lean_paths_raise_the_errors_of_the_checks() -> None:
+    with pytest.raises(ValueError, match=r"integers in the support \{0, 1, 2, ...\}"):
+        Poisson.suffstats(np.array([3, -1, 4], dtype=np.int64))
+    with pytest.raises(ValueError, match=r"integers in the support \{0, 1, 2, ...\}"):
+        Poisson.suffstats(np.array([3.0, 1.5]))
+    with pytest.raises(ValueError, match=r"\{0, 1\}"):
+        Bernoulli.suffstats(np.array([0, 2, 1], dtype=np.int8))
+    with pytest.raises(ValueError, match="support"):
+        Gamma.suffstats(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="finite"):
+        Normal.suffstats(np.array([1.0, np.inf]))
+    assert float(Bernoulli.fit(np.array([True, False, True, True])).probs) == 0.75
+    assert float(Poisson.fit(np.array([3.0, 1.0, 2.0])).rate) == 2.0
