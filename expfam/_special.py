@@ -495,7 +495,8 @@ def _phi_series_into(r: F64, t: F64, t2: F64, acc: F64, top: float | None = None
     return t
 
 
-#: :func:`_phi_series_into` serves for :math:`|r| < 1/2` (:math:`|t| \le 1/3`).
+#: :func:`_phi_series_into` serves for :math:`|r| < 1/2` (:math:`|t| \le 1/3`);
+#: :func:`_phi_terms` relies on the range being symmetric.
 _PHI_SERIES_RANGE = (-0.5, 0.5)
 
 
@@ -543,9 +544,8 @@ def _phi_terms(
             mi = m if np.ndim(m) == 0 else np.asarray(m)[idx]
             phi[idx] = r[idx] - np.log(x[idx] / mi)
     if r_min < hi_r and r_max > lo_r:
-        np.subtract(r, (lo_r + hi_r) / 2, out=t2)
-        np.abs(t2, out=t2)
-        idx = np.flatnonzero(t2 < (hi_r - lo_r) / 2)
+        np.abs(r, out=t2)  # the range is symmetric
+        idx = np.flatnonzero(t2 < hi_r)
         if idx.size:
             ws = np.empty((3, idx.size))
             phi[idx] = _phi_series_into(r[idx], ws[0], ws[1], ws[2])
