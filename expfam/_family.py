@@ -504,7 +504,10 @@ class ExponentialFamily(abc.ABC):
         for start in range(0, max(n, 1), rows):
             xb = a[start : start + rows]
             wb = None if w is None else w[start : start + rows]
-            part = cls._stats_fast(probe, xb, wb, buf[:, : xb.shape[0]]) if n else None
+            # the lean paths compute in float64 (numpy would compute a float32 block's
+            # sums with a float64 splitter in float32)
+            lean = xb.astype(np.float64) if xb.dtype.kind == "f" and xb.dtype != np.float64 else xb
+            part = cls._stats_fast(probe, lean, wb, buf[:, : xb.shape[0]]) if n else None
             if part is None:
                 if xb.dtype != dtype:
                     xb = xb.astype(dtype)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import expfam._family
-from expfam import Bernoulli, Categorical, Gamma, Normal, Poisson
+from expfam import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal, Poisson
 from expfam._special import _phi_terms
 from tests.registry import FamilyCase, get_registry
 from tests.test_suffstats import FIT_ULPS, _sample, assert_same_fit
@@ -153,3 +153,16 @@ def test_gamma_gap_terms_against_mpmath() -> None:
         refn = np.array([float(mpmath.mpf(v) / m - 1 - mpmath.log(mpmath.mpf(v) / m)) for v in xn])
     ok = refn > 0
     assert np.all(np.abs(tn[ok] - refn[ok]) <= 8 * eps * refn[ok])
+
+
+@pytest.mark.parametrize("family", [Exponential, Normal, Gamma, Beta], ids=lambda f: f.__name__)
+def test_float32_blocks_are_summed_in_float64(family: Any) -> None:
+    # a float32 block's lean sums must not run in float32 (numpy's choice for a
+    # float32 array and a Python float, even into a float64 output)
+    x = np.random.default_rng(3).gamma(2.0, 3.0, 5000).astype(np.float32)
+    if family is Beta:
+        x = (x / (x.max() + 1)).astype(np.float32)
+    s32, s64 = family.suffstats(x), family.suffstats(x.astype(np.float64))
+    assert s32.dtype == np.float32
+    np.testing.assert_array_equal(s32.mean_params, s64.mean_params)
+    assert family.fit(x).dtype == np.float32
