@@ -496,7 +496,7 @@ class ExponentialFamily(abc.ABC):
         a, dtype = _observations(x, probe.event_ndim)
         n = a.shape[0]
         w = check_weights(weights, n)
-        rows = max(1, _BLOCK // max(1, math.prod(a.shape[1:])))
+        rows = cls._block_rows(a.shape)
         # one set of block buffers for the whole pass; per block only plain parts are
         # kept, and combined once at the end (no statistics objects per block)
         buf = np.empty((_BUFFERS, min(n, rows), *a.shape[1:]))
@@ -530,6 +530,11 @@ class ExponentialFamily(abc.ABC):
                 "likelihood fit does not depend on their scale)"
             )
         return out
+
+    @classmethod
+    def _block_rows(cls, shape: tuple[int, ...]) -> int:
+        """Rows of observations per block of the streaming pass (about ``_BLOCK`` elements)."""
+        return max(1, _BLOCK // max(1, math.prod(shape[1:])))
 
     @classmethod
     def _stats_fast(
