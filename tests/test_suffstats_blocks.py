@@ -166,3 +166,18 @@ def test_float32_blocks_are_summed_in_float64(family: Any) -> None:
     assert s32.dtype == np.float32
     np.testing.assert_array_equal(s32.mean_params, s64.mean_params)
     assert family.fit(x).dtype == np.float32
+
+
+def test_categorical_counts_of_integer_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = np.random.default_rng(9).integers(0, 4, 1000)
+    lean = Categorical.suffstats(x, num_categories=5)  # np.bincount per block
+    checked = Categorical.suffstats(x, weights=np.ones(1000), num_categories=5)  # one-hot
+    np.testing.assert_array_equal(lean.mean_params, checked.mean_params)
+    np.testing.assert_array_equal(lean.mean_params[:4] * 1000, np.bincount(x))
+    monkeypatch.setattr(expfam._family, "_BLOCK", 7)
+    np.testing.assert_array_equal(
+        Categorical.suffstats(x.astype(np.uint64), num_categories=5).mean_params,
+        lean.mean_params,
+    )
+    with pytest.raises(ValueError, match="outside"):
+        Categorical.suffstats(np.array([0, 5, 1]), num_categories=5)
