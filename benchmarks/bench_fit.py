@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +100,26 @@ def cases(
     ]
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB.
+
+    ``VmHWM`` belongs to the process's own address space; ``ru_maxrss`` of a child
+    can report its parent's peak (Linux keeps it across fork and exec).
+    """
+    try:
+        with Path("/proc/self/status").open(encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_run(path: str, n: int) -> None:
     x = np.memmap(path, dtype=np.int64, mode="r", shape=(n,))
     d = expfam.Poisson.fit(x)
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{float(d.rate):.6f} {peak:.0f}")
+    print(f"{float(d.rate):.6f} {peak_rss_mb():.0f}")
 
 
 def memory(n: int) -> None:
@@ -116,30 +131,24 @@ def memory(n: int) -> None:
             x[i : i + (1 << 22)] = rng.poisson(4.0, size=min(1 << 22, n - i))
         x.flush()
         del x
-        base = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                (
-                    "import expfam, resource; "
-                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
-                ),
-            ],
+        base = subprocess.run(  # noqa: S603 - this interpreter running this script
+            [sys.executable, __file__, "--memory-child", path, "1"],
             capture_output=True,
             text=True,
             check=True,
         )
-        out = subprocess.run(  # noqa: S603 - this script with its own arguments
+        out = subprocess.run(  # noqa: S603 - this interpreter running this script
             [sys.executable, __file__, "--memory-child", path, str(n)],
             capture_output=True,
             text=True,
             check=True,
         )
         rate, peak = out.stdout.split()
+        base_peak = base.stdout.split()[1]
         size_mb = n * 8 / 2**20
         print(
             f"\nPoisson.fit of a {size_mb:.0f} MB int64 memmap: rate {rate}, peak RSS {peak} MB "
-            f"(interpreter with expfam imported: {float(base.stdout):.0f} MB)"
+            f"(the same script fitting 1 observation: {base_peak} MB)"
         )
 
 
@@ -156,15 +165,21 @@ def main() -> None:
     print(f"CPU: {cpu_model()}; numpy {np.__version__}; expfam {expfam.__version__}")
     for size in args.sizes:
         n = int(size)
-        print(f"\nn = {n:.0e}: best of {args.rounds} (ms); ratio = expfam / numpy reductions")
-        print(f"{'family':<12}{'reductions':>11}{'expfam.fit':>12}{'ratio':>8}{'scipy fit':>11}")
-        for name, _, fit, floor, peer in cases(n):
+        print(f"\nn = {n:.0e}: best of {args.rounds} (ms); ratios = expfam / numpy reductions")
+        print(
+            f"{'family':<12}{'reductions':>11}{'suffstats':>11}{'ratio':>7}"
+            f"{'expfam.fit':>12}{'ratio':>7}{'scipy fit':>11}"
+        )
+        for name, x, fit, floor, peer in cases(n):
+            family = getattr(expfam, name)
             t_floor = best(floor, args.rounds)
+            t_stats = best(partial(family.suffstats, x), args.rounds)
             t_fit = best(fit, args.rounds)
             t_peer = best(peer, max(1, args.rounds // 3))
             print(
-                f"{name:<12}{t_floor * 1e3:>11.2f}{t_fit * 1e3:>12.2f}"
-                f"{t_fit / t_floor:>8.2f}{t_peer * 1e3:>11.2f}"
+                f"{name:<12}{t_floor * 1e3:>11.2f}{t_stats * 1e3:>11.2f}"
+                f"{t_stats / t_floor:>7.2f}{t_fit * 1e3:>12.2f}{t_fit / t_floor:>7.2f}"
+                f"{t_peer * 1e3:>11.2f}"
             )
     if args.memory:
         memory(100_000_000)

@@ -29,8 +29,13 @@ from expfam._conjugate import conjugate_rule
 from expfam._dask import dask_module, is_dask_collection
 from expfam._kernels import mul0
 from expfam._suffstats import (
+    Block,
     SufficientStatistics,
     block_weight,
+    blocks_weight,
+    exact_block_sum,
+    int_block_sum,
+    sum_pairs,
     two_sum_parts,
     weighted_block_sum,
 )
@@ -39,7 +44,9 @@ from expfam._validation import FloatArray, as_float_array, check_weights, rescal
 
 F64 = NDArray[np.float64]
 #: Elements per block of the streaming statistics pass (fits in the L2 cache).
-_BLOCK = 1 << 15
+_BLOCK = 1 << 16
+#: Float64 work arrays of one block that ``suffstats`` lends to ``_stats_fast``.
+_BUFFERS = 4
 
 __all__ = ["ExponentialFamily"]
 
@@ -75,6 +82,9 @@ class ExponentialFamily(abc.ABC):
     #: The support of a scalar family, declared as data; ``log_prob`` handles outcomes
     #: outside it once for all families (None: the family writes ``log_prob`` itself).
     _support: ClassVar[Support | None] = None
+    #: Whether :math:`T(x) = x` (a scalar family whose statistic is the observation):
+    #: then ``suffstats`` sums raw blocks (integers exactly, without a float copy).
+    _sum_is_statistic: ClassVar[bool] = False
 
     _natural: FloatArray
 
@@ -494,22 +504,118 @@ class ExponentialFamily(abc.ABC):
         a, dtype = _observations(x, probe.event_ndim)
         n = a.shape[0]
         w = check_weights(weights, n)
-        rows = max(1, _BLOCK // max(1, math.prod(a.shape[1:])))
-        out: SufficientStatistics | None = None
+        rows = cls._block_rows(a.shape)
+        # one set of block buffers for the whole pass; per block only plain parts are
+        # kept, and combined once at the end (no statistics objects per block)
+        buf = np.empty((_BUFFERS, min(n, rows), *a.shape[1:]))
+        blocks: list[Block] = []
         for start in range(0, max(n, 1), rows):
             xb = a[start : start + rows]
-            if xb.dtype != dtype:
-                xb = xb.astype(dtype)
             wb = None if w is None else w[start : start + rows]
-            part = cls._stats_block(probe, xb, wb)
-            out = part if out is None else out + part
-        assert out is not None  # noqa: S101 - the loop runs at least once
+            # the lean paths compute in float64 (numpy would compute a float32 block's
+            # sums with a float64 splitter in float32)
+            lean = xb.astype(np.float64) if xb.dtype.kind == "f" and xb.dtype != np.float64 else xb
+            part = cls._stats_fast(probe, lean, wb, buf[:, : xb.shape[0]]) if n else None
+            if part is None:
+                if xb.dtype != dtype:
+                    xb = xb.astype(dtype)
+                s = cls._stats_block(probe, xb, wb)
+                part = (s._weight, s._parts)
+            blocks.append(part)
+        weight, parts = blocks[0] if len(blocks) == 1 else cls._stats_combine(blocks)
+        out = SufficientStatistics(
+            cls,
+            count=n,
+            weight=weight,
+            parts=parts,
+            fixed=probe._fixed(),
+            batch_shape=a.shape[1 : a.ndim - probe.event_ndim],
+            dtype=dtype,
+        )
         if not math.isfinite(out.total_weight):
             raise ValueError(
                 "the total of `weights` overflows float64; rescale them (a maximum-"
                 "likelihood fit does not depend on their scale)"
             )
         return out
+
+    @classmethod
+    def _block_rows(cls, shape: tuple[int, ...]) -> int:
+        """Rows of observations per block of the streaming pass (about ``_BLOCK`` elements)."""
+        return max(1, _BLOCK // max(1, math.prod(shape[1:])))
+
+    @classmethod
+    def _stats_fast(
+        cls,
+        probe: ExponentialFamily,  # noqa: ARG003 - the families' lean paths may use it
+        x: NDArray[Any],
+        w: F64 | None,
+        buf: F64,
+    ) -> Block | None:
+        """Parts of one block by a lean path, or None to take :meth:`_stats_block`.
+
+        `x` is the raw block (integers not converted); `buf` holds ``_BUFFERS`` float64
+        work arrays of the block's shape. The lean path checks the support with the
+        block's minimum and maximum and returns None whenever in doubt, so every
+        error is raised (with its message) by :meth:`_stats_block`. Default: for
+        :attr:`_sum_is_statistic` families without weights, exact sums of the block
+        (integer blocks in int64).
+        """
+        sup = cls._support
+        if not cls._sum_is_statistic or w is not None or sup is None or x.ndim != 1:
+            return None
+        lowest, highest = x.min(), x.max()
+        mn, mx = float(lowest), float(highest)
+        if not (mn >= sup.lower and mx <= sup.upper and mx < math.inf):  # False at nan
+            return None
+        if x.dtype.kind in "biu":
+            pair = int_block_sum(x, max(abs(int(lowest)), abs(int(highest))))
+        else:
+            if sup.integer:
+                np.floor(x, out=buf[0])
+                if not np.array_equal(buf[0], x):
+                    return None
+            pair = exact_block_sum(x, top=max(-mn, mx), out=buf[0])
+        if pair is None:
+            return None
+        hi, lo = pair
+        return (float(x.shape[0]), 0.0), {"t": hi[..., None], "t_lo": lo[..., None]}
+
+    @classmethod
+    def _stats_combine(cls, blocks: list[Block]) -> Block:
+        """Combine the parts of the blocks of one pass (default: exact sums of each part).
+
+        Families whose parts are not plain sums override it; the default falls back to
+        merging statistics pairwise when a part is not a compensated ``key``/``key_lo``
+        pair.
+        """
+        keys = set(blocks[0][1])
+        if any(k + "_lo" not in keys for k in keys if not k.endswith("_lo")):
+            merged = SufficientStatistics.merge(cls._block_stats(b) for b in blocks)
+            return merged._weight, merged._parts
+        weight = blocks_weight(blocks)
+        parts: dict[str, F64] = {}
+        for k in keys:
+            if k.endswith("_lo"):
+                continue
+            hi = np.stack([p[k] for _, p in blocks])
+            lo = np.stack([p[k + "_lo"] for _, p in blocks])
+            parts[k], parts[k + "_lo"] = sum_pairs(hi, lo)
+        return weight, parts
+
+    @classmethod
+    def _block_stats(cls, block: Block) -> SufficientStatistics:
+        """Wrap a block's parts as statistics (for the pairwise merge; count and shape unused)."""
+        (w_hi, w_lo), parts = block
+        return SufficientStatistics(
+            cls,
+            count=1,
+            weight=(w_hi, w_lo),
+            parts=parts,
+            fixed={},
+            batch_shape=(),
+            dtype=np.dtype(np.float64),
+        )
 
     @classmethod
     def _stats_block(

@@ -26,16 +26,22 @@ if TYPE_CHECKING:  # the family base imports this module; it only needs the name
     from expfam._family import ExponentialFamily
 
 __all__ = [
+    "Block",
     "SufficientStatistics",
     "block_weight",
+    "blocks_weight",
     "dd_quotient",
     "exact_block_sum",
+    "int_block_sum",
+    "sum_pairs",
     "two_sum_parts",
     "weighted_block_sum",
 ]
 
 F64 = NDArray[np.float64]
 Parts = dict[str, F64]
+#: The weight (an exact pair) and the parts of one block of a streaming pass.
+Block = tuple[tuple[float, float], Parts]
 
 
 def two_sum_parts(a_hi: F64, a_lo: F64, b_hi: F64, b_lo: F64) -> tuple[F64, F64]:
@@ -292,7 +298,9 @@ class SufficientStatistics:
         )
 
 
-def exact_block_sum(v: F64, axis: int = 0) -> tuple[F64, F64]:
+def exact_block_sum(
+    v: NDArray[Any], axis: int = 0, *, top: Any = None, out: F64 | None = None
+) -> tuple[F64, F64]:
     r"""Sum `v` along `axis` into a pair ``hi + lo``, to about :math:`n^2\epsilon^2 \sum|v|`.
 
     Rump's extraction: with :math:`\sigma = 2^k \ge 2n\max|v|`, the high parts
@@ -301,10 +309,18 @@ def exact_block_sum(v: F64, axis: int = 0) -> tuple[F64, F64]:
     So the statistics of a chunk do not depend on how numpy orders the sum, and
     merged chunks reproduce the one-pass sums to the last bit (in practice).
     Non-finite entries make both parts non-finite.
+
+    `top`, when the caller knows it, is :math:`\max|v|` along `axis` (it saves a
+    pass); `out`, a float64 work array of the shape of `v`, saves the temporaries.
     """
     n = v.shape[axis]
+    if axis == 0 and top is not None and np.ndim(top) == 0:
+        lean = _exact_sum_1d(v, float(top), n, out)
+        if lean is not None:
+            return lean
     with np.errstate(invalid="ignore", over="ignore"):
-        top = np.max(np.abs(v), axis=axis, initial=0.0)
+        if top is None:
+            top = np.max(np.abs(v), axis=axis, initial=0.0)
         finite = np.isfinite(top) & (top > 0)
         sigma = np.where(
             finite,
@@ -322,10 +338,65 @@ def exact_block_sum(v: F64, axis: int = 0) -> tuple[F64, F64]:
     return np.asarray(hi, dtype=np.float64), np.asarray(lo, dtype=np.float64)
 
 
+def _exact_sum_1d(v: NDArray[Any], top: float, n: int, out: F64 | None) -> tuple[F64, F64] | None:
+    """:func:`exact_block_sum` over the first axis of `v` whose ``max|v|`` is the scalar `top`.
+
+    Two passes of arithmetic in one work array and two sums; None where the lean form
+    does not apply (non-finite `top`, or a splitter beyond the float range).
+    """
+    if not (math.isfinite(top) and top > 0):
+        return None
+    e = math.frexp(top)[1] + max(n, 1).bit_length() + 1
+    if e > 1023:
+        return None
+    sigma = math.ldexp(1.0, e)
+    q = np.empty(v.shape) if out is None else out
+    np.add(v, sigma, out=q)
+    q -= sigma  # exact: the high parts, multiples of one unit
+    # their sum is exact in any order, and the remainders' to far below an ulp of the
+    # total, so einsum's unrolled (single-threaded) sum serves for both
+    hi = np.einsum("i->", q) if q.ndim == 1 else q.sum(axis=0)
+    np.subtract(v, q, out=q)  # exact: the remainders, each below that unit
+    lo = np.einsum("i->", q) if q.ndim == 1 else q.sum(axis=0)
+    return np.asarray(hi, dtype=np.float64), np.asarray(lo, dtype=np.float64)
+
+
+def sum_pairs(hi: F64, lo: F64) -> tuple[F64, F64]:
+    """Sum compensated pairs ``hi + lo`` stacked along the first axis (one per block)."""
+    h, h_lo = exact_block_sum(hi)
+    with np.errstate(invalid="ignore"):
+        low = h_lo + lo.sum(axis=0)
+    return h, np.asarray(np.where(np.isfinite(h), low, 0.0), dtype=np.float64)
+
+
+def blocks_weight(blocks: list[Block]) -> tuple[float, float]:
+    """Total weight of the blocks of a pass as an exact pair."""
+    hi, lo = sum_pairs(np.array([b[0][0] for b in blocks]), np.array([b[0][1] for b in blocks]))
+    return float(hi), float(lo)
+
+
+def int_block_sum(x: NDArray[Any], bound: int) -> tuple[F64, F64] | None:
+    r"""Exact sum of integers `x` over the first axis as a pair ``hi + lo`` of floats.
+
+    `bound` is :math:`\max|x|` (the caller's range check found it); None when an
+    int64 sum of the block could overflow.
+    """
+    if bound * max(x.shape[0], 1) >= 2**62:
+        return None
+    if x.ndim == 1:
+        total = int(x.sum(dtype=np.int64))
+        hi = float(total)
+        return np.asarray(hi), np.asarray(float(total - int(hi)))  # exact: |total| < 2**62
+    s = np.asarray(x.sum(axis=0, dtype=np.int64))
+    his = s.astype(np.float64)
+    lo = (s - his.astype(np.int64)).astype(np.float64)  # exact: |s| < 2**62
+    return np.asarray(his), np.asarray(lo)
+
+
 _SPLITTER = 134217729.0  # 2**27 + 1, Dekker's splitter
 
 
-def dd_quotient(hi: F64, lo: F64, w: float, w_lo: float = 0.0) -> tuple[F64, F64]:
+def dd_quotient(hi: F64, lo: F64, w: float | F64, w_lo: float | F64 = 0.0) -> tuple[F64, F64]:
     """``(hi + lo) / (w + w_lo)`` as a pair ``q + e`` (a mean kept to twice the precision)."""
     with np.errstate(invalid="ignore", over="ignore"):
         q = (hi + lo) / (w + w_lo)

@@ -257,3 +257,16 @@ def _merge_spread(pa: dict[str, F64], pb: dict[str, F64], event_ndim: int = 0) -
         differ = np.any(differ, axis=tuple(range(-event_ndim, 0)))
     varies = np.maximum(np.maximum(pa["varies"], pb["varies"]), differ.astype(np.float64))
     return {"x0": _f64(np.where(a_none, pb["x0"], pa["x0"])), "varies": _f64(varies)}
+
+
+def _combine_spread(parts: list[dict[str, F64]], event_ndim: int = 0) -> dict[str, F64]:
+    """Merge :func:`_spread_parts` of many blocks at once (as :func:`_merge_spread` would)."""
+    x0 = np.stack([p["x0"] for p in parts])
+    none = np.isnan(x0)
+    first = np.argmax(~none, axis=0)  # the first block with an observation of weight
+    ref = np.take_along_axis(x0, first[None], axis=0)[0]
+    differ = ~none & (x0 != ref)
+    if event_ndim:
+        differ = np.any(differ, axis=tuple(range(-event_ndim, 0)))
+    varies = np.maximum(np.stack([p["varies"] for p in parts]).max(axis=0), differ.max(axis=0))
+    return {"x0": _f64(ref), "varies": _f64(varies)}

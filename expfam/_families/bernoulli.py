@@ -76,6 +76,7 @@ class Bernoulli(ExponentialFamily):
     _repr_params = ("probs",)
     _one_parameter = True
     _support = Support(lower=0.0, upper=1.0, integer=True)
+    _sum_is_statistic = True
 
     def __init__(self, *, probs: ArrayLike | None = None, logits: ArrayLike | None = None) -> None:
         if (probs is None) == (logits is None):

@@ -6,6 +6,7 @@ r"""The Beta family.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any
 
@@ -24,6 +25,7 @@ from expfam._families._beta_dirichlet import (
 from expfam._families._common import (
     _cast,
     _check_positive,
+    _combine_spread,
     _keep,
     _mean_input,
     _merge_spread,
@@ -39,7 +41,7 @@ from expfam._families._common import (
 )
 from expfam._family import ExponentialFamily
 from expfam._special import _f64, _log_beta
-from expfam._suffstats import SufficientStatistics
+from expfam._suffstats import Block, SufficientStatistics, exact_block_sum
 from expfam._support import Support, out_dtype
 from expfam._validation import FloatArray, as_float_array
 
@@ -218,6 +220,47 @@ class Beta(ExponentialFamily):
         out = super()._stats_block(probe, x, w)
         out._parts.update(_spread_parts(x.astype(np.float64), w, event_ndim=0))
         return out
+
+    @classmethod
+    def _stats_fast(
+        cls,
+        probe: ExponentialFamily,  # noqa: ARG003 - the base's signature
+        x: NDArray[Any],
+        w: F64 | None,
+        buf: F64,
+    ) -> Block | None:
+        """Return the parts of :meth:`_stats_block` for an unweighted 1-d block, lean.
+
+        The support check is the block's minimum and maximum (0 and 1, where a
+        statistic is infinite, take :meth:`_stats_block`); the spread is whether they
+        differ.
+        """
+        if w is not None or x.ndim != 1 or x.shape[0] == 0:
+            return None
+        lowest, highest = float(x.min()), float(x.max())
+        if not (lowest > 0 and highest < 1):  # False at nan
+            return None
+        # the largest |log x| and |log1p(-x)| are at the extremes; the margin covers a
+        # log that is not exactly monotone
+        logs = np.log(x, out=buf[0])
+        hi0, lo0 = exact_block_sum(logs, top=-math.log(lowest) * (1 + 1e-12), out=buf[2])
+        log1m = np.log1p(np.negative(x, out=buf[1]), out=buf[1])
+        hi1, lo1 = exact_block_sum(log1m, top=-math.log1p(-highest) * (1 + 1e-12), out=buf[2])
+        parts = {
+            "t": np.array([hi0, hi1], dtype=np.float64),
+            "t_lo": np.array([lo0, lo1], dtype=np.float64),
+            "x0": np.asarray(float(x[0])),
+            "varies": np.asarray(float(lowest != highest)),
+        }
+        return (float(x.shape[0]), 0.0), parts
+
+    @classmethod
+    def _stats_combine(cls, blocks: list[Block]) -> Block:
+        """Exact sums of the statistics and the spread of all blocks at once."""
+        sums = [(wt, {k: p[k] for k in ("t", "t_lo")}) for wt, p in blocks]
+        weight, parts = super()._stats_combine(sums)
+        parts.update(_combine_spread([p for _, p in blocks]))
+        return weight, parts
 
     @classmethod
     def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:

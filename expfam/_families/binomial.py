@@ -42,9 +42,11 @@ from expfam._special import (
     _window_sum,
 )
 from expfam._suffstats import (
+    Block,
     SufficientStatistics,
     block_weight,
     exact_block_sum,
+    int_block_sum,
     two_sum_parts,
 )
 from expfam._support import Support
@@ -61,6 +63,41 @@ def _check_n(n: ArrayLike) -> F64:
         ok = np.isfinite(a) & (a == np.round(a)) & (a >= 1)
     _require(ok, a, "n", "a positive integer (the number of trials)")
     return a.astype(np.float64)
+
+
+def _binomial_block(k: NDArray[Any], n: F64, w: F64 | None, n_batch: F64 | None) -> Block:
+    """Parts of one block: exact sums of the (weighted) successes and trials.
+
+    An unweighted integer block whose numbers of trials are one per batch member
+    (`n_batch`, broadcasting against the batch) is checked by its minimum and its
+    maxima and summed in int64; any other block (or any doubt) is converted and
+    checked element by element, which raises the usual error.
+    """
+    if w is None and n_batch is not None and k.dtype.kind in "biu" and k.shape[0]:
+        rows = k.shape[0]
+        highest = k.max(axis=0)
+        exact = float(np.max(n_batch)) * rows < 2**53  # the trials' sums below are exact
+        if exact and int(k.min()) >= 0 and bool(np.all(highest <= n_batch)):
+            pair = int_block_sum(k, int(np.max(highest)))
+            if pair is not None:
+                sn = np.broadcast_to(n_batch * rows, k.shape[1:]).astype(np.float64)
+                parts = {
+                    "t": pair[0][..., None],
+                    "t_lo": pair[1][..., None],
+                    "n": sn,
+                    "n_lo": np.zeros(k.shape[1:]),
+                }
+                return (float(rows), 0.0), parts
+    kk = _integers(k, "x", "Binomial", 0, n)
+    weight = block_weight(k.shape[0], w)
+    nn: Any = n
+    if w is not None:
+        wn = w.reshape(w.shape + (1,) * (k.ndim - 1))
+        with np.errstate(over="ignore"):  # an overflowing total is refused by `suffstats`
+            kk, nn = wn * kk, wn * n
+    sk, sk_lo = exact_block_sum(_f64(kk))
+    sn, sn_lo = exact_block_sum(_f64(nn))
+    return weight, {"t": sk[..., None], "t_lo": sk_lo[..., None], "n": sn, "n_lo": sn_lo}
 
 
 # ---------------------------------------------------------------------- Binomial
@@ -321,7 +358,9 @@ class Binomial(ExponentialFamily):
             return lazy
         probe = cls._fit_probe(**fixed)
         n64 = _check_n(fixed["n"])
-        a = as_float_array(x, "x")
+        raw = isinstance(x, np.ndarray) and x.dtype.kind in "biu"
+        # integer arrays stay as they are: each block is converted (or summed in int64)
+        a: NDArray[Any] = np.asarray(x) if raw else as_float_array(x, "x")
         if a.ndim == 0:
             raise ValueError("`x` must hold observations along its first axis; got a scalar")
         batch = a.shape[1:]
@@ -344,16 +383,16 @@ class Binomial(ExponentialFamily):
                 )
             n64 = n_obs
         nb = np.broadcast_to(n64, a.shape)
-        k = _integers(a, "x", "Binomial", 0, nb)
         w = check_weights(weights, a.shape[0])
-        weight = block_weight(a.shape[0], w)
-        if w is not None:
-            wn = w.reshape(w.shape + (1,) * (a.ndim - 1))
-            with np.errstate(over="ignore"):  # an overflowing total is refused below
-                k, nb = wn * k, wn * nb
-        sk, sk_lo = exact_block_sum(_f64(k))
-        sn, sn_lo = exact_block_sum(_f64(nb))
-        parts = {"t": sk[..., None], "t_lo": sk_lo[..., None], "n": sn, "n_lo": sn_lo}
+        rows = cls._block_rows(a.shape)
+        n_batch = None if per_obs else n64
+        blocks = [
+            _binomial_block(
+                a[i : i + rows], nb[i : i + rows], None if w is None else w[i : i + rows], n_batch
+            )
+            for i in range(0, max(a.shape[0], 1), rows)
+        ]
+        weight, parts = blocks[0] if len(blocks) == 1 else cls._stats_combine(blocks)
         out = SufficientStatistics(
             cls,
             count=a.shape[0],
@@ -361,7 +400,7 @@ class Binomial(ExponentialFamily):
             parts=parts,
             fixed={"n": None if per_obs else probe._fixed()["n"]},
             batch_shape=batch,
-            dtype=a.dtype,
+            dtype=np.dtype(np.float64) if raw else a.dtype,
         )
         if not np.isfinite(out.total_weight):
             raise ValueError(

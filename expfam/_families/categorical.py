@@ -38,7 +38,7 @@ from expfam._conjugate import register_conjugate
 from expfam._families.dirichlet import Dirichlet
 from expfam._family import ExponentialFamily
 from expfam._kernels import log_softmax, logsumexp, mul0
-from expfam._suffstats import SufficientStatistics
+from expfam._suffstats import Block, SufficientStatistics
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Categorical"]
@@ -613,6 +613,30 @@ class Categorical(ExponentialFamily):
                 "weight and `pseudocount` is 0"
             )
         return cls.fit_counts(counts, pseudocount=pseudocount)
+
+    @classmethod
+    def _stats_fast(
+        cls,
+        probe: ExponentialFamily,
+        x: NDArray[Any],
+        w: F64 | None,
+        buf: F64,  # noqa: ARG003 - the base's signature
+    ) -> Block | None:
+        """Count an unweighted 1-d block of integer labels by ``np.bincount`` (exact).
+
+        The labels are checked by the block's minimum and maximum; any doubt takes
+        :meth:`_stats_block` (the one-hot sums), which raises the usual error.
+        """
+        if w is not None or x.ndim != 1 or x.shape[0] == 0 or x.dtype.kind not in "iu":
+            return None
+        if x.dtype.kind == "u" and x.dtype.itemsize >= np.dtype(np.intp).itemsize:
+            return None  # bincount takes labels as intp
+        assert isinstance(probe, Categorical)  # noqa: S101 - the probe of this family
+        K = probe.num_categories
+        if not (int(x.min()) >= 0 and int(x.max()) < K):
+            return None
+        counts = np.bincount(x, minlength=K).astype(np.float64)  # exact below 2**53
+        return (float(x.shape[0]), 0.0), {"t": counts, "t_lo": np.zeros(K)}
 
     @classmethod
     def _fit_stats(cls, s: SufficientStatistics) -> Categorical:

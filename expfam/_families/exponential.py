@@ -18,7 +18,6 @@ from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_positive,
-    _fit_data,
     _keep,
     _mean_input,
     _natural64,
@@ -72,6 +71,7 @@ class Exponential(ExponentialFamily):
     _repr_params = ("rate",)
     _one_parameter = True
     _support = Support(lower=0.0)
+    _sum_is_statistic = True
 
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})
@@ -171,23 +171,21 @@ class Exponential(ExponentialFamily):
         return _cast(kl, np.result_type(self.dtype, other.dtype))
 
     @classmethod
-    def fit(
-        cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
-    ) -> Exponential:
-        """Maximum-likelihood fit: ``rate = 1 / mean(x)``.
+    def _fit_stats(cls, s: SufficientStatistics) -> Exponential:
+        """Maximum-likelihood fit ``rate = 1 / mean(x)`` from the statistics.
 
         Raises
         ------
         InfeasibleError
             If all (weighted) observations are 0: the MLE does not exist.
         """
-        _no_fixed(cls, fixed)
-        data = _fit_data(x, weights)
-        if data is not None and data.size and np.all(data == 0):
+        if np.any(cls._stats_sum(s)[..., 0] == 0):
             raise InfeasibleError(
                 "`x` is all 0: the Exponential MLE (rate = 1 / mean) needs a positive mean"
             )
-        return super().fit(x, weights=weights)
+        out = super()._fit_stats(s)
+        assert isinstance(out, Exponential)  # noqa: S101 - statistics fit their own family
+        return out
 
 
 # ---------------------------------------------------------------------- conjugate prior

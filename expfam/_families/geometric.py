@@ -86,6 +86,7 @@ class Geometric(ExponentialFamily):
     _repr_params = ("probs",)
     _one_parameter = True
     _support = Support(lower=1.0, integer=True, safe=1.0)
+    _sum_is_statistic = True
 
     def __init__(self, *, probs: ArrayLike) -> None:
         dtype, (p,) = _usual({"probs": probs})

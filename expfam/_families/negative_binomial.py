@@ -103,6 +103,7 @@ class NegativeBinomial(ExponentialFamily):
     _repr_params = ("r", "probs")
     _one_parameter = True
     _support = Support(lower=0.0, integer=True)
+    _sum_is_statistic = True
 
     def __init__(self, r: ArrayLike, *, probs: ArrayLike) -> None:
         dtype, (p,) = _usual({"probs": probs})

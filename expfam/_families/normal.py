@@ -7,6 +7,7 @@ r"""The Normal family.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any
 
@@ -30,8 +31,13 @@ from expfam._families._common import (
 from expfam._family import ExponentialFamily
 from expfam._special import _HALF_LOG_2PI, _f64, _r_minus_log1p
 from expfam._suffstats import (
+    Block,
     SufficientStatistics,
     block_weight,
+    blocks_weight,
+    dd_quotient,
+    exact_block_sum,
+    sum_pairs,
     two_sum_parts,
     weighted_block_sum,
 )
@@ -282,6 +288,70 @@ class Normal(ExponentialFamily):
             q = (wz * z).sum(axis=0) - wz.sum(axis=0) ** 2 / max(sum(weight), 1e-300)
         parts = {"s": total, "s_lo": total_lo, "c": c, "q": q}
         return cls._make_stats(probe, x, weight, parts)
+
+    @classmethod
+    def _stats_fast(
+        cls,
+        probe: ExponentialFamily,  # noqa: ARG003 - the base's signature
+        x: NDArray[Any],
+        w: F64 | None,
+        buf: F64,
+    ) -> Block | None:
+        """Return the parts of :meth:`_stats_block` for an unweighted 1-d block, lean.
+
+        The support check is the block's minimum and maximum; the largest centred
+        deviation is ``max(x) - mean`` or ``mean - min(x)`` (rounding is monotone, so
+        it is the largest of the computed ``x - mean``).
+        """
+        if w is not None or x.ndim != 1 or x.shape[0] == 0:
+            return None
+        lowest, highest = float(x.min()), float(x.max())
+        if not (-math.inf < lowest and highest < math.inf):  # False at nan
+            return None
+        n = x.shape[0]
+        total, total_lo = exact_block_sum(x, top=max(-lowest, highest), out=buf[0])
+        mean = (float(total) + float(total_lo)) / n
+        top = max(highest - mean, mean - lowest)
+        if not top < math.inf:
+            return None
+        e = math.frexp(top)[1]
+        c = math.ldexp(1.0, e)  # a power of two: the scaling is exact
+        d = np.subtract(x, mean, out=buf[0])
+        if -1000 < e < 1000:
+            d *= math.ldexp(1.0, -e)
+        else:
+            d /= c
+        sz = float(d.sum())
+        q = float(np.multiply(d, d, out=buf[1]).sum()) - sz * sz / n
+        parts = {"s": total, "s_lo": total_lo, "c": np.asarray(c), "q": np.asarray(q)}
+        return (float(n), 0.0), parts
+
+    @classmethod
+    def _stats_combine(cls, blocks: list[Block]) -> Block:
+        r"""Chan et al.'s update over all blocks at once.
+
+        :math:`M_2 = \sum_b M_{2,b} + \sum_b W_b (m_b - m)^2` with the block means
+        :math:`m_b` and the mean :math:`m` to twice the precision, scaled by a power of
+        two :math:`C` so that nothing over- or underflows.
+        """
+        w_hi, w_lo = blocks_weight(blocks)
+        s, s_lo = sum_pairs(*(np.stack([p[k] for _, p in blocks]) for k in ("s", "s_lo")))
+        wb = np.array([b[0][0] for b in blocks])
+        wb_lo = np.array([b[0][1] for b in blocks])
+        shape = (-1,) + (1,) * s.ndim
+        wn, wn_lo = wb.reshape(shape), wb_lo.reshape(shape)
+        sb = np.stack([p["s"] for _, p in blocks])
+        sb_lo = np.stack([p["s_lo"] for _, p in blocks])
+        cb = np.stack([np.broadcast_to(p["c"], s.shape) for _, p in blocks])
+        qb = np.stack([np.broadcast_to(p["q"], s.shape) for _, p in blocks])
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            m, m_lo = dd_quotient(s, s_lo, w_hi, w_lo)
+            mb, mb_lo = dd_quotient(sb, sb_lo, wn, wn_lo)
+            has = (wn + wn_lo) > 0
+            delta = np.where(has, (mb - m) + (mb_lo - m_lo), 0.0)
+            cc = np.maximum(cb.max(axis=0), np.ldexp(1.0, np.frexp(np.abs(delta).max(axis=0))[1]))
+            q = ((cb / cc) ** 2 * qb).sum(axis=0) + ((wn + wn_lo) * (delta / cc) ** 2).sum(axis=0)
+        return (w_hi, w_lo), {"s": s, "s_lo": s_lo, "c": np.asarray(cc), "q": np.asarray(q)}
 
     @classmethod
     def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:

@@ -89,6 +89,7 @@ class Poisson(ExponentialFamily):
     _repr_params = ("rate",)
     _one_parameter = True
     _support = Support(lower=0.0, integer=True)
+    _sum_is_statistic = True
 
     def __init__(self, rate: ArrayLike) -> None:
         dtype, (lam,) = _usual({"rate": rate})

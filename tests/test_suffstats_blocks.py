@@ -1,0 +1,184 @@
+"""The streaming pass of ``suffstats``: its blocks, lean paths and combine, against oracles.
+
+``suffstats`` reads the data in blocks, takes a lean path for unweighted blocks
+(support checked by the block's minimum and maximum, exact int64 sums for integer
+data) and combines the blocks' parts once. Forcing tiny blocks runs every combine on
+small samples: the statistics must agree with those of one block (and the gamma's
+log-moment gap with mpmath) as closely as merged chunks do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mpmath
+import numpy as np
+import pytest
+
+import expfam._family
+from expfam import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal, Poisson
+from expfam._special import _phi_terms
+from tests.helpers import assert_same_fit
+from tests.registry import FamilyCase, get_registry
+from tests.test_suffstats import FIT_ULPS, _sample
+
+FITTING = [c for c in get_registry() if c.fits and c.family is not Categorical]
+
+
+@pytest.mark.parametrize("case", FITTING, ids=lambda c: c.id)
+@pytest.mark.parametrize("block", [1, 7, 64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_tiny_blocks_give_the_statistics_of_one_block(
+    case: FamilyCase, block: int, weighted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist, x = _sample(case, 11, 700)
+    fixed = case.fit_arguments(dist)
+    w = np.random.default_rng(12).uniform(0, 2, size=700) if weighted else None
+    one = case.family.suffstats(x, weights=w, **fixed)
+    monkeypatch.setattr(expfam._family, "_BLOCK", block)
+    blocked = case.family.suffstats(x, weights=w, **fixed)
+    assert blocked.count == one.count
+    assert blocked.total_weight == pytest.approx(one.total_weight, rel=1e-16)
+    eps = float(np.finfo(np.float64).eps)
+    scale = np.maximum(
+        np.abs(one.mean_params), np.abs(one.mean_params).max(axis=-1, keepdims=True)
+    )
+    assert np.all(np.abs(blocked.mean_params - one.mean_params) <= 4 * eps * scale)
+    try:
+        whole = one.fit()
+    except expfam.InfeasibleError:
+        with pytest.raises(expfam.InfeasibleError):
+            blocked.fit()
+        return
+    assert_same_fit(blocked.fit(), whole, FIT_ULPS.get(case.family, 4.0))
+
+
+def _gap_reference(x: Any) -> float:
+    """``log mean(x) - mean(log x)`` to 50 digits."""
+    with mpmath.workdps(50):
+        xs = [mpmath.mpf(float(v)) for v in x]
+        m = mpmath.fsum(xs) / len(xs)
+        return float(mpmath.log(m) - mpmath.fsum(mpmath.log(v) for v in xs) / len(xs))
+
+
+def _gamma_samples() -> list[tuple[str, Any]]:
+    rng = np.random.default_rng(5)
+    return [
+        ("shape 0.3", rng.gamma(0.3, 2.0, 3000)),
+        ("shape 2", rng.gamma(2.0, 3.0, 3000)),
+        ("shape 50", rng.gamma(50.0, 1.0, 3000)),
+        ("spread 1e-4", 7.0 * (1 + 1e-4 * rng.standard_normal(3000))),
+        ("spread 1e-9", 7.0 * (1 + 1e-9 * rng.standard_normal(3000))),
+        ("huge", 1e250 * rng.gamma(3.0, 1.0, 3000)),
+        ("tiny", 1e-250 * rng.gamma(3.0, 1.0, 3000)),
+        ("far below the mean", np.concatenate([rng.gamma(2.0, 1.0, 2990), [1e-12] * 10])),
+    ]
+
+
+@pytest.mark.parametrize(("label", "x"), _gamma_samples(), ids=[s[0] for s in _gamma_samples()])
+@pytest.mark.parametrize("block", [None, 50, 1024])
+def test_gamma_gap_against_mpmath(
+    label: str, x: Any, block: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every form of the terms (series on a whole narrow block, log1p with the series on
+    # a subset, log(x/m) far below the mean) and the blocks' re-centring
+    del label
+    if block is not None:
+        monkeypatch.setattr(expfam._family, "_BLOCK", block)
+    s = Gamma.suffstats(x)
+    gap = float(s._parts["g"]) / s.total_weight
+    ref = _gap_reference(x)
+    eps = float(np.finfo(np.float64).eps)
+    assert abs(gap - ref) <= 8 * eps * ref, (gap, ref, abs(gap - ref) / (eps * ref))
+    # the weighted (block) path computes the same terms
+    sw = Gamma.suffstats(x, weights=np.ones(x.size))
+    assert abs(float(sw._parts["g"]) / sw.total_weight - ref) <= 8 * eps * ref
+
+
+def test_integer_sums_are_exact_beyond_float_precision() -> None:
+    x = np.full(100, 2**55 + 1, dtype=np.int64)
+    s = Poisson.suffstats(x)
+    hi, lo = float(s._parts["t"][0]), float(s._parts["t_lo"][0])
+    assert int(hi) + int(lo) == 100 * (2**55 + 1)
+    big = np.array([2**62, 2**62, 1], dtype=np.int64)  # an int64 sum would overflow
+    assert float(Poisson.suffstats(big).mean_params[0]) == pytest.approx(2**63 / 3, rel=1e-15)
+    huge = np.array([2**63 + 6, 2], dtype=np.uint64)
+    assert float(Poisson.suffstats(huge).mean_params[0]) == pytest.approx(2**62 + 4, rel=1e-15)
+
+
+def test_lean_paths_raise_the_errors_of_the_checks() -> None:
+    with pytest.raises(ValueError, match=r"integers in the support \{0, 1, 2, ...\}"):
+        Poisson.suffstats(np.array([3, -1, 4], dtype=np.int64))
+    with pytest.raises(ValueError, match=r"integers in the support \{0, 1, 2, ...\}"):
+        Poisson.suffstats(np.array([3.0, 1.5]))
+    with pytest.raises(ValueError, match=r"\{0, 1\}"):
+        Bernoulli.suffstats(np.array([0, 2, 1], dtype=np.int8))
+    with pytest.raises(ValueError, match="support"):
+        Gamma.suffstats(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="finite"):
+        Normal.suffstats(np.array([1.0, np.inf]))
+    assert float(Bernoulli.fit(np.array([True, False, True, True])).probs) == 0.75
+    assert float(Poisson.fit(np.array([3.0, 1.0, 2.0])).rate) == 2.0
+
+
+def test_gamma_gap_terms_against_mpmath() -> None:
+    # phi(x/m - 1) for one block, every form: the series (Taylor and the fitted
+    # polynomial), log1p, and log(x/m) far below the mean; per term within the bound
+    # of their docstring (13.4 u for a log accurate to an ulp, here 8 eps)
+    m = 3.0
+    small = np.geomspace(1e-9, 0.499, 100)
+    r_grid = np.concatenate(
+        [
+            -1 + np.geomspace(1e-12, 0.6, 200),
+            np.linspace(-0.8, 0.8, 400),  # no 0: the term is 0 there
+            small,
+            -small,
+            np.geomspace(0.5, 1e6, 100),
+        ]
+    )
+    x = m * (1 + r_grid)
+    r = (x - m) / m
+    work = np.empty((3, x.size))
+    terms = _phi_terms(x, m, r.copy(), r_min=float(r.min()), r_max=float(r.max()), work=work)
+    with mpmath.workdps(50):
+        ref = np.array([float(mpmath.mpf(v) / m - 1 - mpmath.log(mpmath.mpf(v) / m)) for v in x])
+    eps = float(np.finfo(np.float64).eps)
+    rel = np.abs(terms - ref) / (eps * ref)
+    assert np.all(rel <= 8), (x[np.argmax(rel)], float(rel.max()))
+    # a narrow block takes the series on the whole block
+    xn = m * (1 + 1e-3 * np.linspace(-1, 1, 101))
+    rn = (xn - m) / m
+    wn = np.empty((3, xn.size))
+    tn = _phi_terms(xn, m, rn.copy(), r_min=float(rn.min()), r_max=float(rn.max()), work=wn)
+    with mpmath.workdps(50):
+        refn = np.array([float(mpmath.mpf(v) / m - 1 - mpmath.log(mpmath.mpf(v) / m)) for v in xn])
+    ok = refn > 0
+    assert np.all(np.abs(tn[ok] - refn[ok]) <= 8 * eps * refn[ok])
+
+
+@pytest.mark.parametrize("family", [Exponential, Normal, Gamma, Beta], ids=lambda f: f.__name__)
+def test_float32_blocks_are_summed_in_float64(family: Any) -> None:
+    # a float32 block's lean sums must not run in float32 (numpy's choice for a
+    # float32 array and a Python float, even into a float64 output)
+    x = np.random.default_rng(3).gamma(2.0, 3.0, 5000).astype(np.float32)
+    if family is Beta:
+        x = (x / (x.max() + 1)).astype(np.float32)
+    s32, s64 = family.suffstats(x), family.suffstats(x.astype(np.float64))
+    assert s32.dtype == np.float32
+    np.testing.assert_array_equal(s32.mean_params, s64.mean_params)
+    assert family.fit(x).dtype == np.float32
+
+
+def test_categorical_counts_of_integer_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = np.random.default_rng(9).integers(0, 4, 1000)
+    lean = Categorical.suffstats(x, num_categories=5)  # np.bincount per block
+    checked = Categorical.suffstats(x, weights=np.ones(1000), num_categories=5)  # one-hot
+    np.testing.assert_array_equal(lean.mean_params, checked.mean_params)
+    np.testing.assert_array_equal(lean.mean_params[:4] * 1000, np.bincount(x))
+    monkeypatch.setattr(expfam._family, "_BLOCK", 7)
+    np.testing.assert_array_equal(
+        Categorical.suffstats(x.astype(np.uint64), num_categories=5).mean_params,
+        lean.mean_params,
+    )
+    with pytest.raises(ValueError, match="outside"):
+        Categorical.suffstats(np.array([0, 5, 1]), num_categories=5)
