@@ -459,7 +459,7 @@ class _Progress:
             self.end_line()
             return
         elapsed = _seconds(self._clock() - self._opened)
-        size = _size(self._bytes) if self._bytes is not None else f"{self._chars:,} characters"
+        size = _size(self._bytes) if self._bytes else f"{self._chars:,} characters"  # /proc: 0
         text = f"{self._prog}: read {self._name}: {size} in {elapsed}"
         if self._tty and self._partial:
             pad = " " * max(0, self._partial - len(text))
