@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import array
 import bisect
+import contextlib
 import csv
 import inspect
 import io
@@ -55,7 +56,9 @@ import json
 import math
 import os
 import re
+import stat
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,6 +307,211 @@ _LIMITS_HELP = (
 _UNICODE_BOM = "\ufeff"
 
 
+# ---------------------------------------------------------------------------- progress
+def _size(n: float) -> str:
+    """``512 B``, ``12.3 kB``, ``210.3 MB``: a number of bytes for a person.
+
+    Examples
+    --------
+    >>> _size(512), _size(12_345), _size(210_300_000), _size(4.2e9)
+    ('512 B', '12.3 kB', '210.3 MB', '4.2 GB')
+    """
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def _seconds(t: float) -> str:
+    return f"{t:.2f} s"
+
+
+class _Progress:
+    r"""What a command is doing, on stderr (``--progress``); without a stream, nothing.
+
+    While an input file is read, its status line says the fraction of its bytes read
+    (of a pipe: the characters read) and the time so far. On a terminal the line is
+    rewritten in place (carriage return) at most every `TTY_INTERVAL` seconds;
+    otherwise a plain line is written at most every `LOG_INTERVAL` seconds. The clock
+    is read only once per `CHECK_CHARS` characters of input, so the cost per line is
+    one comparison. Then each phase (``solving``, ``fitting``) is one line with its
+    time, and a last line gives the total. Every line is ended with a newline before
+    anything else is written to stderr (`end_line`), so an error message starts on a
+    line of its own.
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> progress = _Progress(stream, "expfam fit")
+    >>> with progress.phase("fitting"):
+    ...     pass
+    >>> progress.done()
+    >>> print(re.sub(r"\d+\.\d+ s", "T s", stream.getvalue()), end="")
+    expfam fit: fitting ... T s
+    expfam fit: done, T s in all
+    >>> _Progress(None, "expfam fit").done()  # without --progress: nothing
+    """
+
+    TTY_INTERVAL = 0.2
+    LOG_INTERVAL = 5.0
+    CHECK_CHARS = 1 << 18
+    _clock = staticmethod(time.monotonic)  # replaced by a fake clock in tests
+
+    def __init__(self, stream: TextIO | None, prog: str) -> None:
+        self._stream = stream
+        self._prog = prog
+        try:
+            self._tty = stream is not None and stream.isatty()
+        except (AttributeError, ValueError):  # a closed or minimal stream
+            self._tty = False
+        self._interval = self.TTY_INTERVAL if self._tty else self.LOG_INTERVAL
+        self._start = self._clock()
+        self._partial = 0  # length of the unfinished line on the stream; 0: none
+        # the input being read
+        self._name = ""
+        self._buffer: Any = None  # its byte stream, when it can tell its position
+        self._bytes: int | None = None  # its size in bytes, when known
+        self._opened = self._last = 0.0
+        self._chars = 0
+
+    def _write(self, text: str) -> None:
+        if self._stream is not None:
+            self._stream.write(text)
+            self._stream.flush()
+
+    def end_line(self) -> None:
+        """End an unfinished line (a status line or a phase) with a newline."""
+        if self._partial:
+            self._write("\n")
+            self._partial = 0
+
+    def _line(self, text: str) -> None:
+        self.end_line()
+        self._write(f"{self._prog}: {text}\n")
+
+    def open_input(self, name: str, f: TextIO) -> float:
+        """Start reporting on the input `f` named `name`.
+
+        Returns the count of characters read at which to call `read` next (infinity
+        when disabled).
+        """
+        if self._stream is None:
+            return math.inf
+        self.end_line()
+        self._name, self._buffer, self._bytes, self._chars = name, None, None, 0
+        buffer = getattr(f, "buffer", None)
+        try:
+            if buffer is not None and buffer.seekable():
+                self._buffer = buffer
+                info = os.fstat(buffer.fileno())
+                if stat.S_ISREG(info.st_mode):
+                    self._bytes = info.st_size
+        except (OSError, ValueError):  # not a file: count the characters instead
+            self._buffer = None
+        self._opened = self._last = self._clock()
+        if self._tty:
+            self._status(self._opened)
+        return self.CHECK_CHARS
+
+    def read(self, chars: int) -> float:
+        """Note that `chars` characters have been read; report if it is time to.
+
+        Returns the count of characters at which to call again.
+        """
+        now = self._clock()
+        self._chars = chars
+        if now - self._last >= self._interval:
+            self._last = now
+            self._status(now)
+        return chars + self.CHECK_CHARS
+
+    def _position(self) -> str:
+        """How much of the input has been read, in words."""
+        if self._buffer is not None:
+            try:
+                pos = self._buffer.tell()
+            except (OSError, ValueError):
+                self._buffer = None
+            else:
+                if self._bytes:
+                    percent = min(100.0, 100.0 * pos / self._bytes)
+                    return f"{percent:.0f}% of {_size(self._bytes)}"
+                return _size(pos)
+        return f"{self._chars:,} characters"
+
+    def _status(self, now: float) -> None:
+        elapsed = _seconds(now - self._opened)
+        text = f"{self._prog}: reading {self._name}: {self._position()}, {elapsed}"
+        if self._tty:
+            pad = " " * max(0, self._partial - len(text))
+            self._write(f"\r{text}{pad}")
+            self._partial = len(text)
+        else:
+            self._write(text + "\n")
+
+    def close_input(self, chars: int, *, complete: bool) -> None:
+        """Report the input read, `chars` characters (if reading stopped early, end the line)."""
+        if self._stream is None:
+            return
+        self._chars = chars
+        if not complete:
+            self.end_line()
+            return
+        elapsed = _seconds(self._clock() - self._opened)
+        size = _size(self._bytes) if self._bytes else f"{self._chars:,} characters"  # /proc: 0
+        text = f"{self._prog}: read {self._name}: {size} in {elapsed}"
+        if self._tty and self._partial:
+            pad = " " * max(0, self._partial - len(text))
+            self._write(f"\r{text}{pad}\n")
+            self._partial = 0
+        else:
+            self._write(text + "\n")
+
+    @contextlib.contextmanager
+    def phase(self, what: str) -> Iterator[None]:
+        """Report `what` is being done (``fitting ...``), then how long it took."""
+        if self._stream is None:
+            yield
+            return
+        self.end_line()
+        text = f"{self._prog}: {what} ..."
+        self._write(text)
+        self._partial = len(text)
+        start = self._clock()
+        outcome = "stopped after "
+        try:
+            yield
+            outcome = ""
+        finally:
+            elapsed = outcome + _seconds(self._clock() - start)
+            if self._partial:
+                self._write(f" {elapsed}\n")
+                self._partial = 0
+            else:
+                self._line(f"{what}: {elapsed}")
+
+    def done(self) -> None:
+        """Report the command's total time."""
+        if self._stream is not None:
+            self._line(f"done, {_seconds(self._clock() - self._start)} in all")
+
+
+_QUIET = _Progress(None, PROG)
+
+
+def _progress(args: argparse.Namespace) -> _Progress:
+    """Return the progress reporter of a command (set by `main`); quiet if there is none."""
+    reporter = getattr(args, "reporter", None)
+    return reporter if isinstance(reporter, _Progress) else _QUIET
+
+
+_PROGRESS_HELP = (
+    "report progress on stderr: the fraction of the input file read, then each phase "
+    "with its time (stdout is unchanged)"
+)
+
+
 def _shown(text: str) -> str:
     r"""`text` with every unprintable character escaped, safe to echo to a terminal.
 
@@ -389,18 +597,25 @@ def _open_text(path: str) -> TextIO:
         raise CLIError(f"{name}: cannot read ({exc.strerror})") from None
 
 
-def _text_lines(path: str, text: str | None = None) -> Iterator[tuple[int, str]]:
+def _text_lines(  # noqa: C901 - one pass, each check where it applies
+    path: str, text: str | None = None, progress: _Progress = _QUIET
+) -> Iterator[tuple[int, str]]:
     """Yield ``(line number, stripped line)`` of the data lines of a file, one at a time.
 
     Blank lines and lines starting with ``#`` are skipped; a UTF-8 byte-order mark at
     the start (as spreadsheets write it) is dropped. With `text`, its lines are read
     instead of the file `path` (which then only names the source). Lines longer than
     `MAX_LINE_CHARS` and inputs longer than `MAX_INPUT_CHARS` end the reading with an
-    error, so an endless input (``/dev/zero``) cannot exhaust the memory.
+    error, so an endless input (``/dev/zero``) cannot exhaust the memory. A file's
+    reading is reported to `progress`.
     """
     name = path if text is not None else _source_name(path)
     f: TextIO = io.StringIO(text) if text is not None else _open_text(path)
+    if text is not None:
+        progress = _QUIET
     total = 0
+    check = progress.open_input(name, f)  # report when `total` reaches it
+    complete = False
     try:
         for n in itertools.count(1):
             try:
@@ -410,8 +625,11 @@ def _text_lines(path: str, text: str | None = None) -> Iterator[tuple[int, str]]
                     f"{name}, line {n}: not UTF-8 text (save the file as CSV in UTF-8)"
                 ) from None
             if not line:
+                complete = True
                 return
             total += len(line)
+            if total >= check:
+                check = progress.read(total)
             if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
                 raise CLIError(
                     f"{name}, line {n}: longer than {MAX_LINE_CHARS:,} characters, the limit "
@@ -427,6 +645,7 @@ def _text_lines(path: str, text: str | None = None) -> Iterator[tuple[int, str]]
             if s and not s.startswith("#"):
                 yield n, s
     finally:
+        progress.close_input(total, complete=complete)
         if f is not sys.stdin:
             f.close()
 
@@ -519,7 +738,7 @@ class _Table:
         return self.data[self.index(spec, option)]
 
 
-def read_table(path: str, *, text: str | None = None) -> _Table:  # noqa: C901 - one pass, each check where it applies
+def read_table(path: str, *, text: str | None = None, progress: _Progress = _QUIET) -> _Table:  # noqa: C901 - one pass, each check where it applies
     r"""Read a CSV file (or `text`) into named float columns, streaming it.
 
     The file is comma-, tab- or space-separated (decided by its first data line), with an
@@ -528,6 +747,7 @@ def read_table(path: str, *, text: str | None = None) -> _Table:  # noqa: C901 -
     lines and ``#`` comments are skipped, a UTF-8 byte-order mark is dropped, and the
     limits `MAX_VALUES`, `MAX_LINE_CHARS` and `MAX_INPUT_CHARS` hold. Every error is a
     `CLIError` naming the file, line and column, with a hint for a ``;``-separated file.
+    The reading of a file is reported to `progress` (``--progress``).
 
     Examples
     --------
@@ -536,7 +756,7 @@ def read_table(path: str, *, text: str | None = None) -> _Table:  # noqa: C901 -
     (['x', 'w'], [1.0, 3.0], ['a', 'b'])
     """
     source = path if text is not None else _source_name(path)
-    lines = _text_lines(path, text)
+    lines = _text_lines(path, text, progress)
     first = next(lines, None)
     if first is None:
         raise CLIError(f"{source}: no data (the file is empty)")
@@ -592,14 +812,14 @@ _SEPARATORS = re.compile(r"\s*,\s*|\s+")  # "1,,2" holds an empty value
 
 
 def read_values(
-    path: str, *, text: str | None = None, header: bool = True
+    path: str, *, text: str | None = None, header: bool = True, progress: _Progress = _QUIET
 ) -> tuple[F64Array, _LineMap, str]:
     r"""Read every number of a file (or `text`) in order, any number per line, streaming it.
 
     Values are separated by commas, tabs, spaces or newlines. With `header`, a first line
     without any number is a header: with one name it is skipped; with several the file
     is a table and a column must be chosen. Returns the values, their line numbers and the name of
-    the source. The limits and checks of :func:`read_table` hold.
+    the source. The limits, checks and `progress` of :func:`read_table` hold.
 
     Examples
     --------
@@ -611,7 +831,7 @@ def read_values(
     buf = array.array("d")
     linemap = _LineMap()
     first = header
-    for n, s in _text_lines(path, text):
+    for n, s in _text_lines(path, text, progress):
         cells = _SEPARATORS.split(s)
         if first and not any(map(_is_number, cells)) and s.isprintable():
             if len(cells) > 1:
@@ -739,7 +959,7 @@ def _boltzmann_energies(args: argparse.Namespace) -> tuple[F64Array, Sequence[st
     if args.column is not None and args.file is None:
         raise CLIError("--column needs --file")
     if args.file is not None:
-        table = _read_table(args.file)
+        table = _read_table(args.file, progress=_progress(args))
         energies = table.values(_energy_column(table, args.column))
         states = table.labels or _Indices(table.num_rows)
         source = f"energies from {table.source}"
@@ -783,8 +1003,10 @@ def _cmd_boltzmann(args: argparse.Namespace, out: TextIO) -> int:
     energies, states, source = _boltzmann_energies(args)
     target = _boltzmann_target(args)
     e = np.asarray(energies, dtype=np.float64)
+    what = "solving for beta" if "mean_energy" in target else "computing the distribution"
     try:
-        res = boltzmann(e, **target)
+        with _progress(args).phase(what):
+            res = boltzmann(e, **target)
     except ValueError as exc:
         raise CLIError(_in_cli_terms(str(exc), "boltzmann")) from exc
     probs = np.asarray(res.distribution.probs)
@@ -853,7 +1075,7 @@ def _maxent_prior(
         prior = np.asarray(table.values(column))
         name = table.names[column]
     elif args.prior_file is not None:
-        ptab = _read_table(args.prior_file)
+        ptab = _read_table(args.prior_file, progress=_progress(args))
         if len(ptab.names) != 1:
             raise CLIError(f"--prior-file {ptab.source}: expected one column of prior weights")
         if ptab.num_rows != table.num_rows:
@@ -896,11 +1118,12 @@ def _maxent_features(
 
 def _cmd_maxent(args: argparse.Namespace, out: TextIO) -> int:
     max_entropy = _require_api("max_entropy", "maxent")
-    table = _read_table(args.features)
+    table = _read_table(args.features, progress=_progress(args))
     prior, prior_name, prior_column = _maxent_prior(args, table)
     feats, names, moments = _maxent_features(args, table, prior_column)
     try:
-        res = max_entropy(feats, np.asarray(moments), prior=prior)
+        with _progress(args).phase("solving for the multipliers"):
+            res = max_entropy(feats, np.asarray(moments), prior=prior)
     except ValueError as exc:
         raise CLIError(_in_cli_terms(str(exc), "maxent", names)) from exc
     probs = np.asarray(res.distribution.probs)
@@ -1054,9 +1277,11 @@ def _fit_data(args: argparse.Namespace, cls: type[expfam.ExponentialFamily]) -> 
     else:
         path, text = args.values_option, args.values
     if args.column is None and args.weights is None and not vector:
-        x, linemap, source = read_values(path, text=text, header=text is None)
+        x, linemap, source = read_values(
+            path, text=text, header=text is None, progress=_progress(args)
+        )
         return _FitData(x, None, None, [], source, linemap)
-    table = read_table(path, text=text)
+    table = read_table(path, text=text, progress=_progress(args))
     if args.column is not None and not vector and len(args.column) != 1:
         raise CLIError(f"--column: {cls.__name__} observations are single numbers; give one")
     w_index = table.index(args.weights, "--weights") if args.weights is not None else None
@@ -1148,9 +1373,10 @@ def _fit_categorical(
     a = args.pseudocount
     if not (math.isfinite(a) and a >= 0):
         raise CLIError(f"--pseudocount must be finite and non-negative; got {_num(a)}")
-    counts = np.bincount(labels, weights=data.weights, minlength=K).astype(np.float64)
     try:
-        dist = categorical.fit(labels, K, weights=data.weights, pseudocount=a)
+        with _progress(args).phase("fitting"):
+            counts = np.bincount(labels, weights=data.weights, minlength=K).astype(np.float64)
+            dist = categorical.fit(labels, K, weights=data.weights, pseudocount=a)
     except ValueError as exc:
         raise CLIError(_in_cli_terms(str(exc), "fit")) from exc
     probs = np.asarray(dist.probs)
@@ -1221,7 +1447,8 @@ def _fit_family(
         raise CLIError(f"{data.source}: no data (the input is empty)")
     known = _known_parameters(cls)
     try:
-        dist = cls.fit(data.x, weights=data.weights, **fixed)
+        with _progress(args).phase("fitting"):
+            dist = cls.fit(data.x, weights=data.weights, **fixed)
     except TypeError as exc:
         message = _fit_message(exc, [*known, *fixed])
         missing = [k for k in known if k not in fixed]
@@ -1360,7 +1587,8 @@ def _fit_epilog() -> str:
         "  expfam fit categorical labels.txt --num-categories 4\n"
         "  expfam fit labels.txt --num-categories 4       # the same: categorical is the default\n"
         "  seq 0 3 | expfam fit --pseudocount 0.5 --json\n"
-        "  expfam fit --labels '0 1 1 2 2 2'\n\n"
+        "  expfam fit --labels '0 1 1 2 2 2'\n"
+        "  expfam fit poisson counts.txt --progress --json  # progress on stderr\n\n"
         "Without --column and --weights every number of the input is one observation,\n"
         "separated by spaces, commas, tabs or newlines (a first line holding one name is\n"
         "a header and skipped). With --column or --weights, and for dirichlet, the file\n"
@@ -1417,7 +1645,8 @@ def _add_glm_parser(sub: Any, fmt: Callable[[str], argparse.HelpFormatter]) -> N
             "examples:\n"
             "  expfam glm poisson claims.csv --response n --offset log_exposure\n"
             "  expfam glm bernoulli trial.csv --response cured --columns dose age --json\n"
-            "  expfam glm binomial doses.csv --response dead --trials total\n\n"
+            "  expfam glm binomial doses.csv --response dead --trials total\n"
+            "  expfam glm poisson big.csv --response n --progress  # progress on stderr\n\n"
             "FILE is a CSV table (comma, tab or space separated) with a header row; a\n"
             "first column of text names the rows. Without --columns every numeric column\n"
             "other than the response, weights, offset and trials is a covariate."
@@ -1437,13 +1666,14 @@ def _add_glm_parser(sub: Any, fmt: Callable[[str], argparse.HelpFormatter]) -> N
     p.add_argument("--no-intercept", action="store_true", help="no intercept column")
     p.add_argument("--robust", action="store_true", help="sandwich (HC0) standard errors")
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.add_argument("--progress", action="store_true", help=_PROGRESS_HELP)
     p.set_defaults(func=_cmd_glm)
 
 
 def _cmd_glm(args: argparse.Namespace, out: TextIO) -> int:  # noqa: C901, PLR0912 - one check per option
     """Fit and print a GLM (``expfam glm``)."""
     glm = _require_api("glm", "glm")
-    table = read_table(args.data)
+    table = read_table(args.data, progress=_progress(args))
     used: dict[str, int] = {"--response": table.index(args.response, "--response")}
     for option, spec in (("--weights", args.weights), ("--offset", args.offset)):
         if spec is not None:
@@ -1477,18 +1707,19 @@ def _cmd_glm(args: argparse.Namespace, out: TextIO) -> int:  # noqa: C901, PLR09
         X = np.zeros((table.num_rows, 0))
     family = getattr(expfam, args.family.capitalize())
     try:
-        res = glm(
-            family,
-            _NamedColumns(X, names),
-            y,
-            weights=weights,
-            offset=offset,
-            l2=args.l2,
-            intercept=not args.no_intercept,
-            link=args.link,
-            cov_type="robust" if args.robust else "model",
-            **fixed,
-        )
+        with _progress(args).phase("fitting"):
+            res = glm(
+                family,
+                _NamedColumns(X, names),
+                y,
+                weights=weights,
+                offset=offset,
+                l2=args.l2,
+                intercept=not args.no_intercept,
+                link=args.link,
+                cov_type="robust" if args.robust else "model",
+                **fixed,
+            )
     except TypeError as exc:  # a family's fixed parameters: still the user's input
         raise CLIError(str(exc)) from exc
     if args.json:
@@ -1625,7 +1856,8 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
             "  expfam boltzmann                                 # Jaynes' dice\n"
             "  expfam boltzmann 0 1 1 2 --beta 0.5\n"
             "  expfam boltzmann -1e-3 0 2.5e-3 --temperature 1e-4\n"
-            "  expfam boltzmann --file levels.csv --column energy --mean-energy 1.2 --json\n\n"
+            "  expfam boltzmann --file levels.csv --column energy --mean-energy 1.2 --json\n"
+            "  expfam boltzmann --file levels.csv --beta 0.5 --progress  # progress on stderr\n\n"
             "A file holds one energy per line, or is a CSV table (comma, tab or space\n"
             "separated) with an optional header row and an optional first column of\n"
             "state names; lines starting with # are ignored. `--file -` reads stdin.\n"
@@ -1658,6 +1890,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         help="temperature 1/beta; 0 is the limit T -> 0+ (beta = inf)",
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.add_argument("--progress", action="store_true", help=_PROGRESS_HELP)
     p.set_defaults(func=_cmd_boltzmann)
 
     p = sub.add_parser(
@@ -1705,6 +1938,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         help="file with one prior weight per state (normalised to sum to 1)",
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.add_argument("--progress", action="store_true", help=_PROGRESS_HELP)
     p.set_defaults(func=_cmd_maxent)
 
     p = sub.add_parser(
@@ -1771,6 +2005,7 @@ def _build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         help="categorical: added to every category's count (default 0: the plain MLE; 1: Laplace)",
     )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.add_argument("--progress", action="store_true", help=_PROGRESS_HELP)
     p.set_defaults(func=_cmd_fit)
     _add_glm_parser(sub, fmt)
     return parser, dict(sub.choices)
@@ -1815,8 +2050,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one statu
     func: Callable[[argparse.Namespace, TextIO], int] = args.func
     prog = f"{PROG} {args.command}"
     as_json = bool(getattr(args, "json", False))
+    args.reporter = _Progress(sys.stderr if getattr(args, "progress", False) else None, prog)
     try:
-        return func(args, sys.stdout)
+        return _run(func, args)
     except CLIError as exc:
         _fail(prog, "error", exc, as_json=as_json)
         return EXIT_USAGE
@@ -1843,6 +2079,17 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one statu
         kind = "internal error (please report it)"
         _fail(prog, kind, exc, as_json=as_json, status=EXIT_FAILURE)
         return EXIT_FAILURE
+
+
+def _run(func: Callable[[argparse.Namespace, TextIO], int], args: argparse.Namespace) -> int:
+    """Run a command; with ``--progress``, end its last progress line, then say it is done."""
+    reporter = _progress(args)
+    try:
+        status = func(args, sys.stdout)
+    finally:  # an error message then starts on a line of its own
+        reporter.end_line()
+    reporter.done()
+    return status
 
 
 def _fail(

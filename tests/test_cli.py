@@ -1031,3 +1031,207 @@ def test_streamed_json_and_tables_equal_the_whole(monkeypatch: pytest.MonkeyPatc
     _cli._table_columns(["i", "x"], [_cli._Indices(5), _cli._Column(x)], a)
     _cli._table(["i", "x"], [[str(i), c] for i, c in enumerate(_column(x))], b)
     assert a.getvalue() == b.getvalue()
+
+
+# ---------------------------------------------------------------------------- --progress
+GLM_CSV = "name,x,y\na,0.1,0\nb,0.5,1\nc,1.5,2\nd,2.0,3\ne,-0.4,1\nf,0.3,1\n"
+
+#: each long-running command with a file input, and the phase it reports
+PROGRESS_COMMANDS: list[tuple[list[str], str]] = [
+    (["boltzmann", "-f", "states.csv", "-c", "energy", "-m", "1.2"], "solving for beta ..."),
+    (["boltzmann", "-f", "states.csv", "-c", "energy", "-b", "0.5"], "computing the distri"),
+    (["maxent", "states.csv", "--features", "energy", "--moments", "1.2"], "solving for the mult"),
+    (
+        [
+            "maxent",
+            "states.csv",
+            "--features",
+            "energy",
+            "spin",
+            "-m",
+            "1.2",
+            "0.1",
+            "--prior-file",
+            "prior.txt",
+        ],
+        "solving",
+    ),
+    (["fit", "poisson", "counts.txt"], "fitting ..."),
+    (["fit", "labels.txt", "-k", "4"], "fitting ..."),
+    (["fit", "normal", "states.csv", "--column", "energy", "--weights", "q"], "fitting ..."),
+    (["glm", "poisson", "glm.csv", "--response", "y"], "fitting ..."),
+]
+
+
+@pytest.fixture
+def progress_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "states.csv").write_text(STATES)
+    (tmp_path / "prior.txt").write_text("0.4\n0.3\n0.2\n0.1\n")
+    (tmp_path / "counts.txt").write_text("3\n0\n2\n5\n")
+    (tmp_path / "labels.txt").write_text("0 1 2 3 1\n")
+    (tmp_path / "glm.csv").write_text(GLM_CSV)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def check_progress_lines(err: str, command: str, phase: str, files: list[str]) -> None:
+    """Every line is a complete progress line of `command`; files read, phase, total."""
+    assert err.endswith("\n"), err
+    lines = err.splitlines()
+    assert all(line.startswith(f"expfam {command}: ") for line in lines), err
+    for name in files:
+        assert any(
+            re.match(rf"expfam {command}: read {name}: \S+ \S+ in \d+\.\d\d s$", s) for s in lines
+        ), err
+    assert any(re.search(re.escape(phase) + r".* \d+\.\d\d s$", s) for s in lines), err
+    assert re.fullmatch(rf"expfam {command}: done, \d+\.\d\d s in all", lines[-1]), err
+
+
+@pytest.mark.parametrize(
+    "case", range(len(PROGRESS_COMMANDS)), ids=lambda i: " ".join(PROGRESS_COMMANDS[i][0])
+)
+def test_progress_goes_to_stderr_and_stdout_is_unchanged(
+    case: int, progress_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del progress_files
+    args, phase = PROGRESS_COMMANDS[case]
+    files = [a for a in args if a.endswith((".csv", ".txt"))]
+    for json_flag in ([], ["--json"]):
+        assert main([*args, *json_flag]) == 0
+        plain = capsys.readouterr()
+        assert plain.err == ""  # nothing without --progress
+        assert main([*args, *json_flag, "--progress"]) == 0
+        with_progress = capsys.readouterr()
+        assert with_progress.out == plain.out
+        if json_flag:
+            strict_json(with_progress.out)
+        check_progress_lines(with_progress.err, args[0], phase, files)
+
+
+def test_progress_in_a_subprocess_keeps_json_clean(tmp_path: Path) -> None:
+    (tmp_path / "counts.txt").write_text("3\n0\n2\n5\n")
+    r = run("fit", "poisson", "counts.txt", "--progress", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert strict_json(r.stdout)["parameters"] == {"rate": 2.5}
+    check_progress_lines(r.stderr, "fit", "fitting ...", ["counts.txt"])
+    assert ok("fit", "poisson", "counts.txt", "--json", cwd=tmp_path) == r.stdout
+
+
+def test_progress_of_standard_input_counts_characters(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "x\n1\n2\n3\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))  # no byte position to ask for
+    assert main(["fit", "poisson", "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"expfam fit: read <stdin>: {len(text)} characters in " in err
+    check_progress_lines(err, "fit", "fitting ...", [])
+
+
+class FakeClock:
+    """A clock that advances `step` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def big_values_file(path: Path, n: int) -> int:
+    """Write `n` numbers, one a line, after a header; return the file's size in bytes."""
+    path.write_text("x\n" + "".join(f"{i % 1000}.5\n" for i in range(n)))
+    return path.stat().st_size
+
+
+def test_progress_is_throttled_not_per_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n = 50_000
+    path = tmp_path / "big.txt"
+    size = big_values_file(path, n)
+    # the clock is read once per CHECK_CHARS characters, a line written once per
+    # LOG_INTERVAL seconds: here one check per ~1000 characters, 1 s per reading of
+    # the clock, a line at most every 5 s (every 5th check)
+    monkeypatch.setattr(_cli._Progress, "CHECK_CHARS", 1000)
+    monkeypatch.setattr(_cli._Progress, "_clock", staticmethod(FakeClock(1.0)))
+    assert main(["fit", "normal", str(path), "--progress"]) == 0
+    err = capsys.readouterr().err
+    reading = [s for s in err.splitlines() if ": reading " in s]
+    checks = size // 1000
+    assert checks // 5 - 2 <= len(reading) <= checks // 5 + 2, (len(reading), checks)
+    assert len(reading) < n / 100  # not a line per line of input
+    percents = [int(p) for s in reading for p in re.findall(r"reading \S+: (\d+)% of ", s)]
+    assert len(percents) == len(reading)
+    assert percents == sorted(percents)
+    assert percents[0] > 0
+    assert percents[-1] <= 100
+    assert "\r" not in err  # not a terminal: plain lines
+    # with the real clock and the shipped intervals: a fast read prints no status line
+    monkeypatch.undo()
+    assert main(["fit", "normal", str(path), "--progress"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) <= 4, lines
+
+
+def test_progress_on_a_terminal_rewrites_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "big.txt"
+    big_values_file(path, 20_000)
+    monkeypatch.setattr(_cli._Progress, "CHECK_CHARS", 1000)
+    monkeypatch.setattr(_cli._Progress, "_clock", staticmethod(FakeClock(0.05)))
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["fit", "normal", str(path), "--progress", "--json"]) == 0
+    strict_json(capsys.readouterr().out)
+    err = terminal.getvalue()
+    assert err.count("\r") > 5  # the status line, rewritten in place
+    assert err.endswith("\n")
+    shown = [line.rsplit("\r", 1)[-1].rstrip() for line in err.split("\n")[:-1]]
+    assert shown[0].startswith(f"expfam fit: read {path}: ")  # the last state of the line
+    assert shown[1].startswith("expfam fit: fitting ... ")
+    assert shown[2].startswith("expfam fit: done, ")
+    assert len(shown) == 3
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_an_error_while_reading_starts_on_its_own_line(
+    json_flag: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad.txt"
+    big_values_file(path, 20_000)
+    with path.open("a") as f:
+        f.write("1.5x\n")
+    monkeypatch.setattr(_cli._Progress, "CHECK_CHARS", 1000)
+    monkeypatch.setattr(_cli._Progress, "_clock", staticmethod(FakeClock(0.05)))
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["fit", "normal", str(path), "--progress", *json_flag]) == 2
+    err = terminal.getvalue()
+    assert "\r" in err
+    last = err.split("\n")[-2]  # the error: a whole line, no status line before it
+    if json_flag:
+        assert json.loads(last)["error"] == f"{path}, line 20002: '1.5x' is not a number"
+    else:
+        assert last == f"expfam fit: error: {path}, line 20002: '1.5x' is not a number"
+    assert "done," not in err
+
+
+def test_a_failing_phase_says_it_stopped(
+    progress_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del progress_files
+    assert main(["boltzmann", "-f", "states.csv", "-c", "energy", "-m", "7", "--progress"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(
+        r"expfam boltzmann: solving for beta \.\.\. stopped after \d+\.\d\d s", lines[-2]
+    )
+    assert lines[-1].startswith("expfam boltzmann: error: --mean-energy=7")
