@@ -4,8 +4,8 @@ Softmax regression, and the limit model of separated data
 
 :func:`expfam.glm` with :class:`expfam.Categorical` fits multinomial (softmax)
 logistic regression with all :math:`K` logit columns: the negative log-likelihood
-of a row is the seed's :math:`h(u) = -\langle p, u\rangle + \operatorname{LSE}(u)`
-at :math:`u = B^\top x`.
+of a row is the cross-entropy with logits
+:math:`h(u) = -\langle p, u\rangle + \operatorname{LSE}(u)` at :math:`u = B^\top x`.
 
 The data: three species of flowers measured by two petal sizes, generated
 deterministically here (three Gaussian clusters shaped like the petal

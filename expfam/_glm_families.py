@@ -511,7 +511,8 @@ class CategoricalModel:
     r"""Softmax regression: rows of counts ``c_i`` (one-hot labels or soft targets).
 
     The per-row objective is :math:`s_i\\,\\mathrm{LSE}(u_i) - \\langle c_i, u_i\\rangle`
-    with :math:`s_i = \\sum_k c_{ik}`: the seed's :math:`h(u)` scaled by the row total.
+    with :math:`s_i = \\sum_k c_{ik}`: the cross-entropy with logits :math:`h(u)` scaled
+    by the row total.
     """
 
     family = Categorical
