@@ -380,7 +380,11 @@ def _quadrature_kl(p: ExponentialFamily, q: ExponentialFamily) -> float:
         x, w = dirichlet3_quadrature(p)
         lp, lq = f64(p.log_prob(x)), f64(q.log_prob(x))
         return float(np.sum(w * np.exp(lp) * (lp - lq)))
-    lo, hi = {Normal: (-np.inf, np.inf), Beta: (0.0, 1.0)}.get(type(p), (0.0, np.inf))
+    ends: dict[type[ExponentialFamily], tuple[float, float]] = {
+        Normal: (-np.inf, np.inf),
+        Beta: (0.0, 1.0),
+    }
+    lo, hi = ends.get(type(p), (0.0, np.inf))
 
     def f(x: float) -> float:
         lp, lq = float(p.log_prob(x)), float(q.log_prob(x))

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._families._common import (
     _cast,
     _check_probs,
@@ -32,7 +33,7 @@ from expfam._families._common import (
 )
 from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
-from expfam._special import _bernoulli_kl, _binary_entropy
+from expfam._special import _bernoulli_kl, _binary_entropy, _f64
 from expfam._suffstats import SufficientStatistics
 from expfam._validation import FloatArray
 
@@ -42,7 +43,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- Bernoulli
-class Bernoulli(ExponentialFamily):
+class Bernoulli(ScalarFamily):
     r"""Bernoulli distributions on :math:`\{0, 1\}` with success probability :math:`p`.
 
     As an exponential family: :math:`T(x) = x`, :math:`\eta = \operatorname{logit} p`,
@@ -191,6 +192,37 @@ class Bernoulli(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Bernoulli:
         _no_fixed(cls, fixed)
         return _probe(cls(probs=0.5))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        return (self._eta,)
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002 - x = 0 inside
+        return _f64(special.expit(-p[0]))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
+        return _f64(special.expit(p[0]))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
+        return _f64(-np.logaddexp(0, p[0]))
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
+        return _f64(-np.logaddexp(0, -p[0]))
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return _f64(special.expit(p[0]))
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(np.sqrt(special.expit(p[0]) * special.expit(-p[0])))
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """1 where ``probs >= 1/2`` (at 1/2 the two outcomes tie), else 0."""
+        return _f64(p[0] >= 0)
 
 
 # ---------------------------------------------------------------------- conjugate prior

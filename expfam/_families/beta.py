@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._beta_dirichlet import (
     _beta_fisher,
@@ -41,8 +42,9 @@ from expfam._families._common import (
     _usual,
 )
 from expfam._family import ExponentialFamily
-from expfam._special import _log_beta
+from expfam._special import _f64, _log_beta
 from expfam._suffstats import SufficientStatistics
+from expfam._tails import log_betainc
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Beta"]
@@ -50,7 +52,7 @@ __all__ = ["Beta"]
 F64 = NDArray[np.float64]
 
 
-class Beta(ExponentialFamily):
+class Beta(ScalarFamily):
     r"""Beta distributions with shape parameters :math:`a > 0` and :math:`b > 0`.
 
     Density :math:`x^{a-1}(1-x)^{b-1}/B(a, b)` on :math:`0 < x < 1`. As an
@@ -261,3 +263,51 @@ class Beta(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Beta:
         _no_fixed(cls, fixed)
         return _probe(cls(a=1.0, b=1.0))
+
+    # ------------------------------------------------------------------ distribution functions
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._params64
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.betainc(a, b, x))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.betaincc(a, b, x))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return log_betainc(a, b, x, 1 - x)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return log_betainc(b, a, 1 - x, x)
+
+    def _df_ppf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.betaincinv(a, b, q))
+
+    def _df_isf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.betainccinv(a, b, q))
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        c = a + b
+        return _f64(np.sqrt(a / c * (b / c) / (c + 1)))
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """Return ``(a - 1)/(a + b - 2)`` for ``a, b > 1``, or the end where the density peaks.
+
+        nan where there is no single mode: ``a = b = 1`` (uniform) and ``a, b < 1``
+        (both ends).
+        """
+        a, b = p
+        inner = (a - 1) / ((a - 1) + (b - 1))
+        out = np.where((a > 1) & (b > 1), inner, np.nan)
+        out = np.where((a <= 1) & (b >= 1) & ~((a == 1) & (b == 1)), 0.0, out)
+        return _f64(np.where((a >= 1) & (b <= 1) & ~((a == 1) & (b == 1)), 1.0, out))

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -49,6 +50,7 @@ from expfam._suffstats import (
     exact_block_sum,
     two_sum_parts,
 )
+from expfam._tails import log_betainc
 from expfam._validation import FloatArray, as_float_array, check_weights, rescaled_weights
 
 __all__ = ["Binomial"]
@@ -68,7 +70,7 @@ def _check_n(n: ArrayLike) -> F64:
 _BINOMIAL_ASYMPTOTIC = 1e8  # variance above which the entropy's expansion is used
 
 
-class Binomial(ExponentialFamily):
+class Binomial(ScalarFamily):
     r"""Binomial distributions with a known number of trials :math:`n`.
 
     :math:`P(x) = \binom{n}{x} p^x (1-p)^{n-x}` on :math:`x \in \{0, \dots, n\}`. As an
@@ -460,6 +462,44 @@ class Binomial(ExponentialFamily):
                 "a Binomial needs its number of trials: pass `n=` (e.g. `Binomial.fit(x, n=10)`)"
             )
         return _probe(cls(n=fixed["n"], probs=0.5))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        p, q = self._pq
+        return self._n64, p, q
+
+    def _df_support(self) -> tuple[float, F64]:
+        return 0.0, self._n64
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, _, q = p
+        return _f64(special.betainc(n - x, x + 1, q))  # I_{1-p}(n - k, k + 1)
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, pr, _ = p
+        return _f64(special.betainc(x + 1, n - x, pr))  # I_p(k + 1, n - k)
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, pr, q = p
+        return log_betainc(n - x, x + 1, q, pr)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, pr, q = p
+        return log_betainc(x + 1, n - x, pr, q)
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return _f64(p[0] * p[1])
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        n, pr, q = p
+        return _f64(np.sqrt(n * pr * q))
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """``floor((n + 1) p)``, at most ``n`` (at an integer value the one below ties)."""
+        n, pr, _ = p
+        return _f64(np.minimum(np.floor((n + 1) * pr), n))
 
 
 # ---------------------------------------------------------------------- conjugate prior

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -34,8 +35,9 @@ from expfam._families._common import (
 )
 from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
-from expfam._special import _r_minus_log1p
+from expfam._special import _f64, _r_minus_log1p
 from expfam._suffstats import SufficientStatistics
+from expfam._tails import log1mexp
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Exponential"]
@@ -44,7 +46,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- exponential
-class Exponential(ExponentialFamily):
+class Exponential(ScalarFamily):
     r"""Exponential distributions with rate :math:`\lambda > 0`.
 
     Density :math:`\lambda e^{-\lambda x}` on :math:`x \ge 0`. As an exponential
@@ -206,6 +208,38 @@ class Exponential(ExponentialFamily):
                 "`x` is all 0: the Exponential MLE (rate = 1 / mean) needs a positive mean"
             )
         return super().fit(x, weights=weights)
+
+    # ------------------------------------------------------------------ distribution functions
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._params64
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.expm1(-p[0] * x))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(np.exp(-p[0] * x))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log1mexp(-p[0] * x)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-p[0] * x)
+
+    def _df_ppf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.log1p(-q) / p[0])
+
+    def _df_isf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.log(q) / p[0])
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(1 / p[0])
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """0, the density's maximum."""
+        return np.zeros(p[0].shape)
 
 
 # ---------------------------------------------------------------------- conjugate prior

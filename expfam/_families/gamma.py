@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from expfam._distfns import ScalarFamily
 from expfam._dual import DualProblem, solve_dual
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
@@ -52,6 +53,7 @@ from expfam._suffstats import (
     two_sum_parts,
     weighted_block_sum,
 )
+from expfam._tails import log_gammainc, log_gammaincc
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Gamma"]
@@ -138,7 +140,7 @@ def _gamma_solve_shape(s: F64) -> F64:
     return _f64(a)
 
 
-class Gamma(ExponentialFamily):
+class Gamma(ScalarFamily):
     r"""Gamma distributions with shape :math:`\alpha > 0` and rate :math:`\beta > 0`.
 
     Density :math:`\beta^\alpha x^{\alpha-1} e^{-\beta x} / \Gamma(\alpha)` on
@@ -438,3 +440,43 @@ class Gamma(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Gamma:
         _no_fixed(cls, fixed)
         return _probe(cls(shape=1.0, rate=1.0))
+
+    # ------------------------------------------------------------------ distribution functions
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._params64
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.gammainc(a, b * x))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.gammaincc(a, b * x))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return log_gammainc(a, b * x)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return log_gammaincc(a, b * x)
+
+    def _df_ppf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.gammaincinv(a, q) / b)
+
+    def _df_isf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.gammainccinv(a, q) / b)
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(np.sqrt(a) / b)
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """``(shape - 1) / rate`` for ``shape >= 1``, else 0 (where the density is infinite)."""
+        a, b = p
+        return _f64(np.where(a >= 1, (a - 1) / b, 0.0))

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -38,6 +39,7 @@ from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
 from expfam._special import _f64, _mul_weight, _r_minus_log1p
 from expfam._suffstats import SufficientStatistics
+from expfam._tails import log1mexp
 from expfam._validation import FloatArray
 
 __all__ = ["Geometric"]
@@ -46,7 +48,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- Geometric
-class Geometric(ExponentialFamily):
+class Geometric(ScalarFamily):
     r"""Geometric distributions: trials up to and including the first success.
 
     :math:`P(x) = p(1-p)^{x-1}` on :math:`x \in \{1, 2, \dots\}` (the convention of
@@ -224,6 +226,42 @@ class Geometric(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Geometric:
         _no_fixed(cls, fixed)
         return _probe(cls(probs=0.5))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._pq[0], self._logs[1]
+
+    def _df_support(self) -> tuple[float, float]:
+        return 1.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.expm1(_mul_weight(x, p[1])))  # 1 - (1 - p)**k
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(np.exp(_mul_weight(x, p[1])))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log1mexp(_mul_weight(x, p[1]))
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(_mul_weight(x, p[1]))
+
+    def _df_guess(self, q: F64, p: tuple[F64, ...], upper_tail: bool) -> F64:
+        """Invert the continuous ``sf(x) = (1 - p)**x``."""
+        lq = np.log(q) if upper_tail else np.log1p(-q)
+        return _f64(np.ceil(lq / p[1]) - 1)
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return _f64(1 / p[0])
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(np.sqrt(np.exp(p[1])) / p[0])
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """1, the first trial."""
+        return np.ones(p[0].shape)
 
 
 # ---------------------------------------------------------------------- conjugate prior

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -35,6 +36,7 @@ from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
 from expfam._special import _bd0, _f64, _neg_plogp, _poisson_logpmf, _window, _window_sum
 from expfam._suffstats import SufficientStatistics
+from expfam._tails import log_gammainc, log_gammaincc
 from expfam._validation import FloatArray
 
 __all__ = ["Poisson"]
@@ -48,7 +50,7 @@ _POISSON_ASYMPTOTIC = 1e4
 _POISSON_SERIES = (1 / 12, 1 / 24, 19 / 360, 9 / 80, 863 / 2520)
 
 
-class Poisson(ExponentialFamily):
+class Poisson(ScalarFamily):
     r"""Poisson distributions with rate :math:`\lambda \ge 0`.
 
     :math:`P(x) = \lambda^x e^{-\lambda}/x!` on :math:`x \in \{0, 1, \dots\}`. As an
@@ -231,6 +233,37 @@ class Poisson(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Poisson:
         _no_fixed(cls, fixed)
         return _probe(cls(rate=1.0))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        return (self._rate64,)
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.pdtr(x, p[0]))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.pdtrc(x, p[0]))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log_gammaincc(x + 1, p[0])  # P(X <= k) = Q(k + 1, rate)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log_gammainc(x + 1, p[0])
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return p[0]
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(np.sqrt(p[0]))
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """``floor(rate)`` (at an integer rate, ``rate - 1`` ties with it)."""
+        return _f64(np.floor(p[0]))
 
 
 # ---------------------------------------------------------------------- conjugate prior
