@@ -754,6 +754,19 @@ class Categorical(ExponentialFamily):
         out = np.where(t64 == 0, zero, np.where(t64 == np.inf, inf, out))
         return Categorical(logits=out)
 
+    # ------------------------------------------------------------------ distribution functions
+    def mode(self) -> NDArray[np.int64]:
+        """Most probable label (int64), shape ``batch_shape``; ties go to the smallest label.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from expfam import Categorical
+        >>> Categorical(logits=[[0.0, 2.0, 1.0], [5.0, -np.inf, 5.0]]).mode()
+        array([1, 0])
+        """
+        return np.asarray(np.argmax(self._natural, axis=-1), dtype=np.int64)
+
 
 # ---------------------------------------------------------------------- helpers
 

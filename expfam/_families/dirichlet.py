@@ -11,6 +11,7 @@ with :math:`\alpha_0 = \sum_k \alpha_k`, mean parameters
 
 from __future__ import annotations
 
+import operator
 from functools import cached_property
 from typing import Any
 
@@ -42,6 +43,7 @@ from expfam._families._common import (
     _spread_parts,
     _usual,
 )
+from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
 from expfam._kernels import softmax
 from expfam._special import _f64, _log_beta
@@ -289,6 +291,73 @@ class Dirichlet(ExponentialFamily):
         # the probe checks points of the simplex of any size K (taken from the data)
         _no_fixed(cls, fixed)
         return _probe(cls(concentration=[1.0, 1.0]))
+
+    # ------------------------------------------------------------------ distribution functions
+    def mode(self) -> FloatArray:
+        r"""Mode :math:`(\alpha_k - 1)/(\alpha_0 - K)`, shape ``batch_shape + (K,)``.
+
+        The density's maximum is interior exactly when every :math:`\alpha_k > 1`;
+        elsewhere it lies on the boundary of the simplex (or the density is unbounded
+        or flat there) and the result is nan.
+
+        Examples
+        --------
+        >>> from expfam import Dirichlet
+        >>> Dirichlet([3.0, 2.0, 2.0]).mode()
+        array([0.5 , 0.25, 0.25])
+        """
+        a = self._alpha64
+        with np.errstate(invalid="ignore", over="ignore"):
+            excess = a - 1  # exact for the alpha > 1 that are kept
+            out = excess / excess.sum(axis=-1, keepdims=True)
+        out = np.where(np.all(a > 1, axis=-1, keepdims=True), out, np.nan)
+        return _cast(out, self.dtype)
+
+    def marginal(self, k: int) -> Beta:
+        r"""Marginal distribution of component `k`, a Beta distribution.
+
+        :math:`x_k \sim \mathrm{Beta}(\alpha_k, \alpha_0 - \alpha_k)`.
+
+        Parameters
+        ----------
+        k : int
+            Index of the component, ``-K <= k < K`` (negative from the end).
+
+        Returns
+        -------
+        Beta
+            Batch shape ``batch_shape``, in this distribution's dtype; its
+            distribution functions give the marginal's cdf, quantiles and intervals.
+
+        Raises
+        ------
+        TypeError
+            If `k` is not an integer.
+        ValueError
+            If `k` is out of range.
+
+        Examples
+        --------
+        >>> from expfam import Dirichlet
+        >>> m = Dirichlet([2.0, 3.0, 5.0]).marginal(0)
+        >>> m
+        Beta(a=2, b=8)
+        >>> float(m.mean())
+        0.2
+        """
+        try:
+            i = operator.index(k)
+        except TypeError:
+            raise TypeError(f"`k` must be an integer; got {k!r}") from None
+        K = self.num_categories
+        if not -K <= i < K:
+            raise ValueError(
+                f"`k` must be in [-{K}, {K}) for a Dirichlet of {K} categories; got {i}"
+            )
+        a = self._alpha64
+        ak = a[..., i]
+        rest = np.delete(a, i % K, axis=-1).sum(axis=-1)  # alpha_0 - alpha_k, no cancellation
+        return Beta(a=_cast(ak, self.dtype), b=_cast(rest, self.dtype))
 
 
 def _check_shape(shape: tuple[int, ...], name: str) -> None:
