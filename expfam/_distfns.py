@@ -421,8 +421,8 @@ class ScalarFamily(ExponentialFamily):
         """Most probable value (the density's or the mass's maximum), shape ``batch_shape``.
 
         Where two outcomes tie (a discrete family at an integer boundary) it is the
-        larger; where there is no single mode the family's docstring says which
-        value is returned.
+        larger, as far as the rounding of the parameters tells a tie; where there
+        is no single mode the family's docstring says which value is returned.
 
         Examples
         --------

@@ -122,7 +122,8 @@ class Bernoulli(ScalarFamily):
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\log(1 + e^\eta)`, shape ``batch_shape``."""
-        return _cast(np.logaddexp(0, self._eta), self.dtype)
+        with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+            return _cast(np.logaddexp(0, self._eta), self.dtype)
 
     def _mean_map(self) -> FloatArray:
         return self.mean()[..., None]
@@ -166,7 +167,8 @@ class Bernoulli(ScalarFamily):
         """
         _, k, outside, nan = _log_prob_outcomes(self, x, lambda a: (a == 0) | (a == 1), 0.0)
         eta = self._eta
-        out = np.where(k == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
+        with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+            out = np.where(k == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta))
         out = _finish_log_prob(out + 0.0, outside, nan)  # + 0.0: no -0.0 for sure outcomes
         return _cast(out, self.dtype)
 

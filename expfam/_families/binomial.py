@@ -61,8 +61,9 @@ F64 = NDArray[np.float64]
 def _check_n(n: ArrayLike) -> F64:
     a = as_float_array(n, "n")
     with np.errstate(invalid="ignore"):
-        ok = np.isfinite(a) & (a == np.round(a)) & (a >= 1)
-    _require(ok, a, "n", "a positive integer (the number of trials)")
+        ok = np.isfinite(a) & (a == np.round(a)) & (a >= 1) & (a <= 2.0**53)
+    # above 2**53 floats are not all integers, and n reads back as int64
+    _require(ok, a, "n", "a positive integer (the number of trials) at most 2**53")
     return a.astype(np.float64)
 
 
@@ -191,7 +192,8 @@ class Binomial(ScalarFamily):
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`n\log(1 + e^\eta)`, shape ``batch_shape``."""
-        return _cast(self._n64 * np.logaddexp(0, self._eta), self.dtype)
+        with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+            return _cast(self._n64 * np.logaddexp(0, self._eta), self.dtype)
 
     def _mean_map(self) -> FloatArray:
         return self.mean()[..., None]

@@ -272,7 +272,8 @@ class Categorical(ExponentialFamily):
                [-0.25,  0.25]])
         """
         p = self._parts().p
-        out = -p[..., :, None] * p[..., None, :]
+        with np.errstate(under="ignore"):  # products of tiny probabilities are 0
+            out = -p[..., :, None] * p[..., None, :]
         out += 0.0  # -0.0 -> 0.0 where a probability is 0
         idx = np.arange(p.shape[-1])
         out[..., idx, idx] = _indicator_variance(p)

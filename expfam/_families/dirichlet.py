@@ -129,13 +129,23 @@ class Dirichlet(ExponentialFamily):
     def mean(self) -> FloatArray:
         r"""Mean :math:`\alpha / \alpha_0`, shape ``batch_shape + (K,)``."""
         a = self._alpha64
-        return _cast(a / a.sum(axis=-1, keepdims=True), self.dtype)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            a0 = a.sum(axis=-1, keepdims=True)
+            r = a / a.max(axis=-1, keepdims=True)  # alpha / max alpha: its sum is finite
+            out = np.where(np.isfinite(a0), a / a0, r / r.sum(axis=-1, keepdims=True))
+        return _cast(out, self.dtype)
 
     def variance(self) -> FloatArray:
         r"""Marginal variances :math:`\alpha_k(\alpha_0 - \alpha_k)/(\alpha_0^2(\alpha_0+1))`."""
         a = self._alpha64
-        a0 = a.sum(axis=-1, keepdims=True)
-        return _cast(a / a0 * ((a0 - a) / a0) / (a0 + 1), self.dtype)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            a0 = a.sum(axis=-1, keepdims=True)
+            out = a / a0 * ((a0 - a) / a0) / (a0 + 1)
+            top = a.max(axis=-1, keepdims=True)
+            r = a / top
+            s = r.sum(axis=-1, keepdims=True)  # alpha_0 / max alpha, finite
+            big = (r / s) * ((s - r) / s) / s / top  # alpha_0 + 1 = alpha_0 there
+        return _cast(np.where(np.isfinite(a0), out, big), self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\ln B(\alpha)`, shape ``batch_shape``."""

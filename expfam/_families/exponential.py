@@ -98,11 +98,13 @@ class Exponential(ScalarFamily):
 
     def mean(self) -> FloatArray:
         r"""Mean :math:`1/\lambda`."""
-        return _cast(1 / self._params64[0], self.dtype)
+        with np.errstate(over="ignore"):  # inf for a rate below 1 / the float max
+            return _cast(1 / self._params64[0], self.dtype)
 
     def variance(self) -> FloatArray:
         r"""Variance :math:`1/\lambda^2`."""
-        return _cast(1 / self._params64[0] ** 2, self.dtype)
+        with np.errstate(over="ignore", under="ignore"):
+            return _cast((1 / self._params64[0]) ** 2, self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`A(\eta) = -\log(-\eta) = -\log\lambda`."""
@@ -146,7 +148,8 @@ class Exponential(ScalarFamily):
         """Draw samples of shape ``size + batch_shape``."""
         gen = np.random.default_rng(rng)
         shape = _size(size) + self.batch_shape
-        return _cast(gen.exponential(1 / self._params64[0], size=shape), self.dtype)
+        with np.errstate(over="ignore"):  # a scale beyond the float max: +inf draws
+            return _cast(gen.standard_exponential(shape) / self._params64[0], self.dtype)
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Exponential:
@@ -208,6 +211,20 @@ class Exponential(ScalarFamily):
                 "`x` is all 0: the Exponential MLE (rate = 1 / mean) needs a positive mean"
             )
         return super().fit(x, weights=weights)
+
+    def entropy(self) -> FloatArray:
+        r"""Entropy :math:`1 - \log\lambda`, in nats.
+
+        The closed form: the generic :math:`A - \eta\mu` forms
+        :math:`\lambda \cdot (1/\lambda)`, which overflows for a subnormal rate.
+
+        Examples
+        --------
+        >>> from expfam import Exponential
+        >>> float(Exponential(rate=5e-324).entropy())  # 1 + 744.44
+        745.4400719213812
+        """
+        return _cast(1 - np.log(self._params64[0]), self.dtype)
 
     # ------------------------------------------------------------------ distribution functions
     def _df_params(self) -> tuple[F64, ...]:

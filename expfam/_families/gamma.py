@@ -77,6 +77,11 @@ def _gamma_fisher(eta: F64) -> F64:
 
 
 def _gamma_fisher_ab(a: F64, b: F64) -> F64:
+    with np.errstate(over="ignore", under="ignore"):  # +inf for a subnormal rate
+        return _gamma_fisher_ab_raw(a, b)
+
+
+def _gamma_fisher_ab_raw(a: F64, b: F64) -> F64:
     c = 1 / b
     return np.stack([np.stack([special.polygamma(1, a), c], -1), np.stack([c, a * c * c], -1)], -2)
 
@@ -219,12 +224,14 @@ class Gamma(ScalarFamily):
     def mean(self) -> FloatArray:
         r"""Mean :math:`\alpha/\beta`."""
         a, b = self._params64
-        return _cast(a / b, self.dtype)
+        with np.errstate(over="ignore", under="ignore"):  # +inf or 0 beyond the float range
+            return _cast(a / b, self.dtype)
 
     def variance(self) -> FloatArray:
         r"""Variance :math:`\alpha/\beta^2`."""
         a, b = self._params64
-        return _cast(a / b / b, self.dtype)
+        with np.errstate(over="ignore", under="ignore"):
+            return _cast(a / b / b, self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\ln\Gamma(\alpha) - \alpha\log\beta`, shape ``batch_shape``."""
@@ -233,7 +240,8 @@ class Gamma(ScalarFamily):
 
     def _mean_map(self) -> FloatArray:
         a, b = self._params64
-        return _cast(np.stack([special.digamma(a) - np.log(b), a / b], axis=-1), self.dtype)
+        with np.errstate(over="ignore", under="ignore"):  # E[x] beyond the float range
+            return _cast(np.stack([special.digamma(a) - np.log(b), a / b], axis=-1), self.dtype)
 
     def fisher_information(self) -> FloatArray:
         r"""Fisher information :math:`[[\psi_1(\alpha), 1/\beta], [1/\beta, \alpha/\beta^2]]`."""
@@ -465,12 +473,15 @@ class Gamma(ScalarFamily):
         return log_gammaincc(a, b * x)
 
     def _df_ppf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        # each inverse where its probability is the small tail: 1 - q is exact there
         a, b = p
-        return _f64(special.gammaincinv(a, q) / b)
+        y = np.where(q <= 0.5, special.gammaincinv(a, q), special.gammainccinv(a, 1 - q))
+        return _f64(y / b)
 
     def _df_isf(self, q: F64, p: tuple[F64, ...]) -> F64:
         a, b = p
-        return _f64(special.gammainccinv(a, q) / b)
+        y = np.where(q <= 0.5, special.gammainccinv(a, q), special.gammaincinv(a, 1 - q))
+        return _f64(y / b)
 
     def _df_std(self, p: tuple[F64, ...]) -> F64:
         a, b = p

@@ -38,6 +38,7 @@ from expfam._families._common import (
 from expfam._families.beta import Beta
 from expfam._families.geometric import Geometric
 from expfam._family import ExponentialFamily
+from expfam._sampling import POISSON_RATE_MAX, check_sampleable
 from expfam._special import _f64, _mul_weight, _window, _window_sum
 from expfam._suffstats import SufficientStatistics
 from expfam._tails import log_betainc
@@ -279,6 +280,14 @@ class NegativeBinomial(ScalarFamily):
         gen = np.random.default_rng(rng)
         p = self._geometric._pq[0]
         shape = _size(size) + self.batch_shape
+        # numpy draws a Poisson of a gamma of mean r (1 - p) / p: the same int64 limit
+        check_sampleable(
+            self._r64 * (self._geometric._pq[1] / p) <= POISSON_RATE_MAX / 64,
+            p,
+            "probs",
+            "NegativeBinomial",
+            "large enough that r (1 - probs) / probs <= 1.4e17",
+        )
         return np.asarray(gen.negative_binomial(self._r64, p, size=shape), dtype=np.int64)
 
     @classmethod

@@ -190,7 +190,7 @@ class Normal(ScalarFamily):
     def fisher_information(self) -> FloatArray:
         r"""Covariance of :math:`(x, x^2)`: :math:`[[\sigma^2, 2\mu\sigma^2], [2\mu\sigma^2, 4\mu^2\sigma^2 + 2\sigma^4]]`."""  # noqa: E501
         m, s = self._params64
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             v = s * s
             c = 2 * m * v
             out = np.stack(

@@ -21,6 +21,7 @@ from expfam._families._common import (
     _finish_log_prob,
     _integer_outcomes,
     _integers,
+    _keep,
     _log_prob_outcomes,
     _natural64,
     _no_fixed,
@@ -34,6 +35,7 @@ from expfam._families._common import (
 )
 from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
+from expfam._sampling import POISSON_RATE_MAX, check_sampleable
 from expfam._special import _bd0, _f64, _neg_plogp, _poisson_logpmf, _window, _window_sum
 from expfam._suffstats import SufficientStatistics
 from expfam._tails import log_gammainc, log_gammaincc
@@ -99,6 +101,7 @@ class Poisson(ScalarFamily):
             _require(np.isfinite(lam) & (lam >= 0), lam, "rate", "non-negative and finite")
         with np.errstate(divide="ignore"):
             super().__init__(np.log(lam)[..., None].astype(dtype))
+        _keep(self, "_rate64", _readonly(np.array(lam)))  # not exp(log(rate)): exact
 
     def _check_natural(self) -> None:
         eta = _natural64(self, 1, "Poisson")
@@ -164,12 +167,14 @@ class Poisson(ScalarFamily):
         elf = np.zeros(lam.shape)
         asym = lam >= _POISSON_ASYMPTOTIC
         la = lam[asym]
-        r = 1 / la
-        series = np.zeros_like(la)
-        for c in reversed(_POISSON_SERIES):
-            series = (series + c) * r
-        h[asym] = 0.5 * (np.log(2 * np.pi * la) + 1) - series
-        elf[asym] = h[asym] + la * np.log(la) - la
+        with np.errstate(under="ignore"):  # near the float max 1 / rate is subnormal
+            r = 1 / la
+            series = np.zeros_like(la)
+            for c in reversed(_POISSON_SERIES):
+                series = (series + c) * r
+        h[asym] = 0.5 * (np.log(2 * np.pi) + np.log(la) + 1) - series  # no 2 pi la overflow
+        with np.errstate(over="ignore"):  # E[log x!] overflows (to +inf) near the float max
+            elf[asym] = h[asym] + la * (np.log(la) - 1)
         win = ~asym & (lam > 0)
         lw = lam[win]
         lo, hi = _window(lw, lw)
@@ -223,7 +228,12 @@ class Poisson(ScalarFamily):
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
     ) -> NDArray[np.int64]:
-        """Draw counts (int64) of shape ``size + batch_shape``."""
+        """Draw counts (int64) of shape ``size + batch_shape``.
+
+        Raises ``ValueError`` for a rate above ``9.22e18`` (int64 counts).
+        """
+        lam = self._rate64
+        check_sampleable(lam <= POISSON_RATE_MAX, lam, "rate", "Poisson", "at most 9.22e18")
         gen = np.random.default_rng(rng)
         return np.asarray(
             gen.poisson(self._rate64, size=_size(size) + self.batch_shape), dtype=np.int64
