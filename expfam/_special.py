@@ -97,9 +97,13 @@ def _gamma_entropy_unit(x: F64) -> F64:
     out = np.empty_like(x)
     small = x < 25
     xs = x[small]
-    out[small] = xs + special.gammaln(xs) + (1 - xs) * special.digamma(xs)
+    with np.errstate(invalid="ignore"):  # inf - inf: psi(x) = -1/x overflows
+        hs = xs + special.gammaln(xs) + (1 - xs) * special.digamma(xs)
+    # below 1 / (float max) the entropy, about -1/x, is below -max: -inf
+    out[small] = np.where(np.isneginf(special.digamma(xs)), -np.inf, hs)
     xl = x[~small]
-    r = 1 / xl
+    with np.errstate(under="ignore"):  # 1 / x is subnormal near the float max
+        r = 1 / xl
     # coefficients of r**1 ... r**10
     coef = (
         -1 / 3,
@@ -114,8 +118,9 @@ def _gamma_entropy_unit(x: F64) -> F64:
         -1 / 132,
     )
     series = np.zeros_like(xl)
-    for c in reversed(coef):
-        series = (series + c) * r
+    with np.errstate(under="ignore"):
+        for c in reversed(coef):
+            series = (series + c) * r
     out[~small] = 0.5 * (1 + np.log(2 * np.pi)) + 0.5 * np.log(xl) + series
     return _f64(out)
 

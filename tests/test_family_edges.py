@@ -249,3 +249,44 @@ def test_size_check_is_shared() -> None:
             d.sample(1.5)  # type: ignore[arg-type]
         msgs.add(str(info.value))
     assert len(msgs) == 1
+
+
+# ---------------------------------------------------------------------- entropies at the extremes
+def _dirichlet_entropy_ref(alpha: list[float]) -> float:
+    """Textbook Dirichlet entropy at 400 digits (enough for concentrations near 1e308)."""
+    with mpmath.workdps(400):
+        a = [mpmath.mpf(v) for v in alpha]
+        a0, k = sum(a), len(a)
+        log_b = sum(mpmath.loggamma(v) for v in a) - mpmath.loggamma(a0)
+        return float(
+            log_b + (a0 - k) * mpmath.digamma(a0) - sum((v - 1) * mpmath.digamma(v) for v in a)
+        )
+
+
+@pytest.mark.parametrize(
+    "alpha",
+    [[1e300, 1e300], [1e308, 1e308], [1.4e308, 1.4e308], [1.4e308, 1.4e308, 1.4e308]],
+)
+def test_beta_and_dirichlet_entropy_near_float_max(alpha: list[float]) -> None:
+    """Was -inf with eleven warnings (Beta(1.4e308, 1.4e308)); it is about -354."""
+    expected = _dirichlet_entropy_ref(alpha)
+    got = _quiet(Dirichlet(alpha).entropy)
+    assert float(got) == pytest.approx(expected, rel=1e-13)
+    if len(alpha) == 2:
+        beta = Beta(a=alpha[0], b=alpha[1])
+        assert float(_quiet(beta.entropy)) == pytest.approx(expected, rel=1e-13)
+
+
+def test_entropy_at_subnormal_shapes_is_minus_inf() -> None:
+    """Were nan with warnings: the exact entropies, about -1/shape, are below -1.8e308."""
+    assert float(_quiet(Gamma(shape=TINY, rate=1.0).entropy)) == -np.inf
+    assert float(_quiet(Beta(a=TINY, b=1.0).entropy)) == -np.inf
+    assert float(_quiet(Dirichlet([TINY, TINY]).entropy)) == -np.inf
+    assert float(_quiet(Dirichlet([TINY, 1.0, 2.0]).entropy)) == -np.inf
+    # where -1/shape is representable the entropy is finite and right
+    with mpmath.workdps(60):
+        a = mpmath.mpf(1e-300)
+        exact = a + mpmath.loggamma(a) + (1 - a) * mpmath.digamma(a)
+    assert float(_quiet(Gamma(shape=1e-300, rate=1.0).entropy)) == pytest.approx(
+        float(exact), rel=1e-15
+    )
