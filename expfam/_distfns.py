@@ -21,7 +21,8 @@ Conventions (those of :mod:`scipy.stats`):
 - ``ppf(q)`` is the smallest ``x`` of the support with ``cdf(x) >= q`` and
   ``isf(q)`` the smallest with ``sf(x) <= q``; for a discrete family ``ppf(0)`` and
   ``isf(1)`` are one below the support's lower end;
-- a probability ``q`` outside ``[0, 1]`` (or nan) gives nan, as does a nan ``x``;
+- a probability ``q`` outside ``[0, 1]`` (or nan) gives nan, as does a nan ``x``
+  (``interval`` raises ``ValueError`` for a level outside ``[0, 1]``, as scipy does);
   ``x = ±inf`` gives the limits.
 """
 
@@ -381,12 +382,17 @@ class ScalarFamily(ExponentialFamily):
         Parameters
         ----------
         level : array_like
-            Probabilities in ``[0, 1]``, broadcasting against the batch; outside, or
-            nan, gives nan ends (as :meth:`ppf`).
+            Probabilities in ``[0, 1]``, broadcasting against the batch; a nan gives
+            nan ends.
 
         Returns
         -------
         lower, upper : ndarray
+
+        Raises
+        ------
+        ValueError
+            If a `level` is outside ``[0, 1]`` (as :meth:`scipy.stats.rv_continuous.interval`).
 
         Examples
         --------
@@ -400,8 +406,12 @@ class ScalarFamily(ExponentialFamily):
         """
         a = as_float_array(level, "level")
         with quiet():
+            bad = (a < 0) | (a > 1)
             tail = np.asarray((1 - a.astype(np.float64)) / 2)
-            tail = np.where((a >= 0) & (a <= 1), tail, np.nan)
+        if np.any(bad):
+            raise ValueError(
+                f"`level` must be a probability in [0, 1]; found {float(a[bad].flat[0])!r}"
+            )
         if isinstance(level, (np.ndarray, np.generic)) and a.dtype.kind == "f":
             tail = tail.astype(a.dtype)  # keep the dtype rule of `level`
         return self.ppf(tail), self.isf(tail)

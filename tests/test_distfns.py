@@ -517,7 +517,8 @@ def test_std_is_sqrt_variance() -> None:
 
 # ---------------------------------------------------------------------- edges and shapes
 def test_edge_arguments_follow_scipy() -> None:
-    """nan gives nan, +-inf the limits; q outside [0, 1] gives nan; ppf(0), ppf(1)."""
+    """nan gives nan, +-inf the limits; q outside [0, 1] gives nan (a level outside it
+    raises, as in scipy); ppf(0), ppf(1)."""
     for d in (Poisson(rate=2.0), Normal(0.0, 1.0), Gamma(shape=2.0, rate=1.0), Beta(a=2, b=3)):
         x = np.array([np.nan, -np.inf, np.inf])
         np.testing.assert_array_equal(d.cdf(x), [np.nan, 0.0, 1.0])
@@ -527,7 +528,10 @@ def test_edge_arguments_follow_scipy() -> None:
         q = np.array([-0.1, 1.1, np.nan, -np.inf, np.inf])
         assert np.all(np.isnan(d.ppf(q)))
         assert np.all(np.isnan(d.isf(q)))
-        assert all(np.isnan(v) for v in d.interval(1.5))
+        assert all(np.isnan(v) for v in d.interval(np.nan))
+        for level in (1.5, -0.1, [0.5, 2.0]):
+            with pytest.raises(ValueError, match=r"`level` must be a probability in \[0, 1\]"):
+                d.interval(level)
     cases: list[tuple[ScalarFamily, Any]] = [
         (Poisson(rate=2.0), stats.poisson(2.0)),
         (Binomial(n=10, probs=0.3), stats.binom(10, 0.3)),

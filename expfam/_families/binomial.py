@@ -83,7 +83,8 @@ class Binomial(ScalarFamily):
     Parameters
     ----------
     n : array_like of int
-        Numbers of trials (positive integers), broadcasting with the probabilities.
+        Numbers of trials (positive integers up to ``2**53``, above which floats are
+        not all integers), broadcasting with the probabilities.
     probs : array_like, optional
         Success probabilities in :math:`[0, 1]`.
     logits : array_like, optional
