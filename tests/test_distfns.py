@@ -3,8 +3,8 @@
 References:
 
 - mpmath at 50 digits from the parameters each distribution holds (a binomial's
-  success probability is ``expit(logits)`` evaluated exactly, a geometric's is
-  ``1 - exp(eta)``). The tolerance is ``1e-13`` relative plus ``8 eps`` times the
+  success probability as given, a geometric's ``1 - exp(eta)`` of its natural
+  parameter). The tolerance is ``1e-13`` relative plus ``8 eps`` times the
   condition number of the function in its inputs (``x`` for a continuous family, the
   parameters the formula derives in float64 for a discrete one), measured in mpmath:
   where the function is well conditioned this is ``1e-13``.
@@ -71,8 +71,8 @@ def held_params(d: ScalarFamily) -> tuple[Mpf, ...]:  # noqa: PLR0911 - one per 
     """The parameters `d` holds, exactly, as mpmath numbers (its formulas' inputs)."""
     if isinstance(d, Poisson):
         return (_m(d.rate),)
-    if isinstance(d, (Bernoulli, Binomial)):
-        p = 1 / (1 + mpmath.exp(-_m(d.logits)))
+    if isinstance(d, (Bernoulli, Binomial)):  # built from probs: kept exactly
+        p = _m(d.probs)
         return (p,) if isinstance(d, Bernoulli) else (_m(d.n), p)
     if isinstance(d, (Geometric, NegativeBinomial)):
         p = -mpmath.expm1(_m(d.natural_params[..., 0]))

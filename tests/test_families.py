@@ -75,7 +75,7 @@ class Spec:
 
 
 def _probs(d: ExponentialFamily) -> F64:
-    return f64(getattr(as64(d), "probs"))  # noqa: B009 - every caller's family has probs
+    return f64(getattr(d, "probs"))  # noqa: B009 - every caller's family has probs
 
 
 SPECS = [

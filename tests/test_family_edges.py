@@ -78,6 +78,17 @@ def test_poisson_near_float_max_log_prob_and_entropy() -> None:
     assert np.all(np.isfinite(_quiet(lambda: top.log_prob([0.0, 1e308, BIG]))))
 
 
+def test_bernoulli_and_binomial_probs_read_back_exactly() -> None:
+    """Were expit(logit(p)): 0.1 read back 0.10000000000000002 and 5e-324 read back 0."""
+    for p in (0.1, 5e-324, 1e-310, 1 - 2**-53):
+        assert float(Bernoulli(probs=p).probs) == p
+        assert float(Binomial(n=3, probs=p).probs) == p
+    p32 = np.float32(0.1)
+    assert Bernoulli(probs=p32).probs == p32
+    assert float(Bernoulli(probs=TINY).mean()) == TINY
+    assert float(Binomial(n=4, probs=TINY).mean()) == 4 * TINY
+
+
 # ---------------------------------------------------------------------- near-maximal parameters
 def test_beta_mean_at_1_4e308_is_one_half() -> None:
     """Was 0.0 (a + b overflowed); the variance is 1/(4 (2.8e308 + 1)), subnormal."""

@@ -20,6 +20,7 @@ from expfam._families._common import (
     _check_probs,
     _finish_log_prob,
     _integers,
+    _keep,
     _log_prob_outcomes,
     _natural64,
     _no_fixed,
@@ -89,6 +90,8 @@ class Bernoulli(ScalarFamily):
             dtype, (eta,) = _usual({"logits": np.asarray(logits)})
             _require(~np.isnan(eta), eta, "logits", "free of nan")
         super().__init__(eta[..., None].astype(dtype))
+        if probs is not None:  # kept: expit(logit(p)) is not p (0 for p = 5e-324)
+            _keep(self, "_pq", (_readonly(np.array(p)), _readonly(np.array(1 - p))))
 
     def _check_natural(self) -> None:
         _natural64(self, 1, "Bernoulli")
@@ -199,32 +202,34 @@ class Bernoulli(ScalarFamily):
     _discrete = True
 
     def _df_params(self) -> tuple[F64, ...]:
-        return (self._eta,)
+        return self._pq
 
     def _df_support(self) -> tuple[float, float]:
         return 0.0, 1.0
 
     def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002 - x = 0 inside
-        return _f64(special.expit(-p[0]))
+        return p[1]
 
     def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
-        return _f64(special.expit(p[0]))
+        return p[0]
 
     def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
-        return _f64(-np.logaddexp(0, p[0]))
+        pr, q = p
+        return _f64(np.where(pr < 0.5, np.log1p(-pr), np.log(q)))
 
     def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
-        return _f64(-np.logaddexp(0, -p[0]))
+        pr, q = p
+        return _f64(np.where(q < 0.5, np.log1p(-q), np.log(pr)))
 
     def _df_mean(self, p: tuple[F64, ...]) -> F64:
-        return _f64(special.expit(p[0]))
+        return p[0]
 
     def _df_std(self, p: tuple[F64, ...]) -> F64:
-        return _f64(np.sqrt(special.expit(p[0]) * special.expit(-p[0])))
+        return _f64(np.sqrt(p[0] * p[1]))
 
     def _df_mode(self, p: tuple[F64, ...]) -> F64:
         """1 where ``probs >= 1/2`` (at 1/2 the two outcomes tie), else 0."""
-        return _f64(p[0] >= 0)
+        return _f64(p[0] >= 0.5)
 
 
 # ---------------------------------------------------------------------- conjugate prior

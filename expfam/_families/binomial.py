@@ -22,6 +22,7 @@ from expfam._families._common import (
     _finish_log_prob,
     _integer_outcomes,
     _integers,
+    _keep,
     _log_prob_outcomes,
     _natural64,
     _probe,
@@ -135,6 +136,9 @@ class Binomial(ScalarFamily):
             ) from None
         super().__init__(np.broadcast_to(eta, shape)[..., None].astype(dtype))
         self._n64 = np.broadcast_to(n64, shape)
+        if probs is not None:  # kept: expit(logit(p)) is not p (0 for p = 5e-324)
+            pb = np.broadcast_to(p, shape)
+            _keep(self, "_pq", (_readonly(np.array(pb)), _readonly(np.array(1 - pb))))
 
     def _init_fixed(self, **fixed: Any) -> None:
         if set(fixed) != {"n"}:
