@@ -6,6 +6,7 @@ r"""The Poisson family.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any
 
@@ -36,7 +37,15 @@ from expfam._families._common import (
 from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
 from expfam._sampling import POISSON_RATE_MAX, check_sampleable
-from expfam._special import _bd0, _f64, _neg_plogp, _poisson_logpmf, _window, _window_sum
+from expfam._special import (
+    _bd0,
+    _f64,
+    _mul_weight,
+    _neg_plogp,
+    _poisson_logpmf,
+    _window,
+    _window_sum,
+)
 from expfam._suffstats import SufficientStatistics
 from expfam._tails import log_gammainc, log_gammaincc
 from expfam._validation import FloatArray
@@ -48,6 +57,9 @@ F64 = NDArray[np.float64]
 
 # ---------------------------------------------------------------------- Poisson
 _POISSON_ASYMPTOTIC = 1e4
+# below this rate the entropy sums the first terms directly: lam**30 / 30! < 1e-92 lam
+_POISSON_SMALL = 0.01
+_POISSON_SMALL_TERMS = 30
 # entropy of Poisson(lam) ~ log(2 pi e lam)/2 - sum_k c_k lam**-k (checked against mpmath sums)
 _POISSON_SERIES = (1 / 12, 1 / 24, 19 / 360, 9 / 80, 863 / 2520)
 
@@ -175,7 +187,22 @@ class Poisson(ScalarFamily):
         h[asym] = 0.5 * (np.log(2 * np.pi) + np.log(la) + 1) - series  # no 2 pi la overflow
         with np.errstate(over="ignore"):  # E[log x!] overflows (to +inf) near the float max
             elf[asym] = h[asym] + la * (np.log(la) - 1)
-        win = ~asym & (lam > 0)
+        # small rates: the masses lam**k e**-lam / k! by recurrence, each to a few ulp
+        # (exp of the log-mass would carry the rounding of log p = -690 for lam = 1e-300)
+        small = (lam > 0) & (lam < _POISSON_SMALL)
+        ls = lam[small]
+        with np.errstate(under="ignore"):
+            pk = np.exp(-ls)
+            log_lam = np.log(ls)
+            hs, es = np.zeros_like(ls), np.zeros_like(ls)
+            for k in range(_POISSON_SMALL_TERMS):
+                if k:
+                    pk = pk * ls / k
+                lg = math.lgamma(k + 1)
+                hs += _mul_weight(pk, -(k * log_lam - ls - lg))
+                es += pk * lg
+        h[small], elf[small] = hs, es
+        win = ~asym & ~small & (lam > 0)
         lw = lam[win]
         lo, hi = _window(lw, lw)
 
@@ -243,6 +270,22 @@ class Poisson(ScalarFamily):
     def _fit_probe(cls, **fixed: Any) -> Poisson:
         _no_fixed(cls, fixed)
         return _probe(cls(rate=1.0))
+
+    @classmethod
+    def from_mean_params(cls, mean_params: ArrayLike, /, **fixed: Any) -> Poisson:
+        """Build a Poisson distribution from its mean (the rate), keeping the rate as given.
+
+        Examples
+        --------
+        >>> from expfam import Poisson
+        >>> float(Poisson.from_mean_params(1e-300).rate)  # not exp(log(1e-300))
+        1e-300
+        """
+        out = super().from_mean_params(mean_params, **fixed)
+        mu = cls._with_param_axis(mean_params, "mean_params")
+        rate = np.broadcast_to(mu[..., 0].astype(out.dtype), out.batch_shape)
+        _keep(out, "_rate64", _readonly(rate.astype(np.float64)))
+        return out
 
     # ------------------------------------------------------------------ distribution functions
     _discrete = True
