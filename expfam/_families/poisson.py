@@ -272,6 +272,17 @@ class Poisson(ScalarFamily):
         return _probe(cls(rate=1.0))
 
     @classmethod
+    def _stats_mean(cls, s: SufficientStatistics) -> F64:
+        """Return the mean count, correctly rounded (the fitted rate is kept as computed).
+
+        The generic ``(sum + sum_lo) / W`` rounds twice (``Poisson.fit([0, 12],
+        weights=[1.7e308] * 2)`` would be ``5.999999999999999``); the quotient of
+        the double-double sums rounds once.
+        """
+        hi, lo = s._mean_dd("t")
+        return _f64(np.asarray(hi + lo)[..., None] if np.ndim(hi) == 0 else (hi + lo))
+
+    @classmethod
     def from_mean_params(cls, mean_params: ArrayLike, /, **fixed: Any) -> Poisson:
         """Build a Poisson distribution from its mean (the rate), keeping the rate as given.
 
