@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from expfam._fpstate import quiet
+
 __all__ = []
 
 F64 = NDArray[np.float64]
@@ -95,9 +97,13 @@ def _gamma_entropy_unit(x: F64) -> F64:
     out = np.empty_like(x)
     small = x < 25
     xs = x[small]
-    out[small] = xs + special.gammaln(xs) + (1 - xs) * special.digamma(xs)
+    with np.errstate(invalid="ignore"):  # inf - inf: psi(x) = -1/x overflows
+        hs = xs + special.gammaln(xs) + (1 - xs) * special.digamma(xs)
+    # below 1 / (float max) the entropy, about -1/x, is below -max: -inf
+    out[small] = np.where(np.isneginf(special.digamma(xs)), -np.inf, hs)
     xl = x[~small]
-    r = 1 / xl
+    with np.errstate(under="ignore"):  # 1 / x is subnormal near the float max
+        r = 1 / xl
     # coefficients of r**1 ... r**10
     coef = (
         -1 / 3,
@@ -112,8 +118,9 @@ def _gamma_entropy_unit(x: F64) -> F64:
         -1 / 132,
     )
     series = np.zeros_like(xl)
-    for c in reversed(coef):
-        series = (series + c) * r
+    with np.errstate(under="ignore"):
+        for c in reversed(coef):
+            series = (series + c) * r
     out[~small] = 0.5 * (1 + np.log(2 * np.pi)) + 0.5 * np.log(xl) + series
     return _f64(out)
 
@@ -173,11 +180,12 @@ def _stirlerr(n: F64) -> F64:
     out[small] = vals
     big = n > 15
     nb = n[big]
-    r2 = 1 / (nb * nb)
-    acc = np.zeros_like(nb)
-    for c in reversed(_STIRLING):
-        acc = acc * r2 + c
-    out[big] = acc / nb
+    with quiet():  # r2 underflows for nb > 1e154, as it should
+        r2 = (1 / nb) ** 2  # 1 / (nb * nb) overflows near the largest floats
+        acc = np.zeros_like(nb)
+        for c in reversed(_STIRLING):
+            acc = acc * r2 + c
+        out[big] = acc / nb
     return out
 
 
@@ -189,20 +197,21 @@ def _bd0(x: F64, m: F64) -> F64:
     Requires ``M > 0`` and ``x >= 0``.
     """
     x, m = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
-    d = x - m
-    s = x + m
-    close = np.abs(d) < 0.1 * s
-    out = np.empty(d.shape)
-    v = d[close] / s[close]
-    v2 = v * v
-    ej = 2 * x[close] * v
-    acc = np.zeros_like(v)
-    for j in range(1, 12):
-        ej = ej * v2
-        acc = acc + ej / (2 * j + 1)
-    out[close] = d[close] * v + acc
-    far = ~close
-    out[far] = special.xlogy(x[far], x[far] / m[far]) + m[far] - x[far]
+    with quiet():  # underflow of tiny terms is expected; the caller's errstate is not ours
+        d = x - m
+        s = 0.5 * x + 0.5 * m  # half the sum: finite up to the largest floats
+        close = np.abs(d) < 0.2 * s
+        out = np.empty(d.shape)
+        v = 0.5 * (d[close] / s[close])
+        v2 = v * v
+        ej = 2 * (x[close] * v)
+        acc = np.zeros_like(v)
+        for j in range(1, 12):
+            ej = ej * v2
+            acc = acc + ej / (2 * j + 1)
+        out[close] = d[close] * v + acc
+        far = ~close
+        out[far] = special.xlogy(x[far], x[far] / m[far]) + m[far] - x[far]
     return out
 
 
@@ -349,8 +358,9 @@ def _binom_logpmf(k: F64, n: F64, eta: F64) -> F64:
     k, n, eta = np.broadcast_arrays(
         np.asarray(k, np.float64), np.asarray(n, np.float64), np.asarray(eta, np.float64)
     )
-    logp = -np.logaddexp(0, -eta)
-    logq = -np.logaddexp(0, eta)
+    with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+        logp = -np.logaddexp(0, -eta)
+        logq = -np.logaddexp(0, eta)
     p = special.expit(eta)
     q = special.expit(-eta)
     out = np.empty(k.shape)
@@ -383,14 +393,17 @@ def _bd0_safe(x: F64, m: F64) -> F64:
 
 
 def _mul_weight(w: F64, x: F64) -> F64:
-    """``w * x`` with ``0 * inf = 0``."""
-    return np.where(w == 0, 0.0, w * np.where(w == 0, 0.0, x))
+    """``w * x`` with ``0 * inf = inf * 0 = 0`` (a zero factor wins)."""
+    zero = (w == 0) | (x == 0)
+    with quiet():  # w * x underflows or overflows as it should
+        return np.where(zero, 0.0, w * np.where(zero, 1.0, x))
 
 
 def _binary_entropy(eta: F64) -> F64:
     r"""Bernoulli entropy :math:`p\,\mathrm{softplus}(-\eta) + q\,\mathrm{softplus}(\eta)`."""
     p, q = special.expit(eta), special.expit(-eta)
-    return _mul_weight(p, np.logaddexp(0, -eta)) + _mul_weight(q, np.logaddexp(0, eta))
+    with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+        return _mul_weight(p, np.logaddexp(0, -eta)) + _mul_weight(q, np.logaddexp(0, eta))
 
 
 # ---------------------------------------------------------------------- window sums
@@ -419,14 +432,15 @@ def _window_sum(lo: F64, hi: F64, terms: Any) -> F64:
         k = lo[rows, None] + offsets
         valid = k <= hi[rows, None]
         k = np.where(valid, k, lo[rows, None])
-        vals = terms(k, rows)
+        with quiet():  # far terms of the window underflow to 0, as they should
+            vals = terms(k, rows)
         out[rows] = np.where(valid, vals, 0.0).sum(axis=-1)
     return out
 
 
 def _neg_plogp(lp: F64) -> F64:
     """``-exp(lp) * lp`` with 0 where ``lp = -inf``."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", under="ignore"):  # exp(-800) is 0: no event
         return np.where(np.isneginf(lp), 0.0, -np.exp(lp) * lp)
 
 
@@ -567,7 +581,7 @@ def _bernoulli_kl(eta_p: F64, eta_q: F64) -> F64:
         np.asarray(eta_p, np.float64), np.asarray(eta_q, np.float64)
     )
     p, q = special.expit(eta_p), special.expit(-eta_p)
-    with np.errstate(invalid="ignore"):  # inf - inf where both are boundary members
+    with np.errstate(invalid="ignore", under="ignore"):  # inf - inf at boundary members
         d1 = np.logaddexp(0, -eta_q) - np.logaddexp(0, -eta_p)
         d0 = np.logaddexp(0, eta_q) - np.logaddexp(0, eta_p)
         delta = eta_q - eta_p
@@ -579,7 +593,10 @@ def _bernoulli_kl(eta_p: F64, eta_q: F64) -> F64:
         r0 = special.expit(en) * np.expm1(-dn)
         lr1, lr0 = -d1[near], -d0[near]  # log(p'/p), log(q'/q)
         out[near] = p[near] * _r_minus_log1p(r1, lr1) + q[near] * _r_minus_log1p(r0, lr0)
-    return out
+    # +inf where q has no mass on an outcome p can take (p may underflow to 0 beside it:
+    # logits -744 hold p = 5e-324), and never below 0 (rounding of d0, d1)
+    escapes = ((eta_q == -np.inf) & (eta_p > -np.inf)) | ((eta_q == np.inf) & (eta_p < np.inf))
+    return _f64(np.where(escapes, np.inf, np.maximum(out, 0.0)))
 
 
 # B_2k / (2k), k = 1..10: log x - psi(x) ~ 1/(2x) + sum_k c_k x**-2k

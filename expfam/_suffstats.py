@@ -396,17 +396,26 @@ def int_block_sum(x: NDArray[Any], bound: int) -> tuple[F64, F64] | None:
 _SPLITTER = 134217729.0  # 2**27 + 1, Dekker's splitter
 
 
+def _split(a: F64) -> tuple[F64, F64]:
+    """Dekker's split ``a = hi + lo`` (26-bit halves), also above 2**996.
+
+    There ``_SPLITTER * a`` would overflow: the split is taken of ``a * 2**-64`` and
+    scaled back (both exact, powers of two).
+    """
+    scale = np.where(np.abs(a) > 2.0**996, 2.0**-64, 1.0)
+    s = a * scale
+    c = _SPLITTER * s
+    hi = c - (c - s)
+    return hi / scale, (s - hi) / scale
+
+
 def dd_quotient(hi: F64, lo: F64, w: float | F64, w_lo: float | F64 = 0.0) -> tuple[F64, F64]:
     """``(hi + lo) / (w + w_lo)`` as a pair ``q + e`` (a mean kept to twice the precision)."""
     with np.errstate(invalid="ignore", over="ignore"):
         q = (hi + lo) / (w + w_lo)
         # exact q * w = p + pe (Dekker's product), then the residual (hi - p) - pe + lo
-        cq = _SPLITTER * q
-        qh = cq - (cq - q)
-        ql = q - qh
-        cw = _SPLITTER * w
-        wh = cw - (cw - w)
-        wl = w - wh
+        qh, ql = _split(q)
+        wh, wl = _split(np.asarray(w, dtype=np.float64))
         p = q * w
         pe = ((qh * wh - p) + qh * wl + ql * wh) + ql * wl
         e = ((hi - p) - pe + lo - q * w_lo) / w
@@ -435,12 +444,8 @@ def weighted_block_sum(w: F64 | None, v: F64) -> tuple[F64, F64]:
     with np.errstate(invalid="ignore", over="ignore"):
         vv = np.where(wn > 0, v, 0.0)
         p = wn * vv
-        cv = _SPLITTER * vv
-        vh = cv - (cv - vv)
-        vl = vv - vh
-        cw = _SPLITTER * wn
-        wh = cw - (cw - wn)
-        wl = wn - wh
+        vh, vl = _split(vv)
+        wh, wl = _split(wn)
         err = ((wh * vh - p) + wh * vl + wl * vh) + wl * vl
         hi, lo = exact_block_sum(p)
         extra = np.where(np.isfinite(err), err, 0.0).sum(axis=0)

@@ -48,15 +48,27 @@ def _dirichlet_entropy(alpha: F64) -> F64:
     formula does not cancel (its terms are within a factor 4 of the result) it is used
     instead: it is then as accurate, and exact for the uniform distribution.
     """
-    a0 = alpha.sum(axis=-1)
     k = alpha.shape[-1]
-    h = _gamma_entropy_unit(alpha).sum(axis=-1) - _gamma_entropy_unit(a0)
-    h = h - (k - 1) * special.digamma(a0)
-    log_b = _log_beta(alpha)
-    eta_mu = (alpha - 1) * _digamma_diff(alpha, _others(alpha))
-    textbook = log_b - eta_mu.sum(axis=-1)
-    scale = np.abs(log_b) + np.abs(eta_mu).sum(axis=-1)
-    return _f64(np.where(scale <= 4 * np.abs(textbook), textbook, h))
+    with np.errstate(all="ignore"):
+        a0 = alpha.sum(axis=-1)
+        h = _gamma_entropy_unit(alpha).sum(axis=-1) - _gamma_entropy_unit(a0)
+        h = h - (k - 1) * special.digamma(a0)
+        log_b = _log_beta(alpha)
+        eta_mu = (alpha - 1) * _digamma_diff(alpha, _others(alpha))
+        textbook = log_b - eta_mu.sum(axis=-1)
+        scale = np.abs(log_b) + np.abs(eta_mu).sum(axis=-1)
+    out = np.where(np.isfinite(scale) & (scale <= 4 * np.abs(textbook)), textbook, h)
+    over = np.isinf(a0)  # alpha_0 beyond the float max: its log from the scaled sum
+    if np.any(over):
+        al = alpha[over]
+        top = al.max(axis=-1)
+        log_a0 = np.log(top) + np.log((al / top[..., None]).sum(axis=-1))
+        # H_Gamma(a0) = (1 + log 2 pi + log a0) / 2 and psi(a0) = log a0 to 1e-308
+        h_a0 = 0.5 * (1 + np.log(2 * np.pi) + log_a0)
+        out[over] = _gamma_entropy_unit(al).sum(axis=-1) - h_a0 - (k - 1) * log_a0
+    # a concentration below 1 / (float max): the entropy, about -1/alpha_k, is -inf
+    tiny = np.any(np.isneginf(special.digamma(alpha)), axis=-1)
+    return _f64(np.where(tiny, -np.inf, out))
 
 
 def _dirichlet_kl(alpha_p: F64, alpha_q: F64) -> F64:

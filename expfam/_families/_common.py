@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from expfam._errors import InfeasibleError
 from expfam._family import ExponentialFamily
+from expfam._sampling import sample_shape
 from expfam._special import _f64
 from expfam._validation import FloatArray, as_float_array
 
@@ -158,7 +159,8 @@ def _open_support(x: F64, dtype: np.dtype[Any], upper: float | None = None) -> F
 
 
 def _size(size: int | tuple[int, ...]) -> tuple[int, ...]:
-    return (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    """`size` of ``sample``, checked (see :func:`expfam._sampling.sample_shape`)."""
+    return sample_shape(size)
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:

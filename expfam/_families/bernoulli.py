@@ -14,10 +14,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._families._common import (
     _cast,
     _check_probs,
     _integers,
+    _keep,
     _natural64,
     _no_fixed,
     _probe,
@@ -41,7 +43,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- Bernoulli
-class Bernoulli(ExponentialFamily):
+class Bernoulli(ScalarFamily):
     r"""Bernoulli distributions on :math:`\{0, 1\}` with success probability :math:`p`.
 
     As an exponential family: :math:`T(x) = x`, :math:`\eta = \operatorname{logit} p`,
@@ -89,6 +91,8 @@ class Bernoulli(ExponentialFamily):
             dtype, (eta,) = _usual({"logits": np.asarray(logits)})
             _require(~np.isnan(eta), eta, "logits", "free of nan")
         super().__init__(eta[..., None].astype(dtype))
+        if probs is not None:  # kept: expit(logit(p)) is not p (0 for p = 5e-324)
+            _keep(self, "_pq", (_readonly(np.array(p)), _readonly(np.array(1 - p))))
 
     def _check_natural(self) -> None:
         _natural64(self, 1, "Bernoulli")
@@ -122,7 +126,8 @@ class Bernoulli(ExponentialFamily):
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\log(1 + e^\eta)`, shape ``batch_shape``."""
-        return _cast(np.logaddexp(0, self._eta), self.dtype)
+        with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+            return _cast(np.logaddexp(0, self._eta), self.dtype)
 
     def _mean_map(self) -> FloatArray:
         return self.mean()[..., None]
@@ -152,7 +157,8 @@ class Bernoulli(ExponentialFamily):
     def _log_prob(self, x: F64) -> F64:
         r"""Log mass :math:`x\log p + (1 - x)\log(1 - p)`, from the logits without cancellation."""
         eta = self._eta
-        return _f64(np.where(x == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta)))
+        with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+            return _f64(np.where(x == 1, -np.logaddexp(0, -eta), -np.logaddexp(0, eta)))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`-p\log p - (1-p)\log(1-p)`, a sum of non-negative terms."""
@@ -176,6 +182,39 @@ class Bernoulli(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Bernoulli:
         _no_fixed(cls, fixed)
         return _probe(cls(probs=0.5))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._pq
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002 - x = 0 inside
+        return p[1]
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
+        return p[0]
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
+        pr, q = p
+        return _f64(np.where(pr < 0.5, np.log1p(-pr), np.log(q)))
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:  # noqa: ARG002
+        pr, q = p
+        return _f64(np.where(q < 0.5, np.log1p(-q), np.log(pr)))
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return p[0]
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(np.sqrt(p[0] * p[1]))
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """1 where ``probs >= 1/2`` (at 1/2 the two outcomes tie), else 0."""
+        return _f64(p[0] >= 0.5)
 
 
 # ---------------------------------------------------------------------- conjugate prior

@@ -15,11 +15,13 @@ from scipy import special, stats
 
 from expfam._conjugate import register_conjugate
 from expfam._dask import dask_module, is_dask_collection
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_probs,
     _integers,
+    _keep,
     _natural64,
     _probe,
     _readonly,
@@ -50,6 +52,7 @@ from expfam._suffstats import (
     two_sum_parts,
 )
 from expfam._support import Support
+from expfam._tails import log_betainc
 from expfam._validation import FloatArray, as_float_array, check_weights, rescaled_weights
 
 __all__ = ["Binomial"]
@@ -60,8 +63,9 @@ F64 = NDArray[np.float64]
 def _check_n(n: ArrayLike) -> F64:
     a = as_float_array(n, "n")
     with np.errstate(invalid="ignore"):
-        ok = np.isfinite(a) & (a == np.round(a)) & (a >= 1)
-    _require(ok, a, "n", "a positive integer (the number of trials)")
+        ok = np.isfinite(a) & (a == np.round(a)) & (a >= 1) & (a <= 2.0**53)
+    # above 2**53 floats are not all integers, and n reads back as int64
+    _require(ok, a, "n", "a positive integer (the number of trials) at most 2**53")
     return a.astype(np.float64)
 
 
@@ -104,7 +108,7 @@ def _binomial_block(k: NDArray[Any], n: F64, w: F64 | None, n_batch: F64 | None)
 _BINOMIAL_ASYMPTOTIC = 1e8  # variance above which the entropy's expansion is used
 
 
-class Binomial(ExponentialFamily):
+class Binomial(ScalarFamily):
     r"""Binomial distributions with a known number of trials :math:`n`.
 
     :math:`P(x) = \binom{n}{x} p^x (1-p)^{n-x}` on :math:`x \in \{0, \dots, n\}`. As an
@@ -116,7 +120,8 @@ class Binomial(ExponentialFamily):
     Parameters
     ----------
     n : array_like of int
-        Numbers of trials (positive integers), broadcasting with the probabilities.
+        Numbers of trials (positive integers up to ``2**53``, above which floats are
+        not all integers), broadcasting with the probabilities.
     probs : array_like, optional
         Success probabilities in :math:`[0, 1]`.
     logits : array_like, optional
@@ -168,6 +173,9 @@ class Binomial(ExponentialFamily):
             ) from None
         super().__init__(np.broadcast_to(eta, shape)[..., None].astype(dtype))
         self._n64 = np.broadcast_to(n64, shape)
+        if probs is not None:  # kept: expit(logit(p)) is not p (0 for p = 5e-324)
+            pb = np.broadcast_to(p, shape)
+            _keep(self, "_pq", (_readonly(np.array(pb)), _readonly(np.array(1 - pb))))
 
     def _init_fixed(self, **fixed: Any) -> None:
         if set(fixed) != {"n"}:
@@ -226,7 +234,8 @@ class Binomial(ExponentialFamily):
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`n\log(1 + e^\eta)`, shape ``batch_shape``."""
-        return _cast(self._n64 * np.logaddexp(0, self._eta), self.dtype)
+        with np.errstate(under="ignore"):  # log1p(exp(-745)) is 0: no event
+            return _cast(self._n64 * np.logaddexp(0, self._eta), self.dtype)
 
     def _mean_map(self) -> FloatArray:
         return self.mean()[..., None]
@@ -488,6 +497,44 @@ class Binomial(ExponentialFamily):
                 "a Binomial needs its number of trials: pass `n=` (e.g. `Binomial.fit(x, n=10)`)"
             )
         return _probe(cls(n=fixed["n"], probs=0.5))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        p, q = self._pq
+        return self._n64, p, q
+
+    def _df_support(self) -> tuple[float, F64]:
+        return 0.0, self._n64
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, _, q = p
+        return _f64(special.betainc(n - x, x + 1, q))  # I_{1-p}(n - k, k + 1)
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, pr, _ = p
+        return _f64(special.betainc(x + 1, n - x, pr))  # I_p(k + 1, n - k)
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, pr, q = p
+        return log_betainc(n - x, x + 1, q, pr)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        n, pr, q = p
+        return log_betainc(x + 1, n - x, pr, q)
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return _f64(p[0] * p[1])
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        n, pr, q = p
+        return _f64(np.sqrt(n * pr * q))
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """``floor((n + 1) p)``, at most ``n`` (at an integer value the one below ties)."""
+        n, pr, _ = p
+        return _f64(np.minimum(np.floor((n + 1) * pr), n))
 
 
 # ---------------------------------------------------------------------- conjugate prior

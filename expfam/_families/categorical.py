@@ -272,7 +272,8 @@ class Categorical(ExponentialFamily):
                [-0.25,  0.25]])
         """
         p = self._parts().p
-        out = -p[..., :, None] * p[..., None, :]
+        with np.errstate(under="ignore"):  # products of tiny probabilities are 0
+            out = -p[..., :, None] * p[..., None, :]
         out += 0.0  # -0.0 -> 0.0 where a probability is 0
         idx = np.arange(p.shape[-1])
         out[..., idx, idx] = _indicator_variance(p)
@@ -777,6 +778,19 @@ class Categorical(ExponentialFamily):
         inf = np.where(finite, 0.0, -np.inf).astype(self.dtype)
         out = np.where(t64 == 0, zero, np.where(t64 == np.inf, inf, out))
         return Categorical(logits=out)
+
+    # ------------------------------------------------------------------ distribution functions
+    def mode(self) -> NDArray[np.int64]:
+        """Most probable label (int64), shape ``batch_shape``; ties go to the smallest label.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from expfam import Categorical
+        >>> Categorical(logits=[[0.0, 2.0, 1.0], [5.0, -np.inf, 5.0]]).mode()
+        array([1, 0])
+        """
+        return np.asarray(np.argmax(self._natural, axis=-1), dtype=np.int64)
 
 
 # ---------------------------------------------------------------------- helpers

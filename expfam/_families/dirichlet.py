@@ -11,6 +11,7 @@ with :math:`\alpha_0 = \sum_k \alpha_k`, mean parameters
 
 from __future__ import annotations
 
+import operator
 from functools import cached_property
 from typing import Any
 
@@ -41,6 +42,7 @@ from expfam._families._common import (
     _spread_parts,
     _usual,
 )
+from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
 from expfam._kernels import softmax
 from expfam._special import _f64, _log_beta
@@ -130,13 +132,23 @@ class Dirichlet(ExponentialFamily):
     def mean(self) -> FloatArray:
         r"""Mean :math:`\alpha / \alpha_0`, shape ``batch_shape + (K,)``."""
         a = self._alpha64
-        return _cast(a / a.sum(axis=-1, keepdims=True), self.dtype)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            a0 = a.sum(axis=-1, keepdims=True)
+            r = a / a.max(axis=-1, keepdims=True)  # alpha / max alpha: its sum is finite
+            out = np.where(np.isfinite(a0), a / a0, r / r.sum(axis=-1, keepdims=True))
+        return _cast(out, self.dtype)
 
     def variance(self) -> FloatArray:
         r"""Marginal variances :math:`\alpha_k(\alpha_0 - \alpha_k)/(\alpha_0^2(\alpha_0+1))`."""
         a = self._alpha64
-        a0 = a.sum(axis=-1, keepdims=True)
-        return _cast(a / a0 * ((a0 - a) / a0) / (a0 + 1), self.dtype)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            a0 = a.sum(axis=-1, keepdims=True)
+            out = a / a0 * ((a0 - a) / a0) / (a0 + 1)
+            top = a.max(axis=-1, keepdims=True)
+            r = a / top
+            s = r.sum(axis=-1, keepdims=True)  # alpha_0 / max alpha, finite
+            big = (r / s) * ((s - r) / s) / s / top  # alpha_0 + 1 = alpha_0 there
+        return _cast(np.where(np.isfinite(a0), out, big), self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\ln B(\alpha)`, shape ``batch_shape``."""
@@ -292,6 +304,73 @@ class Dirichlet(ExponentialFamily):
         # the probe checks points of the simplex of any size K (taken from the data)
         _no_fixed(cls, fixed)
         return _probe(cls(concentration=[1.0, 1.0]))
+
+    # ------------------------------------------------------------------ distribution functions
+    def mode(self) -> FloatArray:
+        r"""Mode :math:`(\alpha_k - 1)/(\alpha_0 - K)`, shape ``batch_shape + (K,)``.
+
+        The density's maximum is interior exactly when every :math:`\alpha_k > 1`;
+        elsewhere it lies on the boundary of the simplex (or the density is unbounded
+        or flat there) and the result is nan.
+
+        Examples
+        --------
+        >>> from expfam import Dirichlet
+        >>> Dirichlet([3.0, 2.0, 2.0]).mode()
+        array([0.5 , 0.25, 0.25])
+        """
+        a = self._alpha64
+        with np.errstate(invalid="ignore", over="ignore"):
+            excess = a - 1  # exact for the alpha > 1 that are kept
+            out = excess / excess.sum(axis=-1, keepdims=True)
+        out = np.where(np.all(a > 1, axis=-1, keepdims=True), out, np.nan)
+        return _cast(out, self.dtype)
+
+    def marginal(self, k: int) -> Beta:
+        r"""Marginal distribution of component `k`, a Beta distribution.
+
+        :math:`x_k \sim \mathrm{Beta}(\alpha_k, \alpha_0 - \alpha_k)`.
+
+        Parameters
+        ----------
+        k : int
+            Index of the component, ``-K <= k < K`` (negative from the end).
+
+        Returns
+        -------
+        Beta
+            Batch shape ``batch_shape``, in this distribution's dtype; its
+            distribution functions give the marginal's cdf, quantiles and intervals.
+
+        Raises
+        ------
+        TypeError
+            If `k` is not an integer.
+        ValueError
+            If `k` is out of range.
+
+        Examples
+        --------
+        >>> from expfam import Dirichlet
+        >>> m = Dirichlet([2.0, 3.0, 5.0]).marginal(0)
+        >>> m
+        Beta(a=2, b=8)
+        >>> float(m.mean())
+        0.2
+        """
+        try:
+            i = operator.index(k)
+        except TypeError:
+            raise TypeError(f"`k` must be an integer; got {k!r}") from None
+        K = self.num_categories
+        if not -K <= i < K:
+            raise ValueError(
+                f"`k` must be in [-{K}, {K}) for a Dirichlet of {K} categories; got {i}"
+            )
+        a = self._alpha64
+        ak = a[..., i]
+        rest = np.delete(a, i % K, axis=-1).sum(axis=-1)  # alpha_0 - alpha_k, no cancellation
+        return Beta(a=_cast(ak, self.dtype), b=_cast(rest, self.dtype))
 
 
 def _check_shape(shape: tuple[int, ...], name: str) -> None:

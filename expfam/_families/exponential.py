@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -33,6 +34,7 @@ from expfam._family import ExponentialFamily
 from expfam._special import _f64, _r_minus_log1p
 from expfam._suffstats import SufficientStatistics
 from expfam._support import Support, out_dtype
+from expfam._tails import log1mexp
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Exponential"]
@@ -41,7 +43,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- exponential
-class Exponential(ExponentialFamily):
+class Exponential(ScalarFamily):
     r"""Exponential distributions with rate :math:`\lambda > 0`.
 
     Density :math:`\lambda e^{-\lambda x}` on :math:`x \ge 0`. As an exponential
@@ -95,11 +97,13 @@ class Exponential(ExponentialFamily):
 
     def mean(self) -> FloatArray:
         r"""Mean :math:`1/\lambda`."""
-        return _cast(1 / self._params64[0], self.dtype)
+        with np.errstate(over="ignore"):  # inf for a rate below 1 / the float max
+            return _cast(1 / self._params64[0], self.dtype)
 
     def variance(self) -> FloatArray:
         r"""Variance :math:`1/\lambda^2`."""
-        return _cast(1 / self._params64[0] ** 2, self.dtype)
+        with np.errstate(over="ignore", under="ignore"):
+            return _cast((1 / self._params64[0]) ** 2, self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`A(\eta) = -\log(-\eta) = -\log\lambda`."""
@@ -143,7 +147,8 @@ class Exponential(ExponentialFamily):
         """Draw samples of shape ``size + batch_shape``."""
         gen = np.random.default_rng(rng)
         shape = _size(size) + self.batch_shape
-        return _cast(gen.exponential(1 / self._params64[0], size=shape), self.dtype)
+        with np.errstate(over="ignore"):  # a scale beyond the float max: +inf draws
+            return _cast(gen.standard_exponential(shape) / self._params64[0], self.dtype)
 
     @classmethod
     def _fit_probe(cls, **fixed: Any) -> Exponential:
@@ -186,6 +191,52 @@ class Exponential(ExponentialFamily):
         out = super()._fit_stats(s)
         assert isinstance(out, Exponential)  # noqa: S101 - statistics fit their own family
         return out
+
+    def entropy(self) -> FloatArray:
+        r"""Entropy :math:`1 - \log\lambda`, in nats.
+
+        The closed form: the generic :math:`A - \eta\mu` forms
+        :math:`\lambda \cdot (1/\lambda)`, which overflows for a subnormal rate.
+
+        Examples
+        --------
+        >>> from expfam import Exponential
+        >>> float(Exponential(rate=5e-324).entropy())  # 1 + 744.44
+        745.4400719213812
+        """
+        return _cast(1 - np.log(self._params64[0]), self.dtype)
+
+    # ------------------------------------------------------------------ distribution functions
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._params64
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.expm1(-p[0] * x))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(np.exp(-p[0] * x))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log1mexp(-p[0] * x)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-p[0] * x)
+
+    def _df_ppf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.log1p(-q) / p[0])
+
+    def _df_isf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.log(q) / p[0])
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(1 / p[0])
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """0, the density's maximum."""
+        return np.zeros(p[0].shape)
 
 
 # ---------------------------------------------------------------------- conjugate prior

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from expfam._distfns import ScalarFamily
 from expfam._dual import DualProblem, solve_dual
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
@@ -55,6 +56,7 @@ from expfam._suffstats import (
     weighted_block_sum,
 )
 from expfam._support import Support, out_dtype
+from expfam._tails import log_gammainc, log_gammaincc
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["Gamma"]
@@ -78,6 +80,11 @@ def _gamma_fisher(eta: F64) -> F64:
 
 
 def _gamma_fisher_ab(a: F64, b: F64) -> F64:
+    with np.errstate(over="ignore", under="ignore"):  # +inf for a subnormal rate
+        return _gamma_fisher_ab_raw(a, b)
+
+
+def _gamma_fisher_ab_raw(a: F64, b: F64) -> F64:
     c = 1 / b
     return np.stack([np.stack([special.polygamma(1, a), c], -1), np.stack([c, a * c * c], -1)], -2)
 
@@ -163,7 +170,7 @@ def _centre_gap(gap: F64, total: F64, total_lo: F64, weight: tuple[float, float]
         return _f64(np.where(np.isfinite(gap), np.maximum(gap - shift, 0.0), gap))
 
 
-class Gamma(ExponentialFamily):
+class Gamma(ScalarFamily):
     r"""Gamma distributions with shape :math:`\alpha > 0` and rate :math:`\beta > 0`.
 
     Density :math:`\beta^\alpha x^{\alpha-1} e^{-\beta x} / \Gamma(\alpha)` on
@@ -258,12 +265,14 @@ class Gamma(ExponentialFamily):
     def mean(self) -> FloatArray:
         r"""Mean :math:`\alpha/\beta`."""
         a, b = self._params64
-        return _cast(a / b, self.dtype)
+        with np.errstate(over="ignore", under="ignore"):  # +inf or 0 beyond the float range
+            return _cast(a / b, self.dtype)
 
     def variance(self) -> FloatArray:
         r"""Variance :math:`\alpha/\beta^2`."""
         a, b = self._params64
-        return _cast(a / b / b, self.dtype)
+        with np.errstate(over="ignore", under="ignore"):
+            return _cast(a / b / b, self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\ln\Gamma(\alpha) - \alpha\log\beta`, shape ``batch_shape``."""
@@ -272,7 +281,8 @@ class Gamma(ExponentialFamily):
 
     def _mean_map(self) -> FloatArray:
         a, b = self._params64
-        return _cast(np.stack([special.digamma(a) - np.log(b), a / b], axis=-1), self.dtype)
+        with np.errstate(over="ignore", under="ignore"):  # E[x] beyond the float range
+            return _cast(np.stack([special.digamma(a) - np.log(b), a / b], axis=-1), self.dtype)
 
     def fisher_information(self) -> FloatArray:
         r"""Fisher information :math:`[[\psi_1(\alpha), 1/\beta], [1/\beta, \alpha/\beta^2]]`."""
@@ -525,3 +535,46 @@ class Gamma(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Gamma:
         _no_fixed(cls, fixed)
         return _probe(cls(shape=1.0, rate=1.0))
+
+    # ------------------------------------------------------------------ distribution functions
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._params64
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.gammainc(a, b * x))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(special.gammaincc(a, b * x))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return log_gammainc(a, b * x)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return log_gammaincc(a, b * x)
+
+    def _df_ppf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        # each inverse where its probability is the small tail: 1 - q is exact there
+        a, b = p
+        y = np.where(q <= 0.5, special.gammaincinv(a, q), special.gammainccinv(a, 1 - q))
+        return _f64(y / b)
+
+    def _df_isf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        y = np.where(q <= 0.5, special.gammainccinv(a, q), special.gammaincinv(a, 1 - q))
+        return _f64(y / b)
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        a, b = p
+        return _f64(np.sqrt(a) / b)
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """``(shape - 1) / rate`` for ``shape >= 1``, else 0 (where the density is infinite)."""
+        a, b = p
+        return _f64(np.where(a >= 1, (a - 1) / b, 0.0))

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -33,9 +34,11 @@ from expfam._families._common import (
 )
 from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
+from expfam._sampling import GEOMETRIC_PROBS_MIN, check_sampleable
 from expfam._special import _f64, _mul_weight, _r_minus_log1p
 from expfam._suffstats import SufficientStatistics
 from expfam._support import Support
+from expfam._tails import log1mexp
 from expfam._validation import FloatArray
 
 __all__ = ["Geometric"]
@@ -44,7 +47,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- Geometric
-class Geometric(ExponentialFamily):
+class Geometric(ScalarFamily):
     r"""Geometric distributions: trials up to and including the first success.
 
     :math:`P(x) = p(1-p)^{x-1}` on :math:`x \in \{1, 2, \dots\}` (the convention of
@@ -117,13 +120,15 @@ class Geometric(ExponentialFamily):
         return _readonly(_cast(self._pq[0], self.dtype))
 
     def mean(self) -> FloatArray:
-        """Mean ``1 / p``."""
-        return _cast(1 / self._pq[0], self.dtype)
+        """Mean ``1 / p`` (``inf`` where it overflows)."""
+        with np.errstate(over="ignore"):
+            return _cast(1 / self._pq[0], self.dtype)
 
     def variance(self) -> FloatArray:
         """Variance ``(1 - p) / p**2``."""
         p, q = self._pq
-        return _cast(q / p / p, self.dtype)
+        with np.errstate(over="ignore"):
+            return _cast(q / p / p, self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`\log((1-p)/p)`, shape ``batch_shape``."""
@@ -171,7 +176,8 @@ class Geometric(ExponentialFamily):
         r"""Entropy :math:`(-p\log p - (1-p)\log(1-p))/p`, in nats."""
         p, q = self._pq
         lp, lq = self._logs
-        return _cast((-_mul_weight(p, lp) - _mul_weight(q, lq)) / p + 0.0, self.dtype)
+        # -log p - (1 - p) log(1 - p) / p: no product p log p (subnormal for tiny p)
+        return _cast(-lp - _mul_weight(q, lq / p) + 0.0, self.dtype)
 
     def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
         r"""KL(self ‖ other) :math:`= \log(p/p') + \frac{1-p}{p}\log\frac{1-p}{1-p'}`."""
@@ -182,7 +188,8 @@ class Geometric(ExponentialFamily):
         olp, olq = other._logs
         with np.errstate(invalid="ignore"):  # -inf - -inf where both are point masses
             d = lq - olq
-        kl = _f64(np.broadcast_to(lp - olp + _mul_weight(q / p, d), d.shape)).copy()
+        with np.errstate(over="ignore"):  # q / p = inf for a subnormal p
+            kl = _f64(np.broadcast_to(lp - olp + _mul_weight(q / p, d), d.shape)).copy()
         # nearby members: KL_Bernoulli(p || p') / p as a sum of non-negative terms,
         # phi(p'/p - 1) + (q/p) phi(q'/q - 1) with phi(r) = r - log1p(r)
         near = np.isfinite(d) & (np.abs(d) < 1)
@@ -190,16 +197,22 @@ class Geometric(ExponentialFamily):
             dn = -d[near]  # eta_q - eta_p
             pn, qn = np.broadcast_to(p, d.shape)[near], np.broadcast_to(q, d.shape)[near]
             oq = np.exp(np.broadcast_to(olq, d.shape)[near])
-            r1 = oq * np.expm1(-dn) / pn  # (p' - p) / p = (q - q') / p
-            r0 = np.expm1(dn)  # q' / q - 1
-            lr1 = (np.broadcast_to(olp, d.shape) - np.broadcast_to(lp, d.shape))[near]
-            kl[near] = _r_minus_log1p(r1, lr1) + qn / pn * _r_minus_log1p(r0, dn)
+            with np.errstate(over="ignore", under="ignore"):  # a subnormal p
+                r1 = oq * np.expm1(-dn) / pn  # (p' - p) / p = (q - q') / p
+                r0 = np.expm1(dn)  # q' / q - 1
+                lr1 = (np.broadcast_to(olp, d.shape) - np.broadcast_to(lp, d.shape))[near]
+                kl[near] = _r_minus_log1p(r1, lr1) + _mul_weight(qn / pn, _r_minus_log1p(r0, dn))
         return _cast(kl + 0.0, np.result_type(self.dtype, other.dtype))
 
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
     ) -> NDArray[np.int64]:
-        """Draw numbers of trials (int64) of shape ``size + batch_shape``."""
+        """Draw numbers of trials (int64) of shape ``size + batch_shape``.
+
+        Raises ``ValueError`` for ``probs`` below ``4.3e-18`` (draws beyond int64).
+        """
+        p = self._pq[0]
+        check_sampleable(p >= GEOMETRIC_PROBS_MIN, p, "probs", "Geometric", "at least 4.3e-18")
         gen = np.random.default_rng(rng)
         return np.asarray(
             gen.geometric(self._pq[0], size=_size(size) + self.batch_shape), dtype=np.int64
@@ -209,6 +222,42 @@ class Geometric(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Geometric:
         _no_fixed(cls, fixed)
         return _probe(cls(probs=0.5))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._pq[0], self._logs[1]
+
+    def _df_support(self) -> tuple[float, float]:
+        return 1.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(-np.expm1(_mul_weight(x, p[1])))  # 1 - (1 - p)**k
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(np.exp(_mul_weight(x, p[1])))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log1mexp(_mul_weight(x, p[1]))
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(_mul_weight(x, p[1]))
+
+    def _df_guess(self, q: F64, p: tuple[F64, ...], upper_tail: bool) -> F64:
+        """Invert the continuous ``sf(x) = (1 - p)**x``."""
+        lq = np.log(q) if upper_tail else np.log1p(-q)
+        return _f64(np.ceil(lq / p[1]) - 1)
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return _f64(1 / p[0])
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(np.sqrt(np.exp(p[1])) / p[0])
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """1, the first trial."""
+        return np.ones(p[0].shape)
 
 
 # ---------------------------------------------------------------------- conjugate prior

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -33,9 +34,11 @@ from expfam._families._common import (
 from expfam._families.beta import Beta
 from expfam._families.geometric import Geometric
 from expfam._family import ExponentialFamily
+from expfam._sampling import POISSON_RATE_MAX, check_sampleable
 from expfam._special import _f64, _mul_weight, _window, _window_sum
 from expfam._suffstats import SufficientStatistics
 from expfam._support import Support
+from expfam._tails import log_betainc
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["NegativeBinomial"]
@@ -50,7 +53,7 @@ def _check_r(r: ArrayLike) -> F64:
     return a
 
 
-class NegativeBinomial(ExponentialFamily):
+class NegativeBinomial(ScalarFamily):
     r"""Negative binomial distributions: failures before the :math:`r`-th success.
 
     :math:`P(x) = \binom{x + r - 1}{x} p^r (1 - p)^x` on :math:`x \in \{0, 1, \dots\}`,
@@ -261,6 +264,14 @@ class NegativeBinomial(ExponentialFamily):
         gen = np.random.default_rng(rng)
         p = self._geometric._pq[0]
         shape = _size(size) + self.batch_shape
+        # numpy draws a Poisson of a gamma of mean r (1 - p) / p: the same int64 limit
+        check_sampleable(
+            self._r64 * (self._geometric._pq[1] / p) <= POISSON_RATE_MAX / 64,
+            p,
+            "probs",
+            "NegativeBinomial",
+            "large enough that r (1 - probs) / probs <= 1.4e17",
+        )
         return np.asarray(gen.negative_binomial(self._r64, p, size=shape), dtype=np.int64)
 
     @classmethod
@@ -271,6 +282,45 @@ class NegativeBinomial(ExponentialFamily):
                 "(e.g. `NegativeBinomial.fit(x, r=3)`)"
             )
         return _probe(cls(r=fixed["r"], probs=0.5))
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        p, q = self._geometric._pq
+        return self._r64, p, q
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        r, pr, _ = p
+        return _f64(special.betainc(r, x + 1, pr))  # I_p(r, k + 1)
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        r, _, q = p
+        return _f64(special.betainc(x + 1, r, q))  # I_{1-p}(k + 1, r)
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        r, pr, q = p
+        return log_betainc(r, x + 1, pr, q)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        r, pr, q = p
+        return log_betainc(x + 1, r, q, pr)
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        r, pr, q = p
+        return _f64(r * q / pr)
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        r, pr, q = p
+        return _f64(np.sqrt(r * q) / pr)
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """``floor((r - 1)(1 - p)/p)`` for ``r > 1``, else 0 (ties: the larger)."""
+        r, pr, q = p
+        return _f64(np.where(r > 1, np.floor((r - 1) * q / pr), 0.0))
 
 
 # ---------------------------------------------------------------------- conjugate prior

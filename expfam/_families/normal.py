@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import special
 
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
@@ -50,7 +52,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- normal
-class Normal(ExponentialFamily):
+class Normal(ScalarFamily):
     r"""Normal distributions with unknown mean :math:`\mu` and standard deviation :math:`\sigma`.
 
     As an exponential family: :math:`T(x) = (x, x^2)`,
@@ -193,7 +195,7 @@ class Normal(ExponentialFamily):
     def fisher_information(self) -> FloatArray:
         r"""Covariance of :math:`(x, x^2)`: :math:`[[\sigma^2, 2\mu\sigma^2], [2\mu\sigma^2, 4\mu^2\sigma^2 + 2\sigma^4]]`."""  # noqa: E501
         m, s = self._params64
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             v = s * s
             c = 2 * m * v
             out = np.stack(
@@ -404,3 +406,43 @@ class Normal(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Normal:
         _no_fixed(cls, fixed)
         return _probe(cls(loc=0.0, scale=1.0))
+
+    # ------------------------------------------------------------------ distribution functions
+    def _df_params(self) -> tuple[F64, ...]:
+        return self._params64
+
+    def _df_support(self) -> tuple[float, float]:
+        return -np.inf, np.inf
+
+    @staticmethod
+    def _df_z(x: F64, p: tuple[F64, ...]) -> F64:
+        m, s = p
+        z = (x - m) / s
+        return _f64(np.where(np.isfinite(z), z, x / s - m / s))  # x - m overflows
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.ndtr(self._df_z(x, p)))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.ndtr(-self._df_z(x, p)))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.log_ndtr(self._df_z(x, p)))
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.log_ndtr(-self._df_z(x, p)))
+
+    def _df_ppf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        m, s = p
+        return _f64(m + s * special.ndtri(q))
+
+    def _df_isf(self, q: F64, p: tuple[F64, ...]) -> F64:
+        m, s = p
+        return _f64(m - s * special.ndtri(q))
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return p[1]
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """Return the mean ``loc``."""
+        return p[0]

@@ -6,6 +6,7 @@ r"""The Poisson family.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any
 
@@ -14,10 +15,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from expfam._conjugate import register_conjugate
+from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _integers,
+    _keep,
     _natural64,
     _no_fixed,
     _probe,
@@ -30,9 +33,19 @@ from expfam._families._common import (
 )
 from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
-from expfam._special import _bd0, _f64, _neg_plogp, _poisson_logpmf, _window, _window_sum
+from expfam._sampling import POISSON_RATE_MAX, check_sampleable
+from expfam._special import (
+    _bd0,
+    _f64,
+    _mul_weight,
+    _neg_plogp,
+    _poisson_logpmf,
+    _window,
+    _window_sum,
+)
 from expfam._suffstats import SufficientStatistics
 from expfam._support import Support
+from expfam._tails import log_gammainc, log_gammaincc
 from expfam._validation import FloatArray
 
 __all__ = ["Poisson"]
@@ -42,11 +55,14 @@ F64 = NDArray[np.float64]
 
 # ---------------------------------------------------------------------- Poisson
 _POISSON_ASYMPTOTIC = 1e4
+# below this rate the entropy sums the first terms directly: lam**30 / 30! < 1e-92 lam
+_POISSON_SMALL = 0.01
+_POISSON_SMALL_TERMS = 30
 # entropy of Poisson(lam) ~ log(2 pi e lam)/2 - sum_k c_k lam**-k (checked against mpmath sums)
 _POISSON_SERIES = (1 / 12, 1 / 24, 19 / 360, 9 / 80, 863 / 2520)
 
 
-class Poisson(ExponentialFamily):
+class Poisson(ScalarFamily):
     r"""Poisson distributions with rate :math:`\lambda \ge 0`.
 
     :math:`P(x) = \lambda^x e^{-\lambda}/x!` on :math:`x \in \{0, 1, \dots\}`. As an
@@ -97,6 +113,7 @@ class Poisson(ExponentialFamily):
             _require(np.isfinite(lam) & (lam >= 0), lam, "rate", "non-negative and finite")
         with np.errstate(divide="ignore"):
             super().__init__(np.log(lam)[..., None].astype(dtype))
+        _keep(self, "_rate64", _readonly(np.array(lam)))  # not exp(log(rate)): exact
 
     def _check_natural(self) -> None:
         eta = _natural64(self, 1, "Poisson")
@@ -162,13 +179,30 @@ class Poisson(ExponentialFamily):
         elf = np.zeros(lam.shape)
         asym = lam >= _POISSON_ASYMPTOTIC
         la = lam[asym]
-        r = 1 / la
-        series = np.zeros_like(la)
-        for c in reversed(_POISSON_SERIES):
-            series = (series + c) * r
-        h[asym] = 0.5 * (np.log(2 * np.pi * la) + 1) - series
-        elf[asym] = h[asym] + la * np.log(la) - la
-        win = ~asym & (lam > 0)
+        with np.errstate(under="ignore"):  # near the float max 1 / rate is subnormal
+            r = 1 / la
+            series = np.zeros_like(la)
+            for c in reversed(_POISSON_SERIES):
+                series = (series + c) * r
+        h[asym] = 0.5 * (np.log(2 * np.pi) + np.log(la) + 1) - series  # no 2 pi la overflow
+        with np.errstate(over="ignore"):  # E[log x!] overflows (to +inf) near the float max
+            elf[asym] = h[asym] + la * (np.log(la) - 1)
+        # small rates: the masses lam**k e**-lam / k! by recurrence, each to a few ulp
+        # (exp of the log-mass would carry the rounding of log p = -690 for lam = 1e-300)
+        small = (lam > 0) & (lam < _POISSON_SMALL)
+        ls = lam[small]
+        with np.errstate(under="ignore"):
+            pk = np.exp(-ls)
+            log_lam = np.log(ls)
+            hs, es = np.zeros_like(ls), np.zeros_like(ls)
+            for k in range(_POISSON_SMALL_TERMS):
+                if k:
+                    pk = pk * ls / k
+                lg = math.lgamma(k + 1)
+                hs += _mul_weight(pk, -(k * log_lam - ls - lg))
+                es += pk * lg
+        h[small], elf[small] = hs, es
+        win = ~asym & ~small & (lam > 0)
         lw = lam[win]
         lo, hi = _window(lw, lw)
 
@@ -206,7 +240,12 @@ class Poisson(ExponentialFamily):
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
     ) -> NDArray[np.int64]:
-        """Draw counts (int64) of shape ``size + batch_shape``."""
+        """Draw counts (int64) of shape ``size + batch_shape``.
+
+        Raises ``ValueError`` for a rate above ``9.22e18`` (int64 counts).
+        """
+        lam = self._rate64
+        check_sampleable(lam <= POISSON_RATE_MAX, lam, "rate", "Poisson", "at most 9.22e18")
         gen = np.random.default_rng(rng)
         return np.asarray(
             gen.poisson(self._rate64, size=_size(size) + self.batch_shape), dtype=np.int64
@@ -216,6 +255,64 @@ class Poisson(ExponentialFamily):
     def _fit_probe(cls, **fixed: Any) -> Poisson:
         _no_fixed(cls, fixed)
         return _probe(cls(rate=1.0))
+
+    @classmethod
+    def _stats_mean(cls, s: SufficientStatistics) -> F64:
+        """Return the mean count, correctly rounded (the fitted rate is kept as computed).
+
+        The generic ``(sum + sum_lo) / W`` rounds twice (``Poisson.fit([0, 12],
+        weights=[1.7e308] * 2)`` would be ``5.999999999999999``); the quotient of
+        the double-double sums rounds once.
+        """
+        hi, lo = s._mean_dd("t")
+        return _f64(np.asarray(hi + lo)[..., None] if np.ndim(hi) == 0 else (hi + lo))
+
+    @classmethod
+    def from_mean_params(cls, mean_params: ArrayLike, /, **fixed: Any) -> Poisson:
+        """Build a Poisson distribution from its mean (the rate), keeping the rate as given.
+
+        Examples
+        --------
+        >>> from expfam import Poisson
+        >>> float(Poisson.from_mean_params(1e-300).rate)  # not exp(log(1e-300))
+        1e-300
+        """
+        out = super().from_mean_params(mean_params, **fixed)
+        mu = cls._with_param_axis(mean_params, "mean_params")
+        rate = np.broadcast_to(mu[..., 0].astype(out.dtype), out.batch_shape)
+        _keep(out, "_rate64", _readonly(rate.astype(np.float64)))
+        return out
+
+    # ------------------------------------------------------------------ distribution functions
+    _discrete = True
+
+    def _df_params(self) -> tuple[F64, ...]:
+        return (self._rate64,)
+
+    def _df_support(self) -> tuple[float, float]:
+        return 0.0, np.inf
+
+    def _df_cdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.pdtr(x, p[0]))
+
+    def _df_sf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return _f64(special.pdtrc(x, p[0]))
+
+    def _df_logcdf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log_gammaincc(x + 1, p[0])  # P(X <= k) = Q(k + 1, rate)
+
+    def _df_logsf(self, x: F64, p: tuple[F64, ...]) -> F64:
+        return log_gammainc(x + 1, p[0])
+
+    def _df_mean(self, p: tuple[F64, ...]) -> F64:
+        return p[0]
+
+    def _df_std(self, p: tuple[F64, ...]) -> F64:
+        return _f64(np.sqrt(p[0]))
+
+    def _df_mode(self, p: tuple[F64, ...]) -> F64:
+        """``floor(rate)`` (at an integer rate, ``rate - 1`` ties with it)."""
+        return _f64(np.floor(p[0]))
 
 
 # ---------------------------------------------------------------------- conjugate prior
