@@ -67,8 +67,7 @@ class Categorical(ExponentialFamily):
         Mean parameters (probabilities), shape ``batch_shape + (K,)``: finite,
         non-negative, each row summing to 1 within ``8 * eps * sqrt(K)`` of the dtype
         (nothing is renormalised). Zeros are allowed and become ``-inf`` logits.
-
-    Give exactly one of `logits` and `probs`.
+        Give exactly one of `logits` and `probs`.
 
     Raises
     ------
