@@ -721,9 +721,9 @@ def logsumexp(x: ArrayLike, axis: int = -1, *, keepdims: bool = False) -> FloatA
     When :math:`t = \sum_j e^{x_j}` is finite and at least :math:`e^2`, the result is
     :math:`\log t`, accurate to a few units of roundoff as it is at least 2. Otherwise,
     with :math:`m = \max_j x_j` attained at :math:`j^*`, it is computed as
-    :math:`m + \operatorname{log1p}(s)`, :math:`s = \sum_{j \ne j^*} e^{x_j - m}`,
+    :math:`m + \mathrm{log1p}(s)`, :math:`s = \sum_{j \ne j^*} e^{x_j - m}`,
     which keeps the digits of a sum that is tiny compared with 1 [1]_. When
-    :math:`m < 0` and :math:`\operatorname{log1p}(s)` nearly cancels :math:`m` (the
+    :math:`m < 0` and :math:`\mathrm{log1p}(s)` nearly cancels :math:`m` (the
     result is close to 0, as for normalised log-probabilities), the row is recomputed
     in double-double arithmetic. The error is at most
     :math:`4\,\epsilon\,|\mathrm{LSE}(x)| + 2^{-100}` (:math:`\epsilon` the machine
@@ -1063,7 +1063,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
 
     Notes
     -----
-    Computed as :math:`(x_j - m) - \operatorname{log1p}(s)`, the sum of two non-positive
+    Computed as :math:`(x_j - m) - \mathrm{log1p}(s)`, the sum of two non-positive
     numbers, so that every entry has a relative error of at most :math:`4\epsilon` and
     the dominant entry keeps its digits: for ``x = [0, -40]`` the first entry is
     ``-4.25e-18``, not ``0`` as with ``x - logsumexp(x)``. float32 input is computed in
@@ -1262,7 +1262,7 @@ def kl_divergence(
 
     Notes
     -----
-    Each term uses :math:`\log(p_j/q_j) = \operatorname{log1p}((p_j - q_j)/q_j)` when
+    Each term uses :math:`\log(p_j/q_j) = \mathrm{log1p}((p_j - q_j)/q_j)` when
     :math:`q_j/2 \le p_j \le 2 q_j` (where :math:`p_j - q_j` is exact), so that the
     divergence of nearby distributions keeps its digits; the error is at most
     :math:`4\epsilon \sum_j |p_j \log(p_j/q_j)|`.
@@ -1537,7 +1537,7 @@ def cross_entropy_with_logits(
 
     Notes
     -----
-    Evaluated as :math:`\sum_j p_j\,(\operatorname{log1p}(s) + (m - u_j))` with
+    Evaluated as :math:`\sum_j p_j\,(\mathrm{log1p}(s) + (m - u_j))` with
     :math:`m = \max_j u_j`, a sum of non-negative terms, so the relative error is at
     most :math:`4\epsilon`, however close `p` is to ``softmax(logits)``. float32 input is
     computed in float64 and rounded once.

@@ -2,7 +2,7 @@ r"""Special-function kernels that several families share.
 
 Loader's saddle-point pieces (``stirlerr``, ``bd0``, the Poisson and binomial log-pmfs),
 cancellation-free digamma and log-gamma differences, the multivariate log-beta, the
-unit-rate gamma entropy, :math:`r - \operatorname{log1p}(r)` to full precision, and the
+unit-rate gamma entropy, :math:`r - \mathrm{log1p}(r)` to full precision, and the
 window sums of the discrete entropies. Each is documented where it is defined. They
 take and return float64 arrays; the families cast results to their dtype.
 """
@@ -31,7 +31,7 @@ def _f64(x: Any) -> F64:
 
 
 def _r_minus_log1p(r: F64, log_ratio: F64 | None = None) -> F64:
-    r""":math:`\varphi(r) = r - \operatorname{log1p}(r) \ge 0` (``r >= -1``), to full precision.
+    r""":math:`\varphi(r) = r - \mathrm{log1p}(r) \ge 0` (``r >= -1``), to full precision.
 
     The series :math:`\sum_{k\ge2}(-r)^k/k` for :math:`|r| < 1/4`; for
     :math:`r < -1/2`, where :math:`1 + r` has lost digits, `log_ratio` (the same
@@ -246,8 +246,8 @@ def _digamma_diff(x: F64, d: F64) -> F64:
     (:math:`\sum_{j<m} d/((x+j)(x+d+j))`), and the difference at :math:`X` is summed
     from the asymptotic series,
 
-    .. math:: -\operatorname{log1p}(d/X) - \frac{d}{2X(X+d)}
-              + \sum_k c_k X^{-2k} \operatorname{expm1}(-2k\operatorname{log1p}(d/X)),
+    .. math:: -\mathrm{log1p}(d/X) - \frac{d}{2X(X+d)}
+              + \sum_k c_k X^{-2k} \operatorname{expm1}(-2k\mathrm{log1p}(d/X)),
 
     every term of which carries the factor :math:`d` exactly. `d` must be computed
     without cancellation (e.g. as a sum of the other concentrations).
@@ -274,9 +274,9 @@ def _lgamma_diff(x: F64, d: F64) -> F64:
     r""":math:`\ln\Gamma(x + d) - \ln\Gamma(x)` for ``x >= 10`` and ``d >= 0``.
 
     From Stirling's series, with every difference written through
-    :math:`\operatorname{log1p}(d/x)`:
-    :math:`(x - \tfrac12)\operatorname{log1p}(d/x) + d\log(x+d) - d
-    + \sum_k s_k x^{1-2k}\operatorname{expm1}((1-2k)\operatorname{log1p}(d/x))`.
+    :math:`\mathrm{log1p}(d/x)`:
+    :math:`(x - \tfrac12)\mathrm{log1p}(d/x) + d\log(x+d) - d
+    + \sum_k s_k x^{1-2k}\operatorname{expm1}((1-2k)\mathrm{log1p}(d/x))`.
     """
     lg = np.log1p(d / x)
     series = np.zeros(np.broadcast_shapes(x.shape, d.shape))
@@ -472,9 +472,9 @@ _PHI_CHEB = (
 
 
 def _phi_series_into(r: F64, t: F64, t2: F64, acc: F64, top: float | None = None) -> F64:
-    r""":math:`\varphi(r) = r - \operatorname{log1p}(r)` for :math:`|r| < 1/2`, in work arrays.
+    r""":math:`\varphi(r) = r - \mathrm{log1p}(r)` for :math:`|r| < 1/2`, in work arrays.
 
-    With :math:`t = r/(2 + r)` (so that :math:`\operatorname{log1p}(r) =
+    With :math:`t = r/(2 + r)` (so that :math:`\mathrm{log1p}(r) =
     2\operatorname{artanh} t`, :math:`t^2 \le 1/9`),
 
     .. math:: \varphi(r) = t r - 2t^3 S(t^2), \quad
@@ -526,9 +526,9 @@ def _phi_terms(
 
     * :math:`|r| < 1/2`: the series of :func:`_phi_series_into`.
     * :math:`r \ge 1/2` or :math:`-3/4 < r \le -1/2`: :math:`r -
-      \operatorname{log1p}(r)`. With :math:`r` rounded by :math:`2u` relative
+      \mathrm{log1p}(r)`. With :math:`r` rounded by :math:`2u` relative
       (:math:`u = 2^{-53}`) and ``log1p`` to :math:`L` ulp, the error is at most
-      :math:`u(2|r|\,|r/(1+r)| + 2L|\operatorname{log1p} r| + \varphi)`: for
+      :math:`u(2|r|\,|r/(1+r)| + 2L|\mathrm{log1p} r| + \varphi)`: for
       :math:`L = 1`, :math:`13.1u\varphi` at :math:`r = 1/2`, :math:`13.4u\varphi`
       at :math:`r = -1/2`, :math:`12.4u\varphi` at :math:`r = -3/4`, less between.
     * :math:`r \le -3/4`: :math:`r - \log(x/m)`, at most
@@ -571,7 +571,7 @@ def _bernoulli_kl(eta_p: F64, eta_q: F64) -> F64:
 
     For nearby logits (:math:`|\eta_q - \eta_p| < 1`) it is summed as
     :math:`p\varphi(p'/p - 1) + (1-p)\varphi((1-p')/(1-p) - 1)` with
-    :math:`\varphi(r) = r - \operatorname{log1p}(r) \ge 0` and the ratios
+    :math:`\varphi(r) = r - \mathrm{log1p}(r) \ge 0` and the ratios
     :math:`p'/p - 1 = \sigma(-\eta_q)\operatorname{expm1}(\eta_q - \eta_p)`,
     :math:`(1-p')/(1-p) - 1 = \sigma(\eta_q)\operatorname{expm1}(\eta_p - \eta_q)`:
     non-negative terms, no cancellation. Otherwise (and at the boundary members) the
@@ -620,7 +620,7 @@ def _log_minus_digamma(x: F64) -> F64:
     For :math:`x \ge 10` the asymptotic series
     :math:`1/(2x) + \sum_{k=1}^{10} B_{2k}/(2k x^{2k})` (truncation below 1e-17
     relative); below, shifted up by the recurrence:
-    :math:`f(x) = f(x + K) + \sum_{j<K} 1/(x + j) - \operatorname{log1p}(K/x)`.
+    :math:`f(x) = f(x + K) + \sum_{j<K} 1/(x + j) - \mathrm{log1p}(K/x)`.
     The gamma family's maximum-likelihood shape solves :math:`f(\alpha) = s`.
     """
     x = np.asarray(x, dtype=np.float64)

@@ -11,7 +11,7 @@ With :math:`m = \max_j u_j` attained at :math:`j^*`, :math:`d_j = u_j - m \le 0`
 
 .. math::
 
-    -\log S(u)_j = \operatorname{log1p}(s) - d_j \;\ge 0, \qquad
+    -\log S(u)_j = \mathrm{log1p}(s) - d_j \;\ge 0, \qquad
     S(u)_j = e^{d_j} / (1 + s).
 
 The shifted logits :math:`d_j` are carried as an unevaluated sum ``hi + lo`` of two
@@ -397,7 +397,7 @@ class Categorical(ExponentialFamily):
 
         Notes
         -----
-        :math:`H = \sum_j S_j\,(\operatorname{log1p}(s) - d_j)`, a sum of non-negative
+        :math:`H = \sum_j S_j\,(\mathrm{log1p}(s) - d_j)`, a sum of non-negative
         terms (see the module notes), accurate to a few units of roundoff relative to
         :math:`H` even for confident rows, where the textbook
         :math:`-\sum_j p_j \log p_j` on rounded probabilities loses most digits.

@@ -162,11 +162,11 @@ class Exponential(ScalarFamily):
             return _f64(np.log(lam) - lam * x)
 
     def kl_divergence(self, other: ExponentialFamily) -> FloatArray:
-        r"""KL(self ‖ other) :math:`= r - \operatorname{log1p}(r)`, :math:`r = \lambda_q/\lambda_p - 1`.
+        r"""KL(self ‖ other) :math:`= r - \mathrm{log1p}(r)`, :math:`r = \lambda_q/\lambda_p - 1`.
 
         Summed without cancellation (a series for small :math:`|r|`), so nearby
         distributions keep their digits.
-        """  # noqa: E501
+        """
         self._check_same_family(other)
         assert isinstance(other, Exponential)  # noqa: S101 - narrowed by _check_same_family
         lp, lq = self._params64[0], other._params64[0]

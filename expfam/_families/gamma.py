@@ -354,8 +354,8 @@ class Gamma(ScalarFamily):
         With :math:`\delta = \alpha_q - \alpha_p` and :math:`\rho = \beta_q/\beta_p - 1`,
 
         .. math:: \mathrm{KL} = [\ln\Gamma(\alpha_q) - \ln\Gamma(\alpha_p)
-                  - \delta\psi(\alpha_p)] + \alpha_p(\rho - \operatorname{log1p}\rho)
-                  - \delta\operatorname{log1p}\rho,
+                  - \delta\psi(\alpha_p)] + \alpha_p(\rho - \mathrm{log1p}\rho)
+                  - \delta\mathrm{log1p}\rho,
 
         the first two terms non-negative and each summed without cancellation (a
         Taylor series for the first when :math:`|\delta| \le \alpha_p/8`).
