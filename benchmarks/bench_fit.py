@@ -13,7 +13,6 @@ Run: ``python benchmarks/bench_fit.py [--sizes 1e6 1e7] [--rounds 7] [--memory]`
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
 import subprocess
 import sys
@@ -25,20 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _host import cpu_model  # benchmarks/_host.py, beside this script
 from scipy import stats
 
 import expfam
-
-
-def cpu_model() -> str:
-    try:
-        with Path("/proc/cpuinfo").open(encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def best(fn: Callable[[], Any], rounds: int) -> float:

@@ -40,33 +40,18 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import math
-import platform
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _host import cpu_model  # benchmarks/_host.py, beside this script
 from scipy import special
 
 import expfam
 
 GAP = 1e-10
-
-
-def cpu_model() -> str:
-    """The CPU model from /proc/cpuinfo (or platform.processor())."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in info.splitlines() if "model name" in ln), ""
-    )
-    flags = next((ln for ln in info.splitlines() if ln.startswith("flags")), "")
-    simd = "AVX-512" if "avx512f" in flags else ("AVX2" if "avx2" in flags else "no AVX2")
-    return f"{model or platform.processor()} ({os.cpu_count()} logical CPUs, {simd})"
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -37,6 +37,7 @@ from typing import Any
 
 import mpmath
 import numpy as np
+from _host import cpu_model  # benchmarks/_host.py, beside this script
 from scipy import optimize
 
 import expfam
@@ -105,18 +106,6 @@ def mp_entropy(E: np.ndarray, U: float, beta0: float, dps: int = 30) -> float:
                 break
         w = [mpmath.exp(-beta * (x - e0)) for x in Em]
         return float(mpmath.log(mpmath.fsum(w)) + beta * (Um - e0))
-
-
-def cpu_model() -> str:
-    """The CPU model, from /proc/cpuinfo where there is one."""
-    try:
-        with Path("/proc/cpuinfo").open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def count_passes(module: Any, name: str, k: int, fn: Callable[[], Any]) -> float:
