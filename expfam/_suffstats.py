@@ -289,7 +289,9 @@ class SufficientStatistics:
     def __repr__(self) -> str:
         w = self.total_weight
         wtxt = str(int(w)) if math.isfinite(w) and w == int(w) and abs(w) < 2**53 else f"{w:.6g}"
-        extra = "".join(f", {k}={v!r}" for k, v in self._fixed.items() if v is not None)
+        extra = "".join(
+            f", {k}={np.asarray(v).tolist()!r}" for k, v in self._fixed.items() if v is not None
+        )
         shape = f", batch_shape={self._shape}" if self._shape else ""
         dtype = f", dtype={self._dtype}" if self._dtype != np.float64 else ""
         return (
