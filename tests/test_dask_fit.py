@@ -101,3 +101,18 @@ def test_fits_on_a_local_cluster(dask_client: Any) -> None:
     assert_same_fit(on_cluster, local, 16.0)
     k = da.random.default_rng(5).poisson(2.5, size=100_000, chunks=10_000)
     assert_same_fit(Poisson.fit(k), Poisson.fit(k.compute()))
+
+
+def test_solvers_on_a_local_cluster(dask_client: Any) -> None:
+    energies = np.random.default_rng(6).uniform(0.0, 2.0, size=50_000)
+    e = da.from_array(energies, chunks=7_000)
+    on_cluster = expfam.boltzmann(e, mean_energy=0.7)
+    local = expfam.boltzmann(energies, mean_energy=0.7)
+    assert abs(float(on_cluster.beta) - float(local.beta)) <= 1e-12 * abs(float(local.beta))
+    q = on_cluster.probs.compute()  # the probabilities come back lazily
+    np.testing.assert_allclose(q, local.probs, rtol=1e-12, atol=1e-300)
+    features = np.stack([energies, energies**2], axis=-1)
+    f = da.from_array(features, chunks=(7_000, 2))
+    me = expfam.max_entropy(f, [0.9, 1.1])
+    ref = expfam.max_entropy(features, [0.9, 1.1])
+    np.testing.assert_allclose(me.multipliers, ref.multipliers, rtol=1e-9)
