@@ -13,6 +13,7 @@ gauge). Each Newton step is **one pass of sums over row blocks**: the objective,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, optimize
 from scipy.linalg import blas
 
+from expfam._dask import dask_module, is_dask_collection
 from expfam._errors import ConvergenceError
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult, LimitInfo
@@ -133,6 +135,9 @@ class _Problem:
     V: F64 | None = None  # theta = V gamma (the limit model), None: identity
     #: the Hessian in gamma of the last Newton pass, with its gamma (reused as Fisher)
     last: tuple[F64, F64] | None = None
+    #: the raw sums of :func:`_sums` computed elsewhere: a Dask problem's are sums of
+    #: the same function over chunks of rows, merged in a tree (one pass per call)
+    sums: Callable[[F64, int], tuple[float, F64, F64]] | None = None
 
     @property
     def q(self) -> int:
@@ -160,13 +165,27 @@ def _rows_n(model: ScalarModel, rows: slice) -> F64:
     return model.n[rows] if model.n.size > 1 else model.n
 
 
-def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # noqa: C901
+def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
     """One pass over row blocks: objective, and (order >= 1) gradient, (2) Hessian in theta.
 
     The sums are ``sum_i w_i f(eta_i)``, ``X^T r`` and ``X^T W X`` (for Categorical the
-    ``qK x qK`` block matrix with blocks ``X^T diag(w s (p_k d_kl - p_k p_l)) X``); the
-    projection onto theta and the penalty are added after the pass.
+    ``qK x qK`` block matrix with blocks ``X^T diag(w s (p_k d_kl - p_k p_l)) X``), by
+    :func:`_sums` (or ``prob.sums``); the projection onto theta and the penalty are
+    added after the pass.
     """
+    f, G, H = _sums(prob, theta, order) if prob.sums is None else prob.sums(theta, order)
+    if order == 0 and not math.isfinite(f):
+        return f, G, H
+    g, Hp = _project(prob, G, H)
+    f += 0.5 * float(np.sum(prob.pen * theta * theta))
+    g = g + prob.pen * theta
+    if order >= 2:
+        Hp = Hp + np.diag(prob.pen)
+    return f, g, Hp
+
+
+def _sums(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
+    """Return the sums of :func:`_pass` over the rows of `prob`, in coefficient (B) space."""
     X, model, w = prob.X, prob.model, prob.w
     n, q = X.shape
     K = 1 if prob.Q is None else prob.Q.shape[0]
@@ -213,12 +232,7 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # 
                 U = _syrk(Xb * np.sqrt(h)[:, None], U, 1.0)
     if order >= 2:
         H += U + np.triu(U, 1).T
-    g, Hp = _project(prob, G, H)
-    f += 0.5 * float(np.sum(prob.pen * theta * theta))
-    g = g + prob.pen * theta
-    if order >= 2:
-        Hp = Hp + np.diag(prob.pen)
-    return f, g, Hp
+    return f, G, H
 
 
 def _syrk(A: F64, C: F64, alpha: float) -> F64:
@@ -408,15 +422,15 @@ def _lbfgs(prob: _Problem, gamma: F64) -> F64:
     return x if math.isfinite(float(res.fun)) and res.fun <= f0 else gamma
 
 
-def _start(prob: _Problem) -> F64:
-    """Return a starting gamma in the natural domain: least squares on the linked response."""
+def _start_sums(prob: _Problem) -> tuple[F64, F64, bool]:
+    """Return the normal equations ``(G, b)`` of the start, and whether any row counts.
+
+    R's first IRLS step: from ``eta0`` near the data, the working response
+    ``z = eta0 - f'(eta0) / I(eta0)`` by least squares with weights ``w I(eta0)``.
+    """
     model = prob.model
-    p = prob.p if prob.V is None else prob.V.shape[1]
-    if isinstance(model, CategoricalModel):
-        return np.zeros(p)
+    assert isinstance(model, ScalarModel)  # noqa: S101 - Categorical starts at 0
     pos = prob.w > 0
-    # R's first IRLS step: from eta0 near the data, the working response
-    # z = eta0 - f'(eta0) / I(eta0) by least squares with weights w I(eta0)
     nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, prob.w.shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         eta0 = model.start(model.y)
@@ -432,7 +446,18 @@ def _start(prob: _Problem) -> F64:
         Xb = prob.X[rows]
         G += Xb.T @ (Xb * wb[:, None])
         b += Xb.T @ np.where(ok[rows], wb * z[rows], 0.0)
-    theta = -_solve(G, -b) if ok.any() else np.zeros(prob.p)
+    return G, b, bool(ok.any())
+
+
+def _start(prob: _Problem) -> F64:
+    """Return a starting gamma in the natural domain: least squares on the linked response."""
+    model = prob.model
+    p = prob.p if prob.V is None else prob.V.shape[1]
+    if isinstance(model, CategoricalModel):
+        return np.zeros(p)
+    pos = prob.w > 0
+    G, b, any_ok = _start_sums(prob)
+    theta = -_solve(G, -b) if any_ok else np.zeros(prob.p)
     theta = np.asarray(theta, dtype=np.float64)
     gamma = theta if prob.V is None else prob.V.T @ theta
     if math.isfinite(_pass(prob, prob.theta(gamma), 0)[0]):
@@ -629,7 +654,11 @@ def _check_rank(X: F64, w: F64, names: list[str]) -> None:
         sub = np.sort(np.random.default_rng(1).choice(pos, size=m, replace=False))
         if null_space_rows(X[sub], X.shape[1]).shape[1] == 0:
             return
-    null = null_space_rows(X[pos], X.shape[1])
+    _raise_rank(null_space_rows(X[pos], X.shape[1]), names)
+
+
+def _raise_rank(null: F64, names: list[str]) -> None:
+    """Raise naming the columns moved by the null space `null` (if it is not empty)."""
     if null.shape[1]:
         cols = [names[j] for j in np.flatnonzero(np.any(np.abs(null) > 1e-8, axis=1))]
         raise ValueError(
@@ -762,6 +791,11 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         raise TypeError(f"`l2` must be a real number; got {l2!r}") from None
     if not (math.isfinite(l2f) and l2f >= 0):
         raise ValueError(f"`l2` must be finite and >= 0; got {l2!r}")
+    if is_dask_collection(X, y, weights, offset, fixed.get("n")):
+        # row-chunked data: each Newton step one pass over the chunks (expfam._dask_glm)
+        return dask_module("expfam._dask_glm").glm_dask(  # type: ignore[no-any-return]
+            family, X, y, weights, offset, l2f, intercept, link, cov_type, fixed
+        )
     Xd, names = _design(X, intercept)
     n = int(np.shape(y)[0]) if Xd is None else Xd.shape[0]
     if Xd is not None and np.shape(y)[:1] != (n,):
