@@ -698,9 +698,11 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         ``link="log"``), :class:`Normal` (identity link) or :class:`Categorical`
         (``y`` integer labels of shape ``(n,)``, or rows of counts or probabilities
         of shape ``(n, K)``; ``num_categories=`` optional).
-    X : array_like or None
+    X : array_like, dask.array.Array or None
         Design, shape ``(n, p)`` (a pandas DataFrame's column names label the
-        result). ``None``: the intercept-only model.
+        result). ``None``: the intercept-only model. Row-chunked Dask arrays (for
+        `X`, `y`, `weights`, `offset` and Binomial ``n``) are fitted out of core; see
+        the Notes.
     y : array_like
         Responses.
     weights : array_like, optional
@@ -760,6 +762,16 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     degrees of freedom; ``loglik`` and ``aic`` are R's ``logLik`` and ``AIC``. With
     ``l2 > 0`` the covariance is the inverse penalised Hessian. The fit is computed in
     float64 whatever the input dtype (a GLM's sums over many rows need it).
+
+    **Dask arrays** (every family but Categorical): each Newton step is one pass
+    over the chunks of rows, whose sums (objective, :math:`X^\top r`,
+    :math:`X^\top W X`) are computed where the chunks live and added in a tree; the
+    result equals the in-memory one to rounding. Existence is decided on a random
+    sample of the rows (a sample whose MLE exists proves it for all rows); if the
+    sample cannot settle it, the data are computed and fitted in memory when the
+    design has at most ``2**24`` entries, else a ``ValueError`` says that existence
+    cannot be decided out of core. ``predict`` computes Dask rows and returns an
+    in-memory distribution. See the "Data larger than memory" page.
 
     Examples
     --------
