@@ -542,17 +542,18 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     if null_mode == "same":
         null_dev = dev
     elif null_mode == "refit":
+        # the intercept with the offset, on the same chunks (the arrays as converted)
         null_dev = glm_dask(
             family,
             None,
-            y,
-            weights,
-            offset,
+            arrays["y"],
+            arrays.get("weights"),
+            arrays["offset"],
             0.0,
             True,  # noqa: FBT003 - the private signature of glm_dask
             link,
             "model",
-            fixed,
+            spec_fixed | ({"n": arrays["n"]} if per_row_n else {}),
         ).deviance
     elif null_mode == "nan":
         null_dev = math.nan

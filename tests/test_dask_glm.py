@@ -142,6 +142,14 @@ def test_intercept_only_and_numpy_x_with_dask_y() -> None:
     assert_same_glm(got, expfam.glm(Gamma, Xo, y, intercept=False))
 
 
+def test_only_x_on_dask_with_an_offset() -> None:
+    rng = np.random.default_rng(11)
+    X, y, _ = _data(Poisson, "canonical", rng, 500, 2)
+    off = rng.uniform(-0.2, 0.2, size=500)
+    got = expfam.glm(Poisson, da.from_array(X, chunks=(128, 2)), y, offset=off)
+    assert_same_glm(got, expfam.glm(Poisson, X, y, offset=off))  # the null deviance refits
+
+
 def test_binomial_trials_per_row_and_predict_on_dask_rows() -> None:
     rng = np.random.default_rng(5)
     X, _, _ = _data(Binomial, "canonical", rng, 400, 2)
