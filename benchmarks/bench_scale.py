@@ -144,7 +144,7 @@ def bench_glm(rows: int, chunk: int) -> None:
     Z = da.concatenate(blocks)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
