@@ -10,8 +10,8 @@ chunks' by addition in a balanced tree. The client sees only ``q x q`` matrices:
    counts and totals for the inference, and a random sample of about
    ``2 max(1000, 20 q)`` rows (seeded, so the same on every run) for the rank check
    and the existence program.
-2. **Newton**: :func:`expfam._glm._newton` unchanged; each call of
-   :func:`expfam._glm._pass` (the objective, :math:`X^\top r` and :math:`X^\top W X`
+2. **Newton**: :func:`expfam._glm.newton` unchanged; each call of
+   :func:`expfam._glm.solver_pass` (the objective, :math:`X^\top r` and :math:`X^\top W X`
    at one point) is one :func:`dask.compute` over the chunks. A step that the line
    search must shorten costs one more value-only pass per halving, as in memory.
 3. **Inference**: one pass for the deviance, the Pearson statistic, the
@@ -46,21 +46,21 @@ from expfam._errors import ConvergenceError
 from expfam._families.binomial import Binomial
 from expfam._families.normal import Normal
 from expfam._glm import (
-    _LBFGS_MIN,
-    _SUBSET_MIN,
-    _constraint_rows,
-    _fisher,
-    _inv_sym,
-    _lbfgs,
-    _names_of,
-    _newton,
-    _pass,
-    _Problem,
-    _raise_rank,
-    _solve,
-    _start_sums,
-    _sums,
+    LBFGS_MIN,
+    SUBSET_MIN,
+    Problem,
+    constraint_rows,
+    fisher,
     glm,
+    inv_sym,
+    lbfgs,
+    names_of,
+    newton,
+    raise_rank,
+    solve,
+    solver_pass,
+    start_sums,
+    sums,
 )
 from expfam._glm_families import ScalarModel, make_model
 from expfam._glm_result import GLMResult
@@ -90,7 +90,7 @@ class _Spec:
 
 def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
     spec: _Spec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
-) -> _Problem:
+) -> Problem:
     """Return the in-memory problem of one chunk of rows (no penalty: it is added once)."""
     y = np.asarray(yb, dtype=np.float64)
     m = y.shape[0]
@@ -106,7 +106,7 @@ def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
     if nb is not None:
         fixed["n"] = np.asarray(nb)
     model = spec.model_cls(y, fixed, m)
-    return _Problem(X, model, w, off, None, np.zeros(X.shape[1]))
+    return Problem(X, model, w, off, None, np.zeros(X.shape[1]))
 
 
 def _nrow(model: ScalarModel, m: int) -> F64:
@@ -197,7 +197,7 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     out.off_any = bool(np.any(off))
     out.off_max = float(np.max(off[pos], initial=-math.inf))
     out.off_domain = bool(np.all(model.in_domain(off)))
-    out.G, out.b, out.any_ok = _start_sums(prob)
+    out.G, out.b, out.any_ok = start_sums(prob)
     sel = pos & (np.random.default_rng([17, index]).random(w.shape[0]) < frac)
     out.sample = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
     return out
@@ -206,8 +206,8 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
 def _chunk_sums(  # noqa: PLR0917
     spec: _Spec, theta: F64, order: int, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
 ) -> tuple[float, F64, F64]:
-    """Return the in-memory sums (:func:`expfam._glm._sums`) of one chunk."""
-    return _sums(_chunk_problem(spec, xb, yb, wb, ob, nb), theta, order)
+    """Return the in-memory sums (:func:`expfam._glm.sums`) of one chunk."""
+    return sums(_chunk_problem(spec, xb, yb, wb, ob, nb), theta, order)
 
 
 def _chunk_r(spec: _Spec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> tuple[F64]:  # noqa: PLR0917
@@ -266,7 +266,7 @@ def _chunk_infer(  # noqa: PLR0917
     H = np.zeros((q, q))
     S = np.zeros((q, q))
     if inf.fisher:
-        H, S_ = _fisher(prob, inf.theta, inf.robust)
+        H, S_ = fisher(prob, inf.theta, inf.robust)
         S = S_ if S_ is not None else S
     return dev, chi2, loglik, null, H, S
 
@@ -407,7 +407,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         if Xa.ndim != 2:
             raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
         arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
-        cols = _names_of(X, Xa.shape[1])
+        cols = names_of(X, Xa.shape[1])
         names = ["intercept", *cols] if intercept else cols
     arrays["y"] = _rows(y, "y", n, chunks, (n,))
     if n == 0:
@@ -430,7 +430,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     unknowns_pen = np.full(q, l2)
     if intercept:
         unknowns_pen[0] = 0.0
-    m = max(_SUBSET_MIN, 20 * q)
+    m = max(SUBSET_MIN, 20 * q)
     frac = min(1.0, 2 * m / n)
 
     # ---- the setup pass: checks, totals, start, sample
@@ -468,20 +468,20 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     # ---- rank (adding rows never lowers it: a full-rank sample settles it)
     if l2 == 0 and null_space_rows(Xs, q).shape[1]:
         if frac >= 1:
-            _raise_rank(null_space_rows(Xs, q), names)
+            raise_rank(null_space_rows(Xs, q), names)
         (R,) = data.reduce(_chunk_r, _merge_r)
         _, sv, vt = linalg.svd(R, full_matrices=True)
         tol = max(setup.nobs, q) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0.0)
-        _raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
+        raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
 
     # ---- existence, on the sample
     if model_cls.discrete:
         unpen = unknowns_pen == 0
         sub_model = model_cls(ys, dict(spec_fixed) | ({"n": ns} if per_row_n else {}), ys.size)
-        sub = _Problem(Xs, sub_model, ws, offs, None, np.zeros(q))
+        sub = Problem(Xs, sub_model, ws, offs, None, np.zeros(q))
         certified = False
         if null_space_rows(Xs[:, unpen], int(np.count_nonzero(unpen))).shape[1] == 0:
-            Z, side, _ = _constraint_rows(sub, unpen, np.arange(ys.size))
+            Z, side, _ = constraint_rows(sub, unpen, np.arange(ys.size))
             certified = side.size == 0 or find_face(Z, side).null.shape[1] == 0
         if not certified:
             return in_memory(
@@ -490,21 +490,21 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
             )
 
     # ---- Newton, one pass per step
-    def sums(theta: F64, order: int) -> tuple[float, F64, F64]:
+    def chunked_sums(theta: F64, order: int) -> tuple[float, F64, F64]:
         return data.reduce(_chunk_sums, _add, theta, order)  # type: ignore[no-any-return]
 
     placeholder = np.zeros((0, q))  # the rows live in the chunks: only `q` is read
-    prob = _Problem(placeholder, result_model, np.zeros(0), np.zeros(0), None, unknowns_pen)
-    prob.sums = sums
-    gamma0 = -_solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
-    if not math.isfinite(_pass(prob, gamma0, 0)[0]):
+    prob = Problem(placeholder, result_model, np.zeros(0), np.zeros(0), None, unknowns_pen)
+    prob.sums = chunked_sums
+    gamma0 = -solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
+    if not math.isfinite(solver_pass(prob, gamma0, 0)[0]):
         if not intercept:
             return in_memory("no starting point found in the natural domain")
         gamma0 = np.zeros(q)
         gamma0[0] = -1.0 - setup.off_max  # every eta <= -1
-    if gamma0.size >= _LBFGS_MIN:
-        gamma0 = _lbfgs(prob, gamma0)
-    gamma, iterations, converged = _newton(prob, gamma0)
+    if gamma0.size >= LBFGS_MIN:
+        gamma0 = lbfgs(prob, gamma0)
+    gamma, iterations, converged = newton(prob, gamma0)
     if not converged:
         raise ConvergenceError(
             "Newton's method did not converge", iterations=iterations, coef=gamma
@@ -528,7 +528,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         Hr = prob.last[1]
     else:
         Hr = H + np.diag(unknowns_pen)
-    Hinv = _inv_sym(Hr)
+    Hinv = inv_sym(Hr)
     cov = Hinv @ S @ Hinv if cov_type == "robust" else Hinv
     nobs = setup.nobs
     dispersion = 1.0

@@ -29,7 +29,23 @@ from expfam._glm_result import GLMResult, LimitInfo
 from expfam._separation import find_face, null_space_rows
 from expfam._validation import as_float_array
 
-__all__ = ["glm"]
+__all__ = [
+    "LBFGS_MIN",
+    "SUBSET_MIN",
+    "Problem",
+    "constraint_rows",
+    "fisher",
+    "glm",
+    "inv_sym",
+    "lbfgs",
+    "names_of",
+    "newton",
+    "raise_rank",
+    "solve",
+    "solver_pass",
+    "start_sums",
+    "sums",
+]
 
 F64 = NDArray[np.float64]
 
@@ -422,7 +438,7 @@ def _lbfgs(prob: _Problem, gamma: F64) -> F64:
     return x if math.isfinite(float(res.fun)) and res.fun <= f0 else gamma
 
 
-def _start_sums(prob: _Problem) -> tuple[F64, F64, bool]:
+def start_sums(prob: _Problem) -> tuple[F64, F64, bool]:
     """Return the normal equations ``(G, b)`` of the start, and whether any row counts.
 
     R's first IRLS step: from ``eta0`` near the data, the working response
@@ -456,7 +472,7 @@ def _start(prob: _Problem) -> F64:
     if isinstance(model, CategoricalModel):
         return np.zeros(p)
     pos = prob.w > 0
-    G, b, any_ok = _start_sums(prob)
+    G, b, any_ok = start_sums(prob)
     theta = -_solve(G, -b) if any_ok else np.zeros(prob.p)
     theta = np.asarray(theta, dtype=np.float64)
     gamma = theta if prob.V is None else prob.V.T @ theta
@@ -654,10 +670,10 @@ def _check_rank(X: F64, w: F64, names: list[str]) -> None:
         sub = np.sort(np.random.default_rng(1).choice(pos, size=m, replace=False))
         if null_space_rows(X[sub], X.shape[1]).shape[1] == 0:
             return
-    _raise_rank(null_space_rows(X[pos], X.shape[1]), names)
+    raise_rank(null_space_rows(X[pos], X.shape[1]), names)
 
 
-def _raise_rank(null: F64, names: list[str]) -> None:
+def raise_rank(null: F64, names: list[str]) -> None:
     """Raise naming the columns moved by the null space `null` (if it is not empty)."""
     if null.shape[1]:
         cols = [names[j] for j in np.flatnonzero(np.any(np.abs(null) > 1e-8, axis=1))]
@@ -666,6 +682,22 @@ def _raise_rank(null: F64, names: list[str]) -> None:
             f"{cols} are linearly dependent on the rows with positive weight; drop one of "
             "them or pass `l2` > 0"
         )
+
+
+# The pieces of the solver that the Dask path (:mod:`expfam._dask_glm`) runs on each
+# chunk of rows and on the merged sums: its interface to this module.
+SUBSET_MIN = _SUBSET_MIN
+LBFGS_MIN = _LBFGS_MIN
+Problem = _Problem
+constraint_rows = _constraint_rows
+fisher = _fisher
+inv_sym = _inv_sym
+lbfgs = _lbfgs
+names_of = _names_of
+newton = _newton
+solve = _solve
+solver_pass = _pass
+sums = _sums
 
 
 def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read top-down
