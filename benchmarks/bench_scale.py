@@ -9,38 +9,32 @@ Prints, with the CPU model, for ``n`` lazily generated values (never all in memo
 * ``boltzmann`` over ``n`` lazily generated energies: the number of passes over the
   data (Dask computes) and the residual, against the same solve in memory at a size
   that fits.
+* ``glm`` (Poisson, ``--glm-rows`` x 20 plus an intercept, default 2e6; the issue's
+  figure is for 1e7) on row chunks held by a ``LocalCluster`` (2 worker processes of one
+  thread) and on the threaded scheduler, against ``glm`` of the same arrays in memory:
+  the largest relative difference of the coefficients and standard errors, the times
+  and their ratio, and the passes over the data (Dask computes, counted; each Newton
+  step is one).
 
-Run: ``python benchmarks/bench_scale.py [--n 1e9] [--workers 2]``. The default ``n``
-is 1e8 (a few minutes on 2 cores); the issue's figure is for 1e9.
+Run: ``python benchmarks/bench_scale.py [--n 1e9] [--glm-rows 1e7] [--only glm]``. The
+default ``n`` is 1e8 (a few minutes on 2 cores); the issue's figure is for 1e9.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import platform
 import resource
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _host import cpu_model  # benchmarks/_host.py, beside this script
 
 import expfam
 
 dask: Any = importlib.import_module("dask")  # untyped; imported for the benchmark only
 da: Any = importlib.import_module("dask.array")
-
-
-def cpu_model() -> str:
-    try:
-        with Path("/proc/cpuinfo").open(encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def rss_mb() -> float:
@@ -104,16 +98,88 @@ def bench_boltzmann(n: int) -> None:
     print(f"in memory at 1e6: residual {ref.residual!r}")
 
 
+def _counting_computes() -> tuple[dict[str, int], Any]:
+    """Count ``dask.compute`` calls (each is one pass of the GLM over its chunks)."""
+    count = {"n": 0}
+    original = dask.compute
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        count["n"] += 1
+        return original(*args, **kwargs)
+
+    dask.compute = counting
+    return count, original
+
+
+def _glm_block(index: int, rows: int, beta: Any) -> Any:
+    """Rows ``[X | y]`` of one chunk of the Poisson GLM data, from its own seed."""
+    rng = np.random.default_rng([2, index])
+    X = rng.normal(size=(rows, beta.size)) / np.sqrt(beta.size)
+    y = rng.poisson(np.exp(0.3 + X @ beta))
+    return np.column_stack([X, y])
+
+
+def bench_glm(rows: int, chunk: int) -> None:
+    distributed: Any = importlib.import_module("distributed")
+    p = 20
+    beta = np.linspace(-0.5, 0.5, p)
+    print(f"\nglm, Poisson, {rows:.0e} x {p} (+ intercept), row chunks of {chunk:.0e}")
+    sizes = [min(chunk, rows - s) for s in range(0, rows, chunk)]
+    blocks = [
+        da.from_delayed(dask.delayed(_glm_block)(i, m, beta), shape=(m, p + 1), dtype=float)
+        for i, m in enumerate(sizes)
+    ]
+    Z = da.concatenate(blocks)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        # the data are generated on the workers and stay there (as on a cluster)
+        dX, dy = client.persist([Z[:, :p], Z[:, p]])
+        distributed.wait([dX, dy])
+        X, y = dX.compute(), dy.compute()  # the same arrays, in this process's memory
+        t_mem, ref = timed(lambda: expfam.glm(expfam.Poisson, X, y))
+        head = f"{'where':>34}{'time (s)':>10}{'ratio':>8}{'passes':>8}"
+        print(f"{head}{'coef rel':>10}{'se rel':>10}")
+        print(f"{'in memory (numpy)':>34}{t_mem:>10.2f}{1.0:>8.2f}")
+
+        def row(label: str, ax: Any, ay: Any) -> None:
+            count, original = _counting_computes()
+            try:
+                t, res = timed(lambda: expfam.glm(expfam.Poisson, ax, ay))
+            finally:
+                dask.compute = original
+            dc = float(np.max(np.abs(res.coef - ref.coef) / np.abs(ref.coef)))
+            ds = float(np.max(np.abs(res.stderr - ref.stderr) / ref.stderr))
+            ratio = t / t_mem
+            print(f"{label:>34}{t:>10.2f}{ratio:>8.2f}{count['n']:>8}{dc:>10.1e}{ds:>10.1e}")
+
+        row("Dask, LocalCluster (2 processes)", dX, dy)
+        with dask.config.set(scheduler="threads"):
+            cx, cy = da.from_array(X, chunks=(chunk, p)), da.from_array(y, chunks=chunk)
+            row("Dask, threads (2), in memory", cx, cy)
+    print(f"Newton iterations {ref.iterations}; peak RSS {rss_mb():.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=float, default=1e8)
+    parser.add_argument("--glm-rows", type=float, default=2e6)
+    parser.add_argument("--glm-chunk", type=float, default=2.5e5)
+    parser.add_argument("--only", choices=["gamma", "boltzmann", "glm"], default=None)
     args = parser.parse_args()
     n = int(args.n)
     print(f"CPU: {cpu_model()}; numpy {np.__version__}; dask {dask.__version__}")
     print(f"interpreter with expfam and dask imported: peak RSS {rss_mb():.0f} MB")
     with dask.config.set(scheduler="threads"):
-        bench_gamma(n)
-        bench_boltzmann(n)
+        if args.only in (None, "gamma"):
+            bench_gamma(n)
+        if args.only in (None, "boltzmann"):
+            bench_boltzmann(n)
+    if args.only in (None, "glm"):
+        bench_glm(int(args.glm_rows), int(args.glm_chunk))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ gauge). Each Newton step is **one pass of sums over row blocks**: the objective,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +22,30 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, optimize
 from scipy.linalg import blas
 
+from expfam._dask import dask_module, is_dask_collection
 from expfam._errors import ConvergenceError
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult, LimitInfo
 from expfam._separation import find_face, null_space_rows
 from expfam._validation import as_float_array
 
-__all__ = ["glm"]
+__all__ = [
+    "LBFGS_MIN",
+    "SUBSET_MIN",
+    "Problem",
+    "constraint_rows",
+    "fisher",
+    "glm",
+    "inv_sym",
+    "lbfgs",
+    "names_of",
+    "newton",
+    "raise_rank",
+    "solve",
+    "solver_pass",
+    "start_sums",
+    "sums",
+]
 
 F64 = NDArray[np.float64]
 
@@ -133,6 +151,9 @@ class _Problem:
     V: F64 | None = None  # theta = V gamma (the limit model), None: identity
     #: the Hessian in gamma of the last Newton pass, with its gamma (reused as Fisher)
     last: tuple[F64, F64] | None = None
+    #: the raw sums of :func:`_sums` computed elsewhere: a Dask problem's are sums of
+    #: the same function over chunks of rows, merged in a tree (one pass per call)
+    sums: Callable[[F64, int], tuple[float, F64, F64]] | None = None
 
     @property
     def q(self) -> int:
@@ -160,13 +181,27 @@ def _rows_n(model: ScalarModel, rows: slice) -> F64:
     return model.n[rows] if model.n.size > 1 else model.n
 
 
-def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # noqa: C901
+def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
     """One pass over row blocks: objective, and (order >= 1) gradient, (2) Hessian in theta.
 
     The sums are ``sum_i w_i f(eta_i)``, ``X^T r`` and ``X^T W X`` (for Categorical the
-    ``qK x qK`` block matrix with blocks ``X^T diag(w s (p_k d_kl - p_k p_l)) X``); the
-    projection onto theta and the penalty are added after the pass.
+    ``qK x qK`` block matrix with blocks ``X^T diag(w s (p_k d_kl - p_k p_l)) X``), by
+    :func:`_sums` (or ``prob.sums``); the projection onto theta and the penalty are
+    added after the pass.
     """
+    f, G, H = _sums(prob, theta, order) if prob.sums is None else prob.sums(theta, order)
+    if order == 0 and not math.isfinite(f):
+        return f, G, H
+    g, Hp = _project(prob, G, H)
+    f += 0.5 * float(np.sum(prob.pen * theta * theta))
+    g = g + prob.pen * theta
+    if order >= 2:
+        Hp = Hp + np.diag(prob.pen)
+    return f, g, Hp
+
+
+def _sums(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
+    """Return the sums of :func:`_pass` over the rows of `prob`, in coefficient (B) space."""
     X, model, w = prob.X, prob.model, prob.w
     n, q = X.shape
     K = 1 if prob.Q is None else prob.Q.shape[0]
@@ -213,12 +248,7 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:  # 
                 U = _syrk(Xb * np.sqrt(h)[:, None], U, 1.0)
     if order >= 2:
         H += U + np.triu(U, 1).T
-    g, Hp = _project(prob, G, H)
-    f += 0.5 * float(np.sum(prob.pen * theta * theta))
-    g = g + prob.pen * theta
-    if order >= 2:
-        Hp = Hp + np.diag(prob.pen)
-    return f, g, Hp
+    return f, G, H
 
 
 def _syrk(A: F64, C: F64, alpha: float) -> F64:
@@ -408,15 +438,15 @@ def _lbfgs(prob: _Problem, gamma: F64) -> F64:
     return x if math.isfinite(float(res.fun)) and res.fun <= f0 else gamma
 
 
-def _start(prob: _Problem) -> F64:
-    """Return a starting gamma in the natural domain: least squares on the linked response."""
+def start_sums(prob: _Problem) -> tuple[F64, F64, bool]:
+    """Return the normal equations ``(G, b)`` of the start, and whether any row counts.
+
+    R's first IRLS step: from ``eta0`` near the data, the working response
+    ``z = eta0 - f'(eta0) / I(eta0)`` by least squares with weights ``w I(eta0)``.
+    """
     model = prob.model
-    p = prob.p if prob.V is None else prob.V.shape[1]
-    if isinstance(model, CategoricalModel):
-        return np.zeros(p)
+    assert isinstance(model, ScalarModel)  # noqa: S101 - Categorical starts at 0
     pos = prob.w > 0
-    # R's first IRLS step: from eta0 near the data, the working response
-    # z = eta0 - f'(eta0) / I(eta0) by least squares with weights w I(eta0)
     nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, prob.w.shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         eta0 = model.start(model.y)
@@ -432,7 +462,18 @@ def _start(prob: _Problem) -> F64:
         Xb = prob.X[rows]
         G += Xb.T @ (Xb * wb[:, None])
         b += Xb.T @ np.where(ok[rows], wb * z[rows], 0.0)
-    theta = -_solve(G, -b) if ok.any() else np.zeros(prob.p)
+    return G, b, bool(ok.any())
+
+
+def _start(prob: _Problem) -> F64:
+    """Return a starting gamma in the natural domain: least squares on the linked response."""
+    model = prob.model
+    p = prob.p if prob.V is None else prob.V.shape[1]
+    if isinstance(model, CategoricalModel):
+        return np.zeros(p)
+    pos = prob.w > 0
+    G, b, any_ok = start_sums(prob)
+    theta = -_solve(G, -b) if any_ok else np.zeros(prob.p)
     theta = np.asarray(theta, dtype=np.float64)
     gamma = theta if prob.V is None else prob.V.T @ theta
     if math.isfinite(_pass(prob, prob.theta(gamma), 0)[0]):
@@ -629,7 +670,11 @@ def _check_rank(X: F64, w: F64, names: list[str]) -> None:
         sub = np.sort(np.random.default_rng(1).choice(pos, size=m, replace=False))
         if null_space_rows(X[sub], X.shape[1]).shape[1] == 0:
             return
-    null = null_space_rows(X[pos], X.shape[1])
+    raise_rank(null_space_rows(X[pos], X.shape[1]), names)
+
+
+def raise_rank(null: F64, names: list[str]) -> None:
+    """Raise naming the columns moved by the null space `null` (if it is not empty)."""
     if null.shape[1]:
         cols = [names[j] for j in np.flatnonzero(np.any(np.abs(null) > 1e-8, axis=1))]
         raise ValueError(
@@ -637,6 +682,22 @@ def _check_rank(X: F64, w: F64, names: list[str]) -> None:
             f"{cols} are linearly dependent on the rows with positive weight; drop one of "
             "them or pass `l2` > 0"
         )
+
+
+# The pieces of the solver that the Dask path (:mod:`expfam._dask_glm`) runs on each
+# chunk of rows and on the merged sums: its interface to this module.
+SUBSET_MIN = _SUBSET_MIN
+LBFGS_MIN = _LBFGS_MIN
+Problem = _Problem
+constraint_rows = _constraint_rows
+fisher = _fisher
+inv_sym = _inv_sym
+lbfgs = _lbfgs
+names_of = _names_of
+newton = _newton
+solve = _solve
+solver_pass = _pass
+sums = _sums
 
 
 def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read top-down
@@ -669,9 +730,11 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         ``link="log"``), :class:`Normal` (identity link) or :class:`Categorical`
         (``y`` integer labels of shape ``(n,)``, or rows of counts or probabilities
         of shape ``(n, K)``; ``num_categories=`` optional).
-    X : array_like or None
+    X : array_like, dask.array.Array or None
         Design, shape ``(n, p)`` (a pandas DataFrame's column names label the
-        result). ``None``: the intercept-only model.
+        result). ``None``: the intercept-only model. Row-chunked Dask arrays (for
+        `X`, `y`, `weights`, `offset` and Binomial ``n``) are fitted out of core; see
+        the Notes.
     y : array_like
         Responses.
     weights : array_like, optional
@@ -732,6 +795,16 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     ``l2 > 0`` the covariance is the inverse penalised Hessian. The fit is computed in
     float64 whatever the input dtype (a GLM's sums over many rows need it).
 
+    **Dask arrays** (every family but Categorical): each Newton step is one pass
+    over the chunks of rows, whose sums (objective, :math:`X^\top r`,
+    :math:`X^\top W X`) are computed where the chunks live and added in a tree; the
+    result equals the in-memory one to rounding. Existence is decided on a random
+    sample of the rows (a sample whose MLE exists proves it for all rows); if the
+    sample cannot settle it, the data are computed and fitted in memory when the
+    design has at most ``2**24`` entries, else a ``ValueError`` says that existence
+    cannot be decided out of core. ``predict`` computes Dask rows and returns an
+    in-memory distribution. See the "Data larger than memory" page.
+
     Examples
     --------
     Poisson regression with a log-exposure offset:
@@ -762,6 +835,11 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         raise TypeError(f"`l2` must be a real number; got {l2!r}") from None
     if not (math.isfinite(l2f) and l2f >= 0):
         raise ValueError(f"`l2` must be finite and >= 0; got {l2!r}")
+    if is_dask_collection(X, y, weights, offset, fixed.get("n")):
+        # row-chunked data: each Newton step one pass over the chunks (expfam._dask_glm)
+        return dask_module("expfam._dask_glm").glm_dask(  # type: ignore[no-any-return]
+            family, X, y, weights, offset, l2f, intercept, link, cov_type, fixed
+        )
     Xd, names = _design(X, intercept)
     n = int(np.shape(y)[0]) if Xd is None else Xd.shape[0]
     if Xd is not None and np.shape(y)[:1] != (n,):

@@ -183,10 +183,11 @@ class GLMResult:
         if X is None:
             if offset is not None or fixed:
                 raise TypeError("`offset` and fixed parameters need new rows `X`")
-            eta = self._eta
+            eta = np.asarray(self._eta)  # a fit on Dask arrays computes its rows here
             if isinstance(model, CategoricalModel):
                 return Categorical(logits=eta)
-            return model.distribution(eta, _n_rows(model, eta.shape[0]), self.dispersion)
+            n = np.asarray(_n_rows(model, eta.shape[0]))
+            return model.distribution(eta, n, self.dispersion)
         Xa = as_float_array(np.asarray(X) if hasattr(X, "columns") else X, "X")
         q = self.coef.shape[0] - (1 if self._intercept else 0)
         if Xa.ndim != 2 or Xa.shape[1] != q:

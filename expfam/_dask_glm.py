@@ -1,0 +1,592 @@
+r"""Generalized linear models on Dask arrays: each Newton step one pass over chunks of rows.
+
+:func:`expfam.glm` sends row-chunked Dask data here. The rows are cut into the chunks
+of the first Dask argument (all of a row's columns in one chunk); each chunk becomes
+an in-memory problem of :mod:`expfam._glm` on the worker that holds it, and every sum
+the solver needs is the in-memory code's sum over that chunk, merged with the other
+chunks' by addition in a balanced tree. The client sees only ``q x q`` matrices:
+
+1. **Setup pass**: the input checks, the normal equations of the starting point,
+   counts and totals for the inference, and a random sample of about
+   ``2 max(1000, 20 q)`` rows (seeded, so the same on every run) for the rank check
+   and the existence program.
+2. **Newton**: :func:`expfam._glm.newton` unchanged; each call of
+   :func:`expfam._glm.solver_pass` (the objective, :math:`X^\top r` and :math:`X^\top W X`
+   at one point) is one :func:`dask.compute` over the chunks. A step that the line
+   search must shorten costs one more value-only pass per halving, as in memory.
+3. **Inference**: one pass for the deviance, the Pearson statistic, the
+   log-likelihood, the null deviance and, where needed, the Fisher information and
+   the sandwich; a second for the log-likelihood of Normal and Gamma (it needs the
+   deviance first).
+
+**Existence.** The existence program is a linear program over every row; out of
+core it is run on the sample. Existence is monotone in the rows: if the MLE exists
+on the sample (full rank, nothing separated) it exists on all rows, which is the
+common case. Otherwise, if the sample holds every row or the design has at most
+``2**24`` entries, the data are computed into memory and the in-memory
+:func:`expfam.glm` decides (and returns the limit model); a larger design raises
+``ValueError``: the existence of its MLE cannot be decided out of core, and Newton's
+method is not run on data that may be separated.
+
+This module imports Dask; it is loaded only when a Dask array is passed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import linalg
+
+from expfam._dask import as_dask_array, dask_module, is_dask_collection
+from expfam._errors import ConvergenceError
+from expfam._families.binomial import Binomial
+from expfam._families.normal import Normal
+from expfam._glm import (
+    LBFGS_MIN,
+    SUBSET_MIN,
+    Problem,
+    constraint_rows,
+    fisher,
+    glm,
+    inv_sym,
+    lbfgs,
+    names_of,
+    newton,
+    raise_rank,
+    solve,
+    solver_pass,
+    start_sums,
+    sums,
+)
+from expfam._glm_families import ScalarModel, make_model
+from expfam._glm_result import GLMResult
+from expfam._separation import find_face, null_space_rows
+
+__all__ = ["glm_dask"]
+
+F64 = NDArray[np.float64]
+
+da = dask_module("dask.array")
+_dask = dask_module("dask")
+
+#: entries of the design up to which an existence question the sample cannot settle is
+#: decided in memory (the data are computed, 128 MB of float64)
+IN_MEMORY = 1 << 24
+
+
+# ---------------------------------------------------------------------------------- chunks
+@dataclass(frozen=True)
+class _Spec:
+    """What every chunk needs besides its blocks (sent to the workers; picklable)."""
+
+    model_cls: type[ScalarModel]
+    intercept: bool
+    fixed: dict[str, Any]  # known parameters, with per-row trials taken out
+
+
+def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
+    spec: _Spec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+) -> Problem:
+    """Return the in-memory problem of one chunk of rows (no penalty: it is added once)."""
+    y = np.asarray(yb, dtype=np.float64)
+    m = y.shape[0]
+    if xb is None:
+        X = np.ones((m, 1))
+    else:
+        X = np.asarray(xb, dtype=np.float64)
+        if spec.intercept:
+            X = np.hstack([np.ones((m, 1)), X])
+    w = np.ones(m) if wb is None else np.asarray(wb, dtype=np.float64)
+    off = np.zeros(m) if ob is None else np.asarray(ob, dtype=np.float64)
+    fixed = dict(spec.fixed)
+    if nb is not None:
+        fixed["n"] = np.asarray(nb)
+    model = spec.model_cls(y, fixed, m)
+    return Problem(X, model, w, off, None, np.zeros(X.shape[1]))
+
+
+def _nrow(model: ScalarModel, m: int) -> F64:
+    return model.n if model.n.size > 1 else np.broadcast_to(model.n, (m,))
+
+
+def _add(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+@dataclass
+class _Setup:
+    """The setup pass of one chunk (or of merged chunks, in row order)."""
+
+    errors: dict[int, str] = field(default_factory=dict)  # priority -> message
+    nobs: int = 0
+    wsum: float = 0.0
+    wy: float = 0.0  # sum of w y and of w n over the rows of positive weight
+    wn: float = 0.0
+    ones: bool = True  # the first design column is all ones
+    off_any: bool = False  # some offset is not 0
+    off_max: float = -math.inf  # over the rows of positive weight
+    off_domain: bool = True  # the offset alone is in the natural domain on every row
+    G: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    b: F64 = field(default_factory=lambda: np.zeros(0))
+    any_ok: bool = False
+    sample: tuple[F64, ...] = ()  # X, y, w, offset, trials of the sampled rows
+
+    def __add__(self, other: _Setup) -> _Setup:
+        errors = dict(other.errors)
+        errors.update(self.errors)  # the earlier rows' messages win
+        return _Setup(
+            errors,
+            self.nobs + other.nobs,
+            self.wsum + other.wsum,
+            self.wy + other.wy,
+            self.wn + other.wn,
+            self.ones and other.ones,
+            self.off_any or other.off_any,
+            max(self.off_max, other.off_max),
+            self.off_domain and other.off_domain,
+            self.G + other.G,
+            self.b + other.b,
+            self.any_ok or other.any_ok,
+            tuple(np.concatenate([a, c]) for a, c in zip(self.sample, other.sample, strict=True)),
+        )
+
+
+def _first_bad(a: F64) -> float:
+    return float(a[~np.isfinite(a)][0])
+
+
+def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
+    spec: _Spec, frac: float, index: int, start: int, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+) -> _Setup:
+    """Return the checks, totals, start equations and a sample of one chunk of rows."""
+    prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
+    X, w, off, model = prob.X, prob.w, prob.off, prob.model
+    assert isinstance(model, ScalarModel)  # noqa: S101 - built above
+    y = model.y
+    out = _Setup()
+    if not np.all(np.isfinite(X)):
+        i, j = np.argwhere(~np.isfinite(X))[0]
+        col = j - (1 if spec.intercept else 0)
+        out.errors[0] = f"`X` must be finite; found {X[i, j]} at row {start + i}, column {col}"
+    if not np.all(np.isfinite(w)):
+        out.errors[1] = f"`weights` must be finite; found {_first_bad(w)}"
+    elif np.any(w < 0):
+        out.errors[2] = f"`weights` must be non-negative; found {w[w < 0][0]}"
+    if not np.all(np.isfinite(y)):
+        out.errors[3] = f"`y` must be finite; found {_first_bad(y)}"
+    elif (bad := model.check_y(y[w > 0])) is not None:
+        out.errors[4] = f"`y` must hold {bad} for a {spec.model_cls.family.__name__} GLM"
+    if not np.all(np.isfinite(off)):
+        out.errors[5] = f"`offset` must be finite; found {_first_bad(off)}"
+    q = X.shape[1]
+    out.G, out.b = np.zeros((q, q)), np.zeros(q)
+    out.sample = (np.zeros((0, q)), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+    if out.errors:
+        return out
+    pos = w > 0
+    nrow = _nrow(model, w.shape[0])
+    out.nobs = int(np.count_nonzero(pos))
+    out.wsum = float(np.sum(w[pos]))
+    out.wy = float(np.sum(w[pos] * y[pos]))
+    out.wn = float(np.sum(w[pos] * nrow[pos]))
+    out.ones = bool(np.all(X[:, 0] == 1))
+    out.off_any = bool(np.any(off))
+    out.off_max = float(np.max(off[pos], initial=-math.inf))
+    out.off_domain = bool(np.all(model.in_domain(off)))
+    out.G, out.b, out.any_ok = start_sums(prob)
+    sel = pos & (np.random.default_rng([17, index]).random(w.shape[0]) < frac)
+    out.sample = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
+    return out
+
+
+def _chunk_sums(  # noqa: PLR0917
+    spec: _Spec, theta: F64, order: int, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+) -> tuple[float, F64, F64]:
+    """Return the in-memory sums (:func:`expfam._glm.sums`) of one chunk."""
+    return sums(_chunk_problem(spec, xb, yb, wb, ob, nb), theta, order)
+
+
+def _chunk_r(spec: _Spec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> tuple[F64]:  # noqa: PLR0917
+    """Return the triangular factor of the rows of positive weight (a tall-skinny QR)."""
+    prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
+    X = prob.X[prob.w > 0]
+    return (linalg.qr(X, mode="r")[0][: min(X.shape)],)
+
+
+def _merge_r(a: tuple[F64], b: tuple[F64]) -> tuple[F64]:
+    S = np.vstack([a[0], b[0]])
+    return (linalg.qr(S, mode="r")[0][: min(S.shape)] if S.shape[0] else S,)
+
+
+@dataclass(frozen=True)
+class _InferSpec:
+    theta: F64
+    fisher: bool
+    robust: bool
+    null: str  # "rate" or "offset" are computed in the pass; others elsewhere
+    rate: float
+
+
+def _chunk_infer(  # noqa: PLR0917
+    spec: _Spec, inf: _InferSpec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+) -> tuple[float, ...] | tuple[Any, ...]:
+    """Deviance, Pearson statistic, log-likelihood, null deviance, Fisher and sandwich."""
+    prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
+    model, w = prob.model, prob.w
+    assert isinstance(model, ScalarModel)  # noqa: S101 - built above
+    q = prob.q
+    eta = prob.eta(inf.theta)
+    pos = w > 0
+    nrow = _nrow(model, w.shape[0])
+    mu = model.mean_n(eta, nrow)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ud = model.unit_deviance(model.y, mu, nrow)
+    dev = float(np.sum(np.where(pos, w * ud, 0.0)))
+    chi2 = 0.0
+    if model.has_dispersion:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pear = model.pearson(model.y, mu, eta, nrow)
+            chi2 = float(np.sum(np.where(pos, w * pear, 0.0)))
+    loglik = 0.0
+    if not model.has_dispersion and np.any(pos):
+        loglik = model.loglik(model.y[pos], eta[pos], w[pos], nrow[pos], dev)
+    null = 0.0
+    with np.errstate(all="ignore"):
+        if inf.null == "rate":
+            null = float(
+                np.sum(np.where(pos, w * model.unit_deviance(model.y, nrow * inf.rate, nrow), 0.0))
+            )
+        elif inf.null == "offset":
+            mu0 = model.mean_n(prob.off, nrow)
+            null = float(np.sum(np.where(pos, w * model.unit_deviance(model.y, mu0, nrow), 0.0)))
+    H = np.zeros((q, q))
+    S = np.zeros((q, q))
+    if inf.fisher:
+        H, S_ = fisher(prob, inf.theta, inf.robust)
+        S = S_ if S_ is not None else S
+    return dev, chi2, loglik, null, H, S
+
+
+def _chunk_loglik(  # noqa: PLR0917
+    spec: _Spec, theta: F64, dev: float, share: float, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+) -> tuple[float]:
+    """Return the log-likelihood of Normal and Gamma on one chunk, with the global dispersion.
+
+    Their ``loglik`` divides the deviance it is given by the chunk's count of rows
+    (Normal: R's ``sigma^2 = deviance / nobs``) or total weight (Gamma: R's shape); the
+    chunk gets the deviance times its share, so the division gives the global value.
+    """
+    prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
+    model, w = prob.model, prob.w
+    assert isinstance(model, ScalarModel)  # noqa: S101 - built above
+    pos = w > 0
+    if not np.any(pos):
+        return (0.0,)
+    part = float(np.count_nonzero(pos)) if model.family is Normal else float(np.sum(w[pos]))
+    eta = prob.eta(theta)
+    nrow = _nrow(model, w.shape[0])
+    return (model.loglik(model.y[pos], eta[pos], w[pos], nrow[pos], dev * (part / share)),)
+
+
+def _chunk_eta(spec: _Spec, theta: F64, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> F64:  # noqa: PLR0917
+    return _chunk_problem(spec, xb, yb, wb, ob, nb).eta(theta)
+
+
+# ---------------------------------------------------------------------------------- data
+class _Data:
+    """The row-chunked arrays as lists of delayed blocks; :meth:`reduce` is one pass."""
+
+    def __init__(self, spec: _Spec, arrays: dict[str, Any], chunks: tuple[int, ...]) -> None:
+        self.spec = spec
+        self.arrays = arrays
+        self.chunks = chunks
+        self.starts = [0, *np.cumsum(chunks)[:-1].tolist()]
+        nb = len(chunks)
+        self.blocks = [
+            [None] * nb if arrays.get(k) is None else list(arrays[k].to_delayed().reshape(-1))
+            for k in ("X", "y", "weights", "offset", "n")
+        ]
+        self.passes = 0
+
+    def reduce(self, fn: Any, merge: Any, *args: Any, index: bool = False) -> Any:
+        """Apply ``fn(spec, *args, [index, start,] *blocks)`` per chunk, merge in a tree."""
+        delayed = _dask.delayed
+        parts = []
+        for i, blk in enumerate(zip(*self.blocks, strict=True)):
+            extra = (i, self.starts[i]) if index else ()
+            parts.append(delayed(fn)(self.spec, *args, *extra, *blk))
+        while len(parts) > 1:
+            merged = [delayed(merge)(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+            if len(parts) % 2:
+                merged.append(parts[-1])
+            parts = merged
+        self.passes += 1
+        (out,) = _dask.compute(parts[0])
+        return out
+
+    def eta(self, theta: F64) -> Any:
+        """Return the fitted linear predictor, lazily (a Dask array chunked like the rows)."""
+        delayed = _dask.delayed
+        parts = [
+            da.from_delayed(
+                delayed(_chunk_eta)(self.spec, theta, *blk), shape=(size,), dtype=np.float64
+            )
+            for size, blk in zip(self.chunks, zip(*self.blocks, strict=True), strict=True)
+        ]
+        return da.concatenate(parts) if parts else da.zeros(0)
+
+
+def _row_chunks(*xs: Any) -> tuple[int, ...] | None:
+    for x in xs:
+        if is_dask_collection(x) and getattr(x, "ndim", 0) >= 1:
+            a = _as_array(x, "x")
+            chunks = tuple(a.chunks[0])
+            if any(math.isnan(c) for c in chunks):
+                raise ValueError(
+                    "the Dask arrays' row chunk sizes are unknown; compute them first "
+                    "(`x.compute_chunk_sizes()`, or `to_dask_array(lengths=True)`)"
+                )
+            return chunks
+    return None
+
+
+def _as_array(x: Any, name: str) -> Any:
+    if hasattr(x, "to_dask_array"):  # a Dask DataFrame or Series
+        x = x.to_dask_array(lengths=True)
+    elif not isinstance(x, da.Array) and hasattr(x, "columns"):
+        x = np.asarray(x)
+    return as_dask_array(x, name)
+
+
+def _rows(x: Any, name: str, n: int, chunks: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    a = _as_array(x, name)
+    if a.shape != shape:
+        what = "one per row" if len(shape) == 1 else "rows = observations"
+        raise ValueError(f"`{name}` must have shape {shape} ({what}); got {a.shape}")
+    del n
+    return a.astype(np.float64).rechunk((chunks, *([-1] * (a.ndim - 1))))
+
+
+# ---------------------------------------------------------------------------------- glm
+def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-down
+    family: Any,
+    X: Any,
+    y: Any,
+    weights: Any,
+    offset: Any,
+    l2: float,
+    intercept: bool,
+    link: str,
+    cov_type: str,
+    fixed: dict[str, Any],
+) -> GLMResult:
+    """:func:`expfam.glm` on row-chunked Dask data (the arguments already checked there)."""
+    model_cls = make_model(family, link)
+    if model_cls is None:
+        raise TypeError(
+            "`family` Categorical is not supported on Dask arrays; compute `X` and `y` "
+            "into memory (`.compute()`) to fit a softmax regression"
+        )
+    if not isinstance(intercept, (bool, np.bool_)):
+        raise TypeError(f"`intercept` must be a bool; got {intercept!r}")
+    if X is None and not intercept:
+        raise ValueError("`X` is None (intercept-only model), so `intercept` must be True")
+    trials = fixed.get("n")
+    per_row_n = trials is not None and np.ndim(trials) >= 1
+    chunks = _row_chunks(X, y, weights, offset, trials)
+    assert chunks is not None  # noqa: S101 - called only with a Dask argument
+    n = sum(chunks)
+    arrays: dict[str, Any] = {}
+    names = ["intercept"]
+    if X is not None:
+        Xa = _as_array(X, "X")
+        if Xa.ndim != 2:
+            raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
+        arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
+        cols = names_of(X, Xa.shape[1])
+        names = ["intercept", *cols] if intercept else cols
+    arrays["y"] = _rows(y, "y", n, chunks, (n,))
+    if n == 0:
+        raise ValueError("`y` must hold at least one observation")
+    for key, val in (("weights", weights), ("offset", offset)):
+        if val is not None:
+            arrays[key] = _rows(val, key, n, chunks, (n,))
+    spec_fixed = dict(fixed)
+    if per_row_n:
+        arrays["n"] = _rows(trials, "n", n, chunks, (n,))
+        spec_fixed.pop("n")
+    # the fixed parameters are checked by the model, as in memory (on no rows here)
+    probe = dict(spec_fixed)
+    if per_row_n:
+        probe["n"] = np.ones(0)
+    result_model = model_cls(np.zeros(0), probe, 0)
+    spec = _Spec(model_cls, bool(intercept), spec_fixed)
+    data = _Data(spec, arrays, chunks)
+    q = len(names)
+    unknowns_pen = np.full(q, l2)
+    if intercept:
+        unknowns_pen[0] = 0.0
+    m = max(SUBSET_MIN, 20 * q)
+    frac = min(1.0, 2 * m / n)
+
+    # ---- the setup pass: checks, totals, start, sample
+    setup: _Setup = data.reduce(_chunk_setup, _Setup.__add__, frac, index=True)
+    if setup.errors:
+        raise ValueError(setup.errors[min(setup.errors)])
+    if setup.nobs == 0:
+        raise ValueError("`weights` must not all be zero")
+    Xs, ys, ws, offs, ns = setup.sample
+
+    def in_memory(reason: str) -> GLMResult:
+        if frac < 1 and n * q > IN_MEMORY:
+            raise ValueError(
+                f"glm on Dask arrays: {reason}; on a design of {n} x {q} > 2**24 entries "
+                "this cannot be decided out of core (the existence program is a linear "
+                "program over every row). Fit in memory (`.compute()` the arrays), or "
+                "remove the rows or columns that separate"
+            )
+        computed = _dask.compute(*[arrays.get(k) for k in ("X", "y", "weights", "offset", "n")])
+        Xc, yc, wc, oc, nc = computed
+        fixed_c = dict(spec_fixed) | ({"n": nc} if per_row_n else {})
+        return glm(
+            family,
+            Xc,
+            yc,
+            weights=wc,
+            offset=oc,
+            l2=l2,
+            intercept=intercept,
+            link=link,
+            cov_type=cov_type,
+            **fixed_c,
+        )
+
+    # ---- rank (adding rows never lowers it: a full-rank sample settles it)
+    if l2 == 0 and null_space_rows(Xs, q).shape[1]:
+        if frac >= 1:
+            raise_rank(null_space_rows(Xs, q), names)
+        (R,) = data.reduce(_chunk_r, _merge_r)
+        _, sv, vt = linalg.svd(R, full_matrices=True)
+        tol = max(setup.nobs, q) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0.0)
+        raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
+
+    # ---- existence, on the sample
+    if model_cls.discrete:
+        unpen = unknowns_pen == 0
+        sub_model = model_cls(ys, dict(spec_fixed) | ({"n": ns} if per_row_n else {}), ys.size)
+        sub = Problem(Xs, sub_model, ws, offs, None, np.zeros(q))
+        certified = False
+        if null_space_rows(Xs[:, unpen], int(np.count_nonzero(unpen))).shape[1] == 0:
+            Z, side, _ = constraint_rows(sub, unpen, np.arange(ys.size))
+            certified = side.size == 0 or find_face(Z, side).null.shape[1] == 0
+        if not certified:
+            return in_memory(
+                f"the MLE may not exist (a sample of {ys.size} of the {n} rows is "
+                "separated, or leaves a direction free)"
+            )
+
+    # ---- Newton, one pass per step
+    def chunked_sums(theta: F64, order: int) -> tuple[float, F64, F64]:
+        return data.reduce(_chunk_sums, _add, theta, order)  # type: ignore[no-any-return]
+
+    placeholder = np.zeros((0, q))  # the rows live in the chunks: only `q` is read
+    prob = Problem(placeholder, result_model, np.zeros(0), np.zeros(0), None, unknowns_pen)
+    prob.sums = chunked_sums
+    gamma0 = -solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
+    if not math.isfinite(solver_pass(prob, gamma0, 0)[0]):
+        if not intercept:
+            return in_memory("no starting point found in the natural domain")
+        gamma0 = np.zeros(q)
+        gamma0[0] = -1.0 - setup.off_max  # every eta <= -1
+    if gamma0.size >= LBFGS_MIN:
+        gamma0 = lbfgs(prob, gamma0)
+    gamma, iterations, converged = newton(prob, gamma0)
+    if not converged:
+        raise ConvergenceError(
+            "Newton's method did not converge", iterations=iterations, coef=gamma
+        )
+
+    # ---- inference, from passes of sums
+    theta = gamma
+    reuse = model_cls.canonical and cov_type == "model" and prob.last is not None
+    reuse = reuse and prob.last is not None and prob.last[0] is gamma
+    has_intercept = setup.ones
+    # the null deviance as in memory: the deviance itself, a closed form, a refit of the
+    # intercept with the offset (a few more passes), or the offset alone
+    null_mode = "offset" if setup.off_domain else "nan"
+    if has_intercept:
+        same = q == 1 and bool(np.all(unknowns_pen == 0))
+        null_mode = "same" if same else ("refit" if setup.off_any else "rate")
+    inf = _InferSpec(theta, not reuse, cov_type == "robust", null_mode, setup.wy / setup.wn)
+    dev, chi2, loglik, null_dev, H, S = data.reduce(_chunk_infer, _add, inf)
+    if reuse:
+        assert prob.last is not None  # noqa: S101 - checked above
+        Hr = prob.last[1]
+    else:
+        Hr = H + np.diag(unknowns_pen)
+    Hinv = inv_sym(Hr)
+    cov = Hinv @ S @ Hinv if cov_type == "robust" else Hinv
+    nobs = setup.nobs
+    dispersion = 1.0
+    if result_model.has_dispersion:
+        df = nobs - q
+        dispersion = chi2 / df if df > 0 else math.nan
+        share = float(nobs) if result_model.family is Normal else setup.wsum
+        (loglik,) = data.reduce(_chunk_loglik, _add, theta, dev, share)
+    if cov_type == "model":
+        cov = cov * dispersion
+    if null_mode == "same":
+        null_dev = dev
+    elif null_mode == "refit":
+        # the intercept with the offset, on the same chunks (the arrays as converted)
+        null_dev = glm_dask(
+            family,
+            None,
+            arrays["y"],
+            arrays.get("weights"),
+            arrays["offset"],
+            0.0,
+            True,  # noqa: FBT003 - the private signature of glm_dask
+            link,
+            "model",
+            spec_fixed | ({"n": arrays["n"]} if per_row_n else {}),
+        ).deviance
+    elif null_mode == "nan":
+        null_dev = math.nan
+    k_params = q + (1 if result_model.has_dispersion else 0)
+    result_model.y = arrays["y"]
+    if per_row_n:
+        result_model.n = arrays["n"]
+    elif model_cls.family is Binomial:
+        result_model.n = np.broadcast_to(np.float64(spec_fixed["n"]), (n,))
+    return GLMResult(
+        family=family,
+        link=link,
+        coef=theta,
+        cov=cov,
+        names=names,
+        loglik=float(loglik),
+        deviance=float(dev),
+        null_deviance=float(null_dev),
+        aic=-2 * loglik + 2 * k_params,
+        bic=-2 * loglik + math.log(nobs) * k_params,
+        dispersion=dispersion,
+        df_resid=nobs - q,
+        nobs=nobs,
+        iterations=iterations,
+        converged=True,
+        mle_exists=True,
+        recession=np.zeros((0, q)),
+        cov_type=cov_type,
+        t_dist=result_model.has_dispersion,
+        limit=None,
+        model=result_model,
+        intercept=bool(intercept),
+        fitted_eta=data.eta(theta),
+        fitted_offset=arrays.get("offset"),
+        fitted_X=arrays.get("X"),
+    )

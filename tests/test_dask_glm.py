@@ -1,0 +1,305 @@
+"""``glm`` on row-chunked Dask arrays: the in-memory answer, one pass per Newton step."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import expfam
+from expfam import Bernoulli, Binomial, Exponential, Gamma, Geometric, Normal, Poisson
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+dask_glm = pytest.importorskip("expfam._dask_glm")
+
+F = np.float64
+
+
+def _data(
+    family: Any, link: str, rng: np.random.Generator, n: int, p: int
+) -> tuple[Any, Any, dict[str, Any]]:
+    """A well-posed design and response of `family` (positive covariates for eta < 0)."""
+    X = rng.uniform(0.1, 1.0, size=(n, p)) if p else np.zeros((n, 0))
+    s = X.sum(axis=1) / max(p, 1)
+    if family is Poisson:
+        return X, rng.poisson(np.exp(0.5 + s)), {}
+    if family is Bernoulli:
+        return X, (rng.random(n) < 0.3 + 0.4 * s).astype(F), {}
+    if family is Binomial:
+        return X, rng.binomial(6, 0.2 + 0.5 * s).astype(F), {"n": 6}
+    if family is Geometric:
+        return X, rng.geometric(0.3 + 0.4 * s).astype(F), {}
+    if family is Normal:
+        return X, 1.0 + 2.0 * s + rng.normal(size=n), {}
+    mean = 1.0 + s
+    shape = 3.0 if family is Gamma else 1.0
+    del link
+    return X, rng.gamma(shape, mean / shape), {}
+
+
+CASES = [
+    (Poisson, "canonical"),
+    (Bernoulli, "canonical"),
+    (Binomial, "canonical"),
+    (Geometric, "canonical"),
+    (Normal, "canonical"),
+    (Gamma, "canonical"),
+    (Gamma, "log"),
+    (Exponential, "canonical"),
+    (Exponential, "log"),
+]
+
+
+def _chunks(n: int, cuts: list[int]) -> tuple[int, ...]:
+    edges = sorted({0, n, *(c % (n + 1) for c in cuts)})
+    return tuple(b - a for a, b in itertools.pairwise(edges))
+
+
+def assert_same_glm(got: expfam.GLMResult, ref: expfam.GLMResult, rtol: float = 1e-10) -> None:
+    """Coefficients, standard errors and every inference number within `rtol` relative."""
+    assert got.mle_exists == ref.mle_exists
+    np.testing.assert_allclose(got.coef, ref.coef, rtol=rtol, atol=rtol * np.abs(ref.coef).max())
+    np.testing.assert_allclose(got.stderr, ref.stderr, rtol=rtol)
+    np.testing.assert_allclose(got.cov, ref.cov, rtol=rtol, atol=rtol * np.abs(ref.cov).max())
+    for name in ("deviance", "null_deviance", "loglik", "aic", "bic", "dispersion"):
+        np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=rtol, err_msg=name)
+    assert (got.nobs, got.df_resid, got.names) == (ref.nobs, ref.df_resid, ref.names)
+
+
+@pytest.mark.parametrize(("family", "link"), CASES, ids=lambda c: getattr(c, "__name__", c))
+@settings(max_examples=4, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(40, 160),
+    cuts=st.lists(st.integers(0, 10**6), max_size=5),
+    weighted=st.booleans(),
+    offset=st.booleans(),
+    l2=st.sampled_from([0.0, 0.5]),
+    robust=st.booleans(),
+)
+def test_dask_glm_equals_in_memory(  # noqa: PLR0917 - hypothesis arguments
+    family: Any,
+    link: str,
+    seed: int,
+    n: int,
+    cuts: list[int],
+    weighted: bool,
+    offset: bool,
+    l2: float,
+    robust: bool,
+) -> None:
+    rng = np.random.default_rng(seed)
+    X, y, fixed = _data(family, link, rng, n, 2)
+    w = rng.uniform(0.2, 2.0, size=n) if weighted else None
+    off = rng.uniform(-0.05, 0.0, size=n) if offset else None
+    kw: dict[str, Any] = {"link": link, "l2": l2, "cov_type": "robust" if robust else "model"}
+    ref = expfam.glm(family, X, y, weights=w, offset=off, **kw, **fixed)
+    assert ref.mle_exists
+    chunks = _chunks(n, cuts)
+    dX = da.from_array(X, chunks=(chunks, 1))  # columns are brought into one chunk
+    dy = da.from_array(np.asarray(y), chunks=7)  # rechunked like the rows of X
+    with dask.config.set(scheduler="sync"):
+        got = expfam.glm(family, dX, dy, weights=w, offset=off, **kw, **fixed)
+        assert_same_glm(got, ref)
+        np.testing.assert_allclose(_mean(got), _mean(ref), rtol=1e-10)
+
+
+def test_chunks_of_one_row_weights_and_offset_as_dask() -> None:
+    rng = np.random.default_rng(3)
+    X, y, _ = _data(Poisson, "canonical", rng, 60, 3)
+    w = rng.uniform(0.5, 1.5, size=60)
+    w[[4, 9]] = 0.0  # rows of weight zero do not count
+    off = np.log(rng.uniform(1.0, 3.0, size=60))
+    ref = expfam.glm(Poisson, X, y, weights=w, offset=off)
+    with dask.config.set(scheduler="sync"):
+        got = expfam.glm(
+            Poisson,
+            da.from_array(X, chunks=(1, 3)),
+            da.from_array(y, chunks=1),
+            weights=da.from_array(w, chunks=1),
+            offset=da.from_array(off, chunks=5),
+        )
+    assert_same_glm(got, ref)
+    assert got.nobs == 58
+
+
+def test_intercept_only_and_numpy_x_with_dask_y() -> None:
+    rng = np.random.default_rng(4)
+    X, y, _ = _data(Gamma, "canonical", rng, 300, 2)
+    dy = da.from_array(y, chunks=64)
+    assert_same_glm(expfam.glm(Gamma, None, dy), expfam.glm(Gamma, None, y))
+    assert_same_glm(expfam.glm(Gamma, X, dy), expfam.glm(Gamma, X, y))
+    # no intercept: a column of ones in X plays its part, the null deviance as in memory
+    Xo = np.hstack([np.ones((300, 1)), X])
+    got = expfam.glm(Gamma, da.from_array(Xo, chunks=(50, 3)), y, intercept=False)
+    assert_same_glm(got, expfam.glm(Gamma, Xo, y, intercept=False))
+
+
+def test_only_x_on_dask_with_an_offset() -> None:
+    rng = np.random.default_rng(11)
+    X, y, _ = _data(Poisson, "canonical", rng, 500, 2)
+    off = rng.uniform(-0.2, 0.2, size=500)
+    got = expfam.glm(Poisson, da.from_array(X, chunks=(128, 2)), y, offset=off)
+    assert_same_glm(got, expfam.glm(Poisson, X, y, offset=off))  # the null deviance refits
+
+
+def test_binomial_trials_per_row_and_predict_on_dask_rows() -> None:
+    rng = np.random.default_rng(5)
+    X, _, _ = _data(Binomial, "canonical", rng, 400, 2)
+    trials = rng.integers(1, 9, size=400)
+    y = rng.binomial(trials, 0.4).astype(F)
+    ref = expfam.glm(Binomial, X, y, n=trials)
+    dX = da.from_array(X, chunks=(90, 2))
+    got = expfam.glm(Binomial, dX, y, n=da.from_array(trials, chunks=90))
+    assert_same_glm(got, ref)
+    # predictions on Dask rows are computed and returned in memory
+    np.testing.assert_allclose(_mean(got, dX[:5], n=3), _mean(ref, X[:5], n=3), rtol=1e-10)
+    np.testing.assert_allclose(_mean(got), _mean(ref), rtol=1e-10)
+
+
+def _mean(res: expfam.GLMResult, *args: Any, **kwargs: Any) -> Any:
+    d: Any = res.predict(*args, **kwargs)  # every GLM family has a mean()
+    return d.mean()
+
+
+def _counted(
+    monkeypatch: pytest.MonkeyPatch, X: Any
+) -> tuple[Any, collections.Counter[Any], list[int], dict[str, int]]:
+    """`X` whose block reads are counted, and counters of computes and solver passes."""
+    reads: collections.Counter[Any] = collections.Counter()
+
+    def touch(block: Any, block_info: Any = None) -> Any:
+        reads[block_info[0]["chunk-location"]] += 1
+        return block
+
+    orders: list[int] = []
+    inner: Callable[..., Any] = dask_glm._chunk_sums
+
+    def chunk_sums(spec: Any, theta: Any, order: int, *blocks: Any) -> Any:
+        orders.append(order)
+        return inner(spec, theta, order, *blocks)
+
+    monkeypatch.setattr(dask_glm, "_chunk_sums", chunk_sums)
+    computes = {"n": 0}
+    compute = dask.compute
+
+    def counting_compute(*args: Any, **kwargs: Any) -> Any:
+        computes["n"] += 1
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(dask, "compute", counting_compute)
+    return X.map_blocks(touch, dtype=X.dtype), reads, orders, computes
+
+
+def test_each_newton_step_reads_the_data_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(6)
+    X, y, _ = _data(Poisson, "canonical", rng, 5000, 4)
+    # the in-memory solver's passes, in order (0: value only, 2: with gradient and Hessian)
+    memory: list[int] = []
+    sums = expfam._glm._sums
+
+    def counted_sums(prob: Any, theta: Any, order: int) -> Any:
+        memory.append(order)
+        return sums(prob, theta, order)
+
+    with monkeypatch.context() as m:
+        m.setattr(expfam._glm, "_sums", counted_sums)
+        ref = expfam.glm(Poisson, X, y)
+    dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(700, 4)))
+    blocks = dX.numblocks[0]
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(Poisson, dX, y)
+    assert_same_glm(res, ref)
+    # every compute is one pass: it reads each block of X exactly once
+    assert set(reads) == {(i, 0) for i in range(blocks)}
+    assert set(reads.values()) == {computes["n"]}
+    # the Dask solver makes the in-memory solver's passes, each over every chunk once
+    # (a Newton iteration: one pass with the gradient and Hessian; a shortened step:
+    # one value-only pass per halving), and no other
+    assert collections.Counter(orders) == {
+        k: v * blocks for k, v in collections.Counter(memory).items()
+    }
+    assert memory.count(2) >= res.iterations
+    # plus the setup pass and one inference pass (the Newton Hessian is the Fisher)
+    assert computes["n"] == len(memory) + 2
+
+
+def test_inference_passes_of_gamma_robust(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    X, y, _ = _data(Gamma, "log", rng, 2000, 3)
+    ref = expfam.glm(Gamma, X, y, link="log", cov_type="robust")
+    dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(300, 3)))
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(Gamma, dX, y, link="log", cov_type="robust")
+    assert_same_glm(res, ref)
+    assert set(reads.values()) == {computes["n"]}
+    newton = sum(o != 0 for o in orders) // dX.numblocks[0]
+    value = sum(o == 0 for o in orders) // dX.numblocks[0]
+    # setup, the solver's passes, then Fisher + sandwich + deviance, and the log-likelihood
+    assert computes["n"] == 1 + newton + value + 2
+
+
+def test_separation_decided_in_memory_when_small() -> None:
+    x = np.linspace(-1.0, 1.0, 200)
+    y = (x > 0.1).astype(F)  # completely separated
+    ref = expfam.glm(Bernoulli, x[:, None], y)
+    got = expfam.glm(Bernoulli, da.from_array(x[:, None], chunks=(30, 1)), y)
+    assert not got.mle_exists
+    np.testing.assert_array_equal(_mean(got), _mean(ref))
+    np.testing.assert_allclose(got.recession, ref.recession)
+
+
+def test_separation_out_of_core_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dask_glm, "IN_MEMORY", 100)
+    rng = np.random.default_rng(8)
+    X, y, _ = _data(Poisson, "canonical", rng, 40_000, 2)
+    X[:, 0] = X[:, 0] < 0.3  # a group whose counts are all 0: its eta goes to -inf
+    y[X[:, 0] == 1] = 0
+    dX = da.from_array(X, chunks=(5000, 2))
+    with pytest.raises(ValueError, match="cannot be decided out of core"):
+        expfam.glm(Poisson, dX, y)
+    # a design that is not separated is certified on the sample, whatever its size
+    X2, y2, _ = _data(Poisson, "canonical", rng, 40_000, 2)
+    res = expfam.glm(Poisson, da.from_array(X2, chunks=(5000, 2)), y2)
+    assert_same_glm(res, expfam.glm(Poisson, X2, y2))
+
+
+def test_bad_input_on_dask() -> None:
+    X = np.random.default_rng(9).uniform(size=(50, 2))
+    y = np.arange(50.0) % 3
+    dX = da.from_array(X, chunks=(20, 2))
+    Xn = X.copy()
+    Xn[33, 1] = np.nan
+    with pytest.raises(ValueError, match=r"`X` must be finite; found nan at row 33, column 1"):
+        expfam.glm(Poisson, da.from_array(Xn, chunks=(20, 2)), y)
+    with pytest.raises(ValueError, match="`y` must hold non-negative integers"):
+        expfam.glm(Poisson, dX, y - 1)
+    with pytest.raises(ValueError, match="`weights` must be non-negative"):
+        expfam.glm(Poisson, dX, y, weights=-np.ones(50))
+    with pytest.raises(ValueError, match="`weights` must not all be zero"):
+        expfam.glm(Poisson, dX, y, weights=np.zeros(50))
+    with pytest.raises(ValueError, match=r"`y` must have shape \(50,\)"):
+        expfam.glm(Poisson, dX, y[:49])
+    with pytest.raises(ValueError, match="rank deficient"):
+        expfam.glm(Poisson, da.from_array(np.hstack([X, X[:, :1]]), chunks=(20, 3)), y)
+    with pytest.raises(TypeError, match="Categorical is not supported on Dask"):
+        expfam.glm(expfam.Categorical, dX, y.astype(int))
+
+
+def test_glm_on_a_local_cluster(dask_client: Any) -> None:
+    rng = np.random.default_rng(10)
+    X, y, _ = _data(Poisson, "canonical", rng, 20_000, 3)
+    dX = da.from_array(X, chunks=(4000, 3)).persist()
+    dy = da.from_array(y, chunks=4000).persist()
+    got = expfam.glm(Poisson, dX, dy, cov_type="robust")
+    assert_same_glm(got, expfam.glm(Poisson, X, y, cov_type="robust"))
+    Xg, yg, _ = _data(Gamma, "canonical", rng, 5000, 2)
+    got = expfam.glm(Gamma, da.from_array(Xg, chunks=(1000, 2)), da.from_array(yg, chunks=1000))
+    assert_same_glm(got, expfam.glm(Gamma, Xg, yg))
