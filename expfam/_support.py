@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from expfam._validation import FloatArray, as_float_array
 
-__all__ = ["Support", "finish_log_prob", "integer_outcomes", "out_dtype"]
+__all__ = ["Support", "finish_log_prob", "log_prob_outcomes", "out_dtype"]
 
 F64 = NDArray[np.float64]
 
@@ -52,15 +52,6 @@ class Support:
             if self.integer:
                 ok = ok & (a == np.round(a))
         return np.asarray(ok)
-
-
-def integer_outcomes(a: FloatArray, lower: float, upper: Any = None) -> NDArray[np.bool_]:
-    """Mask of the entries of `a` that are integers in ``[lower, upper]``."""
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(a) & (a == np.round(a)) & (a >= lower)
-        if upper is not None:
-            ok = ok & (a <= upper)
-    return np.asarray(ok)
 
 
 def out_dtype(dist: Any, x: ArrayLike, a: FloatArray) -> np.dtype[Any]:

@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from expfam._errors import InfeasibleError
 from expfam._family import ExponentialFamily
 from expfam._sampling import sample_shape
 from expfam._special import _f64
@@ -77,46 +76,6 @@ def _no_fixed(cls: type, fixed: dict[str, Any]) -> None:
         )
 
 
-def _fit_data(x: ArrayLike, weights: ArrayLike | None, event_ndim: int = 0) -> F64 | None:
-    """Return the observations that carry weight, as float64.
-
-    Returns None when `x` or `weights` are malformed: the generic fit then raises its
-    own error about them.
-    """
-    try:
-        a = as_float_array(x, "x")
-    except (TypeError, ValueError):
-        return None
-    if a.ndim <= event_ndim or a.shape[0] == 0:
-        return None
-    a64 = a.astype(np.float64)
-    if weights is not None:
-        try:
-            w = as_float_array(weights, "weights")
-        except (TypeError, ValueError):
-            return None
-        if w.shape != a.shape[:1]:
-            return None
-        with np.errstate(invalid="ignore"):
-            a64 = a64[w > 0]
-    return a64
-
-
-def _no_spread(a: F64, family: str, event_ndim: int = 0) -> None:
-    """Raise ``InfeasibleError`` if all weighted observations are equal (no MLE)."""
-    if a.shape[0] == 0:
-        return
-    with np.errstate(invalid="ignore"):
-        same = np.all(a == a[:1], axis=0)
-    if event_ndim:
-        same = np.all(same, axis=tuple(range(-event_ndim, 0)))
-    if np.any(same):
-        raise InfeasibleError(
-            f"`x` has no spread (all observations are equal): the {family} MLE does not "
-            "exist (the mean parameters lie on the boundary of their domain)"
-        )
-
-
 def _check_positive(a: F64, name: str) -> None:
     with np.errstate(invalid="ignore"):
         _require(np.isfinite(a) & (a > 0), a, name, "positive and finite")
@@ -166,25 +125,6 @@ def _size(size: int | tuple[int, ...]) -> tuple[int, ...]:
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
     a.flags.writeable = False
     return a
-
-
-def _normalised_weights(weights: ArrayLike | None, n: int) -> F64:
-    """Weights of `n` observations, checked and normalised to sum to one (float64)."""
-    if weights is None:
-        return np.full(n, 1.0 / n)
-    w = as_float_array(weights, "weights")
-    if w.shape != (n,):
-        raise ValueError(f"`weights` must have shape {(n,)} (one per observation); got {w.shape}")
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(w) | (w < 0)
-    if np.any(bad):
-        raise ValueError(
-            f"`weights` must be finite and non-negative; found {float(w[bad].flat[0])!r}"
-        )
-    w64 = w.astype(np.float64)
-    if not w64.sum() > 0:
-        raise ValueError("`weights` must not all be zero")
-    return _f64(w64 / w64.sum())
 
 
 # ---------------------------------------------------------------------- checks
