@@ -5,7 +5,7 @@ one-parameter family, or for Categorical the ``q x (K-1)`` matrix :math:`C` with
 :math:`B = C Q^\top` (:math:`Q` an orthonormal basis of the vectors summing to zero), so
 the columns of the reported ``q x K`` coefficients sum to zero across classes (the
 gauge). Each Newton step is **one pass of sums over row blocks**: the objective,
-:math:`X^\top r` and :math:`X^\top W X` (:func:`_pass`), then a Cholesky solve
+:math:`X^\top r` and :math:`X^\top W X` (:func:`solver_pass`), then a Cholesky solve
 (:func:`scipy.linalg.cho_factor`, an eigenvalue solve as fallback) and a backtracking
 (Armijo) line search that also keeps the iterates in the natural domain.
 """
@@ -51,12 +51,12 @@ F64 = NDArray[np.float64]
 
 _BLOCK = 32768
 _MAXITER = 100
-_SUBSET_MIN = 1000  # rows of the first existence and rank checks on large data
-_LBFGS_MIN = 200  # unknowns from which L-BFGS runs before Newton
+SUBSET_MIN = 1000  # rows of the first existence and rank checks on large data
+LBFGS_MIN = 200  # unknowns from which L-BFGS runs before Newton
 
 
 # ---------------------------------------------------------------------------------- inputs
-def _names_of(X: Any, q: int) -> list[str]:
+def names_of(X: Any, q: int) -> list[str]:
     cols = getattr(X, "columns", None)
     if cols is not None and len(cols) == q:
         return [str(c) for c in cols]
@@ -76,7 +76,7 @@ def _design(X: Any, intercept: bool) -> tuple[F64 | None, list[str]]:
     if not np.all(np.isfinite(Xa)):
         i, j = np.argwhere(~np.isfinite(Xa))[0]
         raise ValueError(f"`X` must be finite; found {Xa[i, j]} at row {i}, column {j}")
-    names = _names_of(X, Xa.shape[1])
+    names = names_of(X, Xa.shape[1])
     return Xa.astype(np.float64), (["intercept", *names] if intercept else names)
 
 
@@ -139,7 +139,7 @@ def _scalar_y(y: Any, n: int) -> F64:
 
 # ---------------------------------------------------------------------------------- problem
 @dataclass
-class _Problem:
+class Problem:
     """The data of one fit: design, response, weights, offset, penalty, parametrisation."""
 
     X: F64
@@ -151,7 +151,7 @@ class _Problem:
     V: F64 | None = None  # theta = V gamma (the limit model), None: identity
     #: the Hessian in gamma of the last Newton pass, with its gamma (reused as Fisher)
     last: tuple[F64, F64] | None = None
-    #: the raw sums of :func:`_sums` computed elsewhere: a Dask problem's are sums of
+    #: the raw sums of :func:`sums` computed elsewhere: a Dask problem's are sums of
     #: the same function over chunks of rows, merged in a tree (one pass per call)
     sums: Callable[[F64, int], tuple[float, F64, F64]] | None = None
 
@@ -181,15 +181,15 @@ def _rows_n(model: ScalarModel, rows: slice) -> F64:
     return model.n[rows] if model.n.size > 1 else model.n
 
 
-def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
+def solver_pass(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
     """One pass over row blocks: objective, and (order >= 1) gradient, (2) Hessian in theta.
 
     The sums are ``sum_i w_i f(eta_i)``, ``X^T r`` and ``X^T W X`` (for Categorical the
     ``qK x qK`` block matrix with blocks ``X^T diag(w s (p_k d_kl - p_k p_l)) X``), by
-    :func:`_sums` (or ``prob.sums``); the projection onto theta and the penalty are
+    :func:`sums` (or ``prob.sums``); the projection onto theta and the penalty are
     added after the pass.
     """
-    f, G, H = _sums(prob, theta, order) if prob.sums is None else prob.sums(theta, order)
+    f, G, H = sums(prob, theta, order) if prob.sums is None else prob.sums(theta, order)
     if order == 0 and not math.isfinite(f):
         return f, G, H
     g, Hp = _project(prob, G, H)
@@ -200,8 +200,8 @@ def _pass(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
     return f, g, Hp
 
 
-def _sums(prob: _Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
-    """Return the sums of :func:`_pass` over the rows of `prob`, in coefficient (B) space."""
+def sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
+    """Return the sums of :func:`solver_pass` over the rows of `prob`, in coefficient (B) space."""
     X, model, w = prob.X, prob.model, prob.w
     n, q = X.shape
     K = 1 if prob.Q is None else prob.Q.shape[0]
@@ -260,7 +260,7 @@ def _syrk(A: F64, C: F64, alpha: float) -> F64:
     return np.asarray(out)
 
 
-def _project(prob: _Problem, G: F64, H: F64) -> tuple[F64, F64]:
+def _project(prob: Problem, G: F64, H: F64) -> tuple[F64, F64]:
     """Map B-space sums (q x K) to theta (q x (K-1) for Categorical)."""
     if prob.Q is None:
         return G[:, 0], H
@@ -270,13 +270,13 @@ def _project(prob: _Problem, G: F64, H: F64) -> tuple[F64, F64]:
     return g, Hp
 
 
-def _fisher(prob: _Problem, theta: F64, robust: bool) -> tuple[F64, F64 | None]:
+def fisher(prob: Problem, theta: F64, robust: bool) -> tuple[F64, F64 | None]:
     """Return the expected information (penalised) and, if `robust`, the score outer product."""
     X, model, w = prob.X, prob.model, prob.w
     n, q = X.shape
     S: F64 | None
     if isinstance(model, CategoricalModel):
-        _, _, H = _pass(prob, theta, 2)
+        _, _, H = solver_pass(prob, theta, 2)
         if not robust:
             return H, None
         assert prob.Q is not None  # noqa: S101 - Categorical always has Q
@@ -316,7 +316,7 @@ def _equilibrate(H: F64) -> F64:
         return np.where(diag > 0, 1 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
 
 
-def _solve(H: F64, g: F64) -> F64:
+def solve(H: F64, g: F64) -> F64:
     """Newton step ``-H^{-1} g``: Cholesky of the equilibrated H, else an eigenvalue solve."""
     d = _equilibrate(H)
     Hs = H * d[:, None] * d[None, :]
@@ -338,7 +338,7 @@ def _pinv_sym(Hs: F64) -> F64:
     return np.asarray((vec * inv) @ vec.T)
 
 
-def _inv_sym(H: F64) -> F64:
+def inv_sym(H: F64) -> F64:
     """Inverse of a symmetric positive (semi)definite matrix, equilibrated first."""
     if H.size == 0:
         return H
@@ -352,13 +352,13 @@ def _inv_sym(H: F64) -> F64:
     return np.asarray(inv * d[:, None] * d[None, :])
 
 
-def _newton(  # noqa: C901 - one Newton loop, read top-down
-    prob: _Problem, gamma: F64, maxiter: int = _MAXITER
+def newton(  # noqa: C901 - one Newton loop, read top-down
+    prob: Problem, gamma: F64, maxiter: int = _MAXITER
 ) -> tuple[F64, int, bool]:
     """Minimise the objective over gamma; return (gamma, Hessian passes, converged)."""
 
     def full(gm: F64) -> tuple[float, F64, F64]:
-        f, g, H = _pass(prob, prob.theta(gm), 2)
+        f, g, H = solver_pass(prob, prob.theta(gm), 2)
         if prob.V is not None:
             g, H = prob.V.T @ g, prob.V.T @ H @ prob.V
         prob.last = (gm, H)
@@ -372,7 +372,7 @@ def _newton(  # noqa: C901 - one Newton loop, read top-down
     polish = 0
     last = math.inf
     for it in range(1, maxiter + 1):
-        step = _solve(H, g)
+        step = solve(H, g)
         dec = float(-g @ step)
         if not dec > 0:  # zero gradient (or rounding noise): at the optimum
             return gamma, it, True
@@ -396,7 +396,7 @@ def _newton(  # noqa: C901 - one Newton loop, read top-down
             continue
         t = 0.5
         while True:
-            f_new = _pass(prob, prob.theta(gamma + t * step), 0)[0]
+            f_new = solver_pass(prob, prob.theta(gamma + t * step), 0)[0]
             if f_new <= f - 1e-4 * t * dec:
                 break
             t *= 0.5
@@ -411,7 +411,7 @@ def _newton(  # noqa: C901 - one Newton loop, read top-down
     return gamma, maxiter, False
 
 
-def _lbfgs(prob: _Problem, gamma: F64) -> F64:
+def lbfgs(prob: Problem, gamma: F64) -> F64:
     """Approach the optimum with L-BFGS (gradient passes only) before Newton polishes it.
 
     A Hessian pass costs ``n (qK)^2``, a gradient pass ``n q K``: with many unknowns
@@ -421,7 +421,7 @@ def _lbfgs(prob: _Problem, gamma: F64) -> F64:
     """
 
     def fun(gm: F64) -> tuple[float, F64]:
-        f, g, _ = _pass(prob, prob.theta(gm), 1)
+        f, g, _ = solver_pass(prob, prob.theta(gm), 1)
         return f, (g if prob.V is None else prob.V.T @ g)
 
     f0, g0 = fun(gamma)
@@ -438,7 +438,7 @@ def _lbfgs(prob: _Problem, gamma: F64) -> F64:
     return x if math.isfinite(float(res.fun)) and res.fun <= f0 else gamma
 
 
-def start_sums(prob: _Problem) -> tuple[F64, F64, bool]:
+def start_sums(prob: Problem) -> tuple[F64, F64, bool]:
     """Return the normal equations ``(G, b)`` of the start, and whether any row counts.
 
     R's first IRLS step: from ``eta0`` near the data, the working response
@@ -465,7 +465,7 @@ def start_sums(prob: _Problem) -> tuple[F64, F64, bool]:
     return G, b, bool(ok.any())
 
 
-def _start(prob: _Problem) -> F64:
+def _start(prob: Problem) -> F64:
     """Return a starting gamma in the natural domain: least squares on the linked response."""
     model = prob.model
     p = prob.p if prob.V is None else prob.V.shape[1]
@@ -473,10 +473,10 @@ def _start(prob: _Problem) -> F64:
         return np.zeros(p)
     pos = prob.w > 0
     G, b, any_ok = start_sums(prob)
-    theta = -_solve(G, -b) if any_ok else np.zeros(prob.p)
+    theta = -solve(G, -b) if any_ok else np.zeros(prob.p)
     theta = np.asarray(theta, dtype=np.float64)
     gamma = theta if prob.V is None else prob.V.T @ theta
-    if math.isfinite(_pass(prob, prob.theta(gamma), 0)[0]):
+    if math.isfinite(solver_pass(prob, prob.theta(gamma), 0)[0]):
         return gamma
     # the domain is eta < 0: find coefficients with every eta <= -1 by a linear program
     Xp = prob.X[pos] if prob.V is None else prob.X[pos] @ prob.V
@@ -497,8 +497,8 @@ def _start(prob: _Problem) -> F64:
 
 
 # ---------------------------------------------------------------------------------- existence
-def _constraint_rows(
-    prob: _Problem, unpen: NDArray[np.bool_], pos: NDArray[np.intp]
+def constraint_rows(
+    prob: Problem, unpen: NDArray[np.bool_], pos: NDArray[np.intp]
 ) -> tuple[Any, NDArray[np.int8], NDArray[np.intp]]:
     """Return the signed constraint rows of the existence program, sides and source rows/cells.
 
@@ -553,7 +553,7 @@ def _constraint_rows(
     return Z, np.concatenate(sides), np.concatenate(src)
 
 
-def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) -> bool:
+def _certified(prob: Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) -> bool:
     r"""Return True if the softmax MLE on `rows` provably exists (an interior certificate).
 
     By Stiemke's alternative the MLE exists if some probabilities :math:`P > 0`
@@ -567,7 +567,7 @@ def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_])
     assert isinstance(model, CategoricalModel)  # noqa: S101 - called for Categorical
     if not np.all(unpen) or null_space_rows(prob.X[rows], prob.q).shape[1]:
         return False  # a direction free on these rows may recede on the others
-    sub = _Problem(
+    sub = Problem(
         prob.X[rows],
         CategoricalModel(model.y[rows]),
         prob.w[rows],
@@ -576,11 +576,11 @@ def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_])
         np.zeros(prob.p),
     )
     try:
-        gamma, _, _ = _newton(sub, np.zeros(prob.p), maxiter=30)
+        gamma, _, _ = newton(sub, np.zeros(prob.p), maxiter=30)
     except ConvergenceError:
         return False
-    _, g, H = _pass(sub, gamma, 2)
-    step = _solve(H, g)
+    _, g, H = solver_pass(sub, gamma, 2)
+    step = solve(H, g)
     sub_model = sub.model
     assert isinstance(sub_model, CategoricalModel)  # noqa: S101 - built above
     eta = sub.eta(gamma)
@@ -591,7 +591,7 @@ def _certified(prob: _Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_])
     return bool(ok and np.all(P > 0))
 
 
-def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # noqa: C901, PLR0911
+def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # noqa: C901, PLR0911
     """Run the existence program; None if the MLE exists, else the limit model's data.
 
     Existence is monotone in the rows: every recession direction of all the rows is
@@ -603,7 +603,7 @@ def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  #
     rng = np.random.default_rng(0)
     if isinstance(prob.model, CategoricalModel):
         # the cell program is large (a column per cell): certify existence first
-        m = max(_SUBSET_MIN, 5 * prob.p)
+        m = max(SUBSET_MIN, 5 * prob.p)
         while m < pos.size:
             sub = np.sort(rng.choice(pos, size=m, replace=False))
             if _certified(prob, sub, unpen):
@@ -613,16 +613,16 @@ def _existence(prob: _Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  #
             return None
     else:
         unknowns = int(np.count_nonzero(unpen))
-        m = max(_SUBSET_MIN, 10 * unknowns)
+        m = max(SUBSET_MIN, 10 * unknowns)
         if pos.size > 2 * m:
             sub = np.sort(rng.choice(pos, size=m, replace=False))
             # a subset proves existence only if its design has full column rank (a
             # direction it leaves free may recede on the other rows)
             if null_space_rows(prob.X[sub][:, unpen], unknowns).shape[1] == 0:
-                Z, side, _ = _constraint_rows(prob, unpen, sub)
+                Z, side, _ = constraint_rows(prob, unpen, sub)
                 if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
                     return None
-    Z, side, src = _constraint_rows(prob, unpen, pos)
+    Z, side, src = constraint_rows(prob, unpen, pos)
     if side.size == 0:
         return None
     face = find_face(Z, side)
@@ -665,7 +665,7 @@ def _check_rank(X: F64, w: F64, names: list[str]) -> None:
     settles it; only a deficient subset sends the check to all rows.
     """
     pos = np.flatnonzero(w > 0)
-    m = max(_SUBSET_MIN, 20 * X.shape[1])
+    m = max(SUBSET_MIN, 20 * X.shape[1])
     if pos.size > 2 * m:
         sub = np.sort(np.random.default_rng(1).choice(pos, size=m, replace=False))
         if null_space_rows(X[sub], X.shape[1]).shape[1] == 0:
@@ -682,22 +682,6 @@ def raise_rank(null: F64, names: list[str]) -> None:
             f"{cols} are linearly dependent on the rows with positive weight; drop one of "
             "them or pass `l2` > 0"
         )
-
-
-# The pieces of the solver that the Dask path (:mod:`expfam._dask_glm`) runs on each
-# chunk of rows and on the merged sums: its interface to this module.
-SUBSET_MIN = _SUBSET_MIN
-LBFGS_MIN = _LBFGS_MIN
-Problem = _Problem
-constraint_rows = _constraint_rows
-fisher = _fisher
-inv_sym = _inv_sym
-lbfgs = _lbfgs
-names_of = _names_of
-newton = _newton
-solve = _solve
-solver_pass = _pass
-sums = _sums
 
 
 def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read top-down
@@ -878,7 +862,7 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     pen_coef = np.full(q, l2f)
     if intercept:
         pen_coef[0] = 0.0
-    prob = _Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m))
+    prob = Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m))
     if l2f == 0:
         _check_rank(Xd, w, names)
     limit = None
@@ -888,9 +872,9 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     if limit is not None:
         prob = _limit_problem(prob, limit)
     gamma0 = _start(prob)
-    if gamma0.size >= _LBFGS_MIN:
-        gamma0 = _lbfgs(prob, gamma0)
-    gamma, iterations, converged = _newton(prob, gamma0)
+    if gamma0.size >= LBFGS_MIN:
+        gamma0 = lbfgs(prob, gamma0)
+    gamma, iterations, converged = newton(prob, gamma0)
     if not converged:
         raise ConvergenceError(
             "Newton's method did not converge", iterations=iterations, coef=prob.theta(gamma)
@@ -898,19 +882,19 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     return _result(full_prob, prob, gamma, limit, names, iterations, cov_type, family, link, fixed)
 
 
-def _limit_problem(prob: _Problem, limit: LimitInfo) -> _Problem:
+def _limit_problem(prob: Problem, limit: LimitInfo) -> Problem:
     """Return the limit model: separated rows fixed at the boundary, theta off the null space."""
     V = linalg.null_space(limit.null.T) if limit.null.shape[1] < prob.p else np.zeros((prob.p, 0))
     if limit.cells is not None:
         off = np.where(limit.cells, -np.inf, prob.off)
-        return _Problem(prob.X, prob.model, prob.w, off, prob.Q, prob.pen, V)
+        return Problem(prob.X, prob.model, prob.w, off, prob.Q, prob.pen, V)
     w = np.where(limit.rows, 0.0, prob.w)
-    return _Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
+    return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
 
 
 def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
-    full: _Problem,
-    prob: _Problem,
+    full: Problem,
+    prob: Problem,
     gamma: F64,
     limit: LimitInfo | None,
     names: list[str],
@@ -928,9 +912,9 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
         S = None  # the Newton Hessian at the answer is the Fisher information
         Hr = prob.last[1]
     else:
-        H, S = _fisher(prob, theta, cov_type == "robust")
+        H, S = fisher(prob, theta, cov_type == "robust")
         Hr = V.T @ H @ V
-    Hinv = V @ _inv_sym(Hr) @ V.T if Hr.size else np.zeros((prob.p, prob.p))
+    Hinv = V @ inv_sym(Hr) @ V.T if Hr.size else np.zeros((prob.p, prob.p))
     cov_theta = Hinv @ S @ Hinv if S is not None else Hinv
     model = prob.model
     eta_fit = _fitted_eta(full, theta, limit)
@@ -1006,7 +990,7 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
     )
 
 
-def _fitted_eta(full: _Problem, theta: F64, limit: LimitInfo | None) -> F64:
+def _fitted_eta(full: Problem, theta: F64, limit: LimitInfo | None) -> F64:
     eta = full.eta(theta)
     if limit is None:
         return eta
@@ -1019,7 +1003,7 @@ def _fitted_eta(full: _Problem, theta: F64, limit: LimitInfo | None) -> F64:
 
 
 def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
-    full: _Problem,
+    full: Problem,
     model: ScalarModel | CategoricalModel,
     fixed: dict[str, Any],
     family: Any,

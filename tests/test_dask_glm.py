@@ -203,14 +203,14 @@ def test_each_newton_step_reads_the_data_once(monkeypatch: pytest.MonkeyPatch) -
     X, y, _ = _data(Poisson, "canonical", rng, 5000, 4)
     # the in-memory solver's passes, in order (0: value only, 2: with gradient and Hessian)
     memory: list[int] = []
-    sums = expfam._glm._sums
+    sums = expfam._glm.sums
 
     def counted_sums(prob: Any, theta: Any, order: int) -> Any:
         memory.append(order)
         return sums(prob, theta, order)
 
     with monkeypatch.context() as m:
-        m.setattr(expfam._glm, "_sums", counted_sums)
+        m.setattr(expfam._glm, "sums", counted_sums)
         ref = expfam.glm(Poisson, X, y)
     dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(700, 4)))
     blocks = dX.numblocks[0]
