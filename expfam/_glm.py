@@ -922,7 +922,7 @@ def _limit_problem(prob: Problem, limit: LimitInfo) -> Problem:
     return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
 
 
-def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
+def _result(  # noqa: PLR0917 - private, called once, read top-down
     full: Problem,
     prob: Problem,
     gamma: F64,
@@ -958,12 +958,9 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
     nobs = int(np.count_nonzero(pos))
     rank = V.shape[1]
     if isinstance(model, CategoricalModel):
-        model.set_block(slice(None))
-        pr = model.probs(eta_fit)
-        dev = float(np.sum(w * model.unit_deviance(pr)))
-        with np.errstate(divide="ignore"):
-            lp = np.where(model.y > 0, model.y * np.log(np.where(model.y > 0, pr, 1.0)), 0.0)
-        loglik = float(np.sum(w * lp.sum(axis=1)))
+        loglik = model.loglik(eta_fit, w)
+        saturated = model.saturated(w)
+        dev = 2 * (saturated - loglik)
         dispersion = 1.0
         k_params = rank
     else:
@@ -1059,9 +1056,10 @@ def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
         # no offset: the intercept-only MLE matches the weighted mean of the response
         with np.errstate(all="ignore"):
             if isinstance(model, CategoricalModel):
-                model.set_block(slice(None))
-                pbar = (w @ y) / (w @ model.total)
-                return float(np.sum(w * model.unit_deviance(np.broadcast_to(pbar, y.shape))))
+                # 2 (saturated - sum_k N_k log(N_k / N)), N_k the weighted class totals
+                totals = w @ y
+                ll0 = np.where(totals > 0, totals * np.log(totals / totals.sum()), 0.0)
+                return float(2 * (model.saturated(w) - ll0.sum()))
             nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
             pos = w > 0
             rate = float(np.sum(w[pos] * y[pos]) / np.sum(w[pos] * nrow[pos]))
