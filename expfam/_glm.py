@@ -582,11 +582,18 @@ def _certified(prob: Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) 
         prob.Q,
         np.zeros(prob.p),
     )
-    try:
-        gamma, _, _ = newton(sub, np.zeros(prob.p), maxiter=30)
-    except ConvergenceError:
-        return False
-    _, g, H = solver_pass(sub, gamma, 2)
+    if prob.p >= LBFGS_MIN:  # many unknowns: truncated Newton, one Hessian at the end
+        passes = _softmax_passes(sub)
+        gamma, _, _ = truncated_newton(passes, np.zeros(prob.p))
+        _, g = passes.value_grad(gamma)
+        passes.accept()
+        H = passes.hessian()
+    else:
+        try:
+            gamma, _, _ = newton(sub, np.zeros(prob.p), maxiter=30)
+        except ConvergenceError:
+            return False
+        _, g, H = solver_pass(sub, gamma, 2)
     step = solve(H, g)
     sub_model = sub.model
     assert isinstance(sub_model, CategoricalModel)  # noqa: S101 - built above
