@@ -53,7 +53,7 @@ F64 = NDArray[np.float64]
 _BLOCK = 32768
 _MAXITER = 100
 SUBSET_MIN = 1000  # rows of the first existence and rank checks on large data
-LBFGS_MIN = 200  # unknowns from which L-BFGS runs before Newton
+LBFGS_MIN = 200  # unknowns from which softmax runs truncated Newton (else L-BFGS) first
 
 
 # ---------------------------------------------------------------------------------- inputs
