@@ -121,8 +121,14 @@ def softmax_problem(scale: float, repeat: int) -> None:
         r = MNLogit(y, Xd).fit(method="newton", maxiter=100, disp=0)
         return np.column_stack([np.zeros(Xd.shape[1]), np.asarray(r.params)])
 
+    def with_inference() -> Any:
+        res = expfam.glm(expfam.Categorical, X, y)
+        _ = res.stderr  # the full Hessian, formed on first access
+        return res.coef
+
     contenders = {
         "expfam": lambda: expfam.glm(expfam.Categorical, X, y).coef,
+        "expfam, stderr accessed": with_inference,
         "scikit-learn lbfgs": sk("lbfgs"),
         "scikit-learn newton-cholesky": sk("newton-cholesky"),
         "statsmodels MNLogit (newton)": sm_fit,

@@ -26,6 +26,7 @@ from expfam._dask import dask_module, is_dask_collection
 from expfam._errors import ConvergenceError
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult, LimitInfo
+from expfam._glm_softmax import SoftmaxPasses, truncated_newton
 from expfam._separation import find_face, null_space_rows
 from expfam._validation import as_float_array
 
@@ -52,7 +53,7 @@ F64 = NDArray[np.float64]
 _BLOCK = 32768
 _MAXITER = 100
 SUBSET_MIN = 1000  # rows of the first existence and rank checks on large data
-LBFGS_MIN = 200  # unknowns from which L-BFGS runs before Newton
+LBFGS_MIN = 200  # unknowns from which softmax runs truncated Newton (else L-BFGS) first
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -276,7 +277,13 @@ def fisher(prob: Problem, theta: F64, robust: bool) -> tuple[F64, F64 | None]:
     n, q = X.shape
     S: F64 | None
     if isinstance(model, CategoricalModel):
-        _, _, H = solver_pass(prob, theta, 2)
+        if prob.V is None and np.all(np.isfinite(prob.off)):
+            passes = _softmax_passes(prob)  # the Hessian in theta space, fewer products
+            passes.value_grad(theta)
+            passes.accept()
+            H = passes.hessian() + np.diag(prob.pen)
+        else:
+            _, _, H = solver_pass(prob, theta, 2)
         if not robust:
             return H, None
         assert prob.Q is not None  # noqa: S101 - Categorical always has Q
@@ -575,11 +582,18 @@ def _certified(prob: Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) 
         prob.Q,
         np.zeros(prob.p),
     )
-    try:
-        gamma, _, _ = newton(sub, np.zeros(prob.p), maxiter=30)
-    except ConvergenceError:
-        return False
-    _, g, H = solver_pass(sub, gamma, 2)
+    if prob.p >= LBFGS_MIN:  # many unknowns: truncated Newton, one Hessian at the end
+        passes = _softmax_passes(sub)
+        gamma, _, _ = truncated_newton(passes, np.zeros(prob.p))
+        _, g = passes.value_grad(gamma)
+        passes.accept()
+        H = passes.hessian()
+    else:
+        try:
+            gamma, _, _ = newton(sub, np.zeros(prob.p), maxiter=30)
+        except ConvergenceError:
+            return False
+        _, g, H = solver_pass(sub, gamma, 2)
     step = solve(H, g)
     sub_model = sub.model
     assert isinstance(sub_model, CategoricalModel)  # noqa: S101 - built above
@@ -872,14 +886,37 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     if limit is not None:
         prob = _limit_problem(prob, limit)
     gamma0 = _start(prob)
-    if gamma0.size >= LBFGS_MIN:
-        gamma0 = lbfgs(prob, gamma0)
-    gamma, iterations, converged = newton(prob, gamma0)
+    if gamma0.size >= LBFGS_MIN and prob.V is None and isinstance(model, CategoricalModel):
+        gamma, iterations, converged = _solve_softmax(prob, gamma0)
+    else:
+        if gamma0.size >= LBFGS_MIN:
+            gamma0 = lbfgs(prob, gamma0)
+        gamma, iterations, converged = newton(prob, gamma0)
     if not converged:
         raise ConvergenceError(
             "Newton's method did not converge", iterations=iterations, coef=prob.theta(gamma)
         )
     return _result(full_prob, prob, gamma, limit, names, iterations, cov_type, family, link, fixed)
+
+
+def _solve_softmax(prob: Problem, theta: F64) -> tuple[F64, int, bool]:
+    """Softmax regression with many unknowns: truncated Newton (:mod:`expfam._glm_softmax`).
+
+    Newton's method with full Hessian passes continues if it did not converge.
+    """
+    passes = _softmax_passes(prob)
+    theta, iterations, converged = truncated_newton(passes, theta)
+    if converged:
+        return theta, iterations, True
+    gamma, more, converged = newton(prob, theta)
+    return gamma, iterations + more, converged
+
+
+def _softmax_passes(prob: Problem) -> SoftmaxPasses:
+    model = prob.model
+    assert isinstance(model, CategoricalModel)  # noqa: S101 - the caller checks
+    assert prob.Q is not None  # noqa: S101 - Categorical always has Q
+    return SoftmaxPasses(prob.X, model.y, model.total, prob.w, prob.off, prob.Q, prob.pen)
 
 
 def _limit_problem(prob: Problem, limit: LimitInfo) -> Problem:
@@ -892,7 +929,7 @@ def _limit_problem(prob: Problem, limit: LimitInfo) -> Problem:
     return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
 
 
-def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
+def _result(  # noqa: PLR0917 - private, called once, read top-down
     full: Problem,
     prob: Problem,
     gamma: F64,
@@ -908,27 +945,29 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
     model = prob.model
     V = prob.V if prob.V is not None else np.eye(prob.p)
     canonical = isinstance(model, CategoricalModel) or model.canonical
-    if canonical and cov_type == "model" and prob.last is not None and prob.last[0] is gamma:
-        S = None  # the Newton Hessian at the answer is the Fisher information
-        Hr = prob.last[1]
-    else:
-        H, S = fisher(prob, theta, cov_type == "robust")
-        Hr = V.T @ H @ V
-    Hinv = V @ inv_sym(Hr) @ V.T if Hr.size else np.zeros((prob.p, prob.p))
-    cov_theta = Hinv @ S @ Hinv if S is not None else Hinv
-    model = prob.model
+    last = prob.last if prob.last is not None and prob.last[0] is gamma else None
+
+    def cov_theta() -> F64:
+        # computed when first asked for: a softmax regression's Hessian costs more
+        # than its fit, and the Newton Hessian at the answer is reused when there is one
+        if canonical and cov_type == "model" and last is not None:
+            S = None  # the Newton Hessian at the answer is the Fisher information
+            Hr = last[1]
+        else:
+            H, S = fisher(prob, theta, cov_type == "robust")
+            Hr = V.T @ H @ V
+        Hinv = V @ inv_sym(Hr) @ V.T if Hr.size else np.zeros((prob.p, prob.p))
+        return Hinv @ S @ Hinv if S is not None else Hinv
+
     eta_fit = _fitted_eta(full, theta, limit)
     w = full.w
     pos = w > 0
     nobs = int(np.count_nonzero(pos))
     rank = V.shape[1]
     if isinstance(model, CategoricalModel):
-        model.set_block(slice(None))
-        pr = model.probs(eta_fit)
-        dev = float(np.sum(w * model.unit_deviance(pr)))
-        with np.errstate(divide="ignore"):
-            lp = np.where(model.y > 0, model.y * np.log(np.where(model.y > 0, pr, 1.0)), 0.0)
-        loglik = float(np.sum(w * lp.sum(axis=1)))
+        loglik = model.loglik(eta_fit, w)
+        saturated = model.saturated(w)
+        dev = 2 * (saturated - loglik)
         dispersion = 1.0
         k_params = rank
     else:
@@ -946,19 +985,23 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
                 dispersion = chi2 / df_resid_ if df_resid_ > 0 else math.nan
         loglik = model.loglik(model.y[pos], eta_fit[pos], w[pos], nrow[pos], dev)
         k_params = rank + (1 if model.has_dispersion else 0)
-    if cov_type == "model":
-        cov_theta = cov_theta * dispersion
     coef = full.coef(theta)
-    if full.Q is not None:
+    factor = dispersion if cov_type == "model" else 1.0
+
+    def cov() -> F64:
+        c = cov_theta() * factor
+        if full.Q is None:
+            return c
         M = np.kron(np.eye(full.q), full.Q)
-        cov = M @ cov_theta @ M.T
+        return np.asarray(M @ c @ M.T)
+
+    if full.Q is not None:
         recession = (
             np.einsum("jmr,km->rjk", limit.null.reshape(full.q, -1, limit.null.shape[1]), full.Q)
             if limit is not None
             else np.zeros((0, *coef.shape))
         )
     else:
-        cov = cov_theta
         recession = limit.null.T.copy() if limit is not None else np.zeros((0, *coef.shape))
     null_dev = _null_deviance(full, model, fixed, family, link, dev)
     return GLMResult(
@@ -1020,9 +1063,10 @@ def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
         # no offset: the intercept-only MLE matches the weighted mean of the response
         with np.errstate(all="ignore"):
             if isinstance(model, CategoricalModel):
-                model.set_block(slice(None))
-                pbar = (w @ y) / (w @ model.total)
-                return float(np.sum(w * model.unit_deviance(np.broadcast_to(pbar, y.shape))))
+                # 2 (saturated - sum_k N_k log(N_k / N)), N_k the weighted class totals
+                totals = w @ y
+                ll0 = np.where(totals > 0, totals * np.log(totals / totals.sum()), 0.0)
+                return float(2 * (model.saturated(w) - ll0.sum()))
             nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
             pos = w > 0
             rate = float(np.sum(w[pos] * y[pos]) / np.sum(w[pos] * nrow[pos]))

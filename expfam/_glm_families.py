@@ -30,7 +30,7 @@ from expfam._families.geometric import Geometric
 from expfam._families.normal import Normal
 from expfam._families.poisson import Poisson
 from expfam._family import ExponentialFamily
-from expfam._kernels import logsumexp, softmax
+from expfam._kernels import log_softmax, logsumexp, softmax
 
 __all__ = ["GLM_FAMILIES", "CategoricalModel", "ScalarModel", "make_model"]
 
@@ -558,6 +558,25 @@ class CategoricalModel:
     def probs(self, eta: F64) -> F64:
         """Softmax of each row."""
         return np.asarray(softmax(eta, axis=-1))
+
+    def saturated(self, w: F64) -> float:
+        """Return the saturated log-likelihood ``sum_i w_i sum_k c_ik log(c_ik / s_i)``."""
+        y = self.y
+        part = (y > 0) & (y < self.total[:, None])  # one-hot cells give 0 log 1 = 0
+        if not np.any(part):
+            return 0.0
+        rows = np.flatnonzero(np.any(part, axis=1))
+        yr = y[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(part[rows], yr * np.log(yr / self.total[rows, None]), 0.0)
+        return float(np.sum(w[rows] * terms.sum(axis=1)))
+
+    def loglik(self, eta: F64, w: F64) -> float:
+        """Return the log-likelihood ``sum_i w_i sum_k c_ik log p_ik`` of logits `eta`."""
+        lp = log_softmax(eta, axis=-1)
+        with np.errstate(invalid="ignore"):
+            rows = np.where(self.y > 0, self.y * lp, 0.0).sum(axis=1)
+        return float(np.sum(np.where(w > 0, w * rows, 0.0)))
 
     def unit_deviance(self, p: F64) -> F64:
         """2 sum_k c_k log(c_k / (s p_k)) per row."""

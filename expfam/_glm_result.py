@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,7 +49,9 @@ class GLMResult:
     df_resid, nobs : int
         Residual degrees of freedom and the number of rows with positive weight.
     iterations : int
-        Newton iterations (one pass over the data for the Hessian each).
+        Newton iterations (one pass over the data for the Hessian each; for softmax
+        regression with at least 200 unknowns, truncated Newton iterations, each a
+        gradient pass and a few Hessian-vector passes).
     converged : bool
         Always True for a returned result (a failure raises ``ConvergenceError``).
     mle_exists : bool
@@ -77,7 +80,8 @@ class GLMResult:
         self.family: type[ExponentialFamily] = kw["family"]
         self.link: str = kw["link"]
         self.coef: F64 = kw["coef"]
-        self.cov: F64 = kw["cov"]
+        # an array, or a function computing it when first asked for (cached)
+        self._cov: F64 | Callable[[], F64] = kw["cov"]
         self.names: list[str] = kw["names"]
         self.loglik: float = kw["loglik"]
         self.deviance: float = kw["deviance"]
@@ -100,6 +104,13 @@ class GLMResult:
         self._identified = self._identified_mask()
 
     # ------------------------------------------------------------------ inference
+    @property
+    def cov(self) -> F64:
+        """Covariance of ``coef.ravel()``, computed on first access."""
+        if callable(self._cov):
+            self._cov = self._cov()
+        return self._cov
+
     def _identified_mask(self) -> NDArray[np.bool_]:
         """Coefficients not moved by any recession direction."""
         if self.recession.shape[0] == 0:
