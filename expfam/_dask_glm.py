@@ -28,6 +28,19 @@ common case. Otherwise, if the sample holds every row or the design has at most
 ``ValueError``: the existence of its MLE cannot be decided out of core, and Newton's
 method is not run on data that may be separated.
 
+**Categorical** (softmax regression) takes the same road: ``y`` as integer labels
+``(n,)`` or rows of counts or probabilities ``(n, K)``, an offset ``(n, K)``, all
+chunked by rows like `X`. The setup pass also finds the number of categories (the
+largest label) and the weighted class totals of the null deviance; the solver is
+:func:`expfam._glm.lbfgs` (with at least ``LBFGS_MIN`` unknowns) and
+:func:`expfam._glm.newton` from zero, each evaluation of the sums one pass; one
+inference pass gives the deviance, log-likelihood, null deviance and, for
+``cov_type="robust"``, the Fisher information and the sandwich. The sample holds
+about ``2 max(1000, 20 q, 10 q (K - 1))`` rows, and existence on it is proved by the
+interior certificate of the in-memory fit (a few Newton steps on the sample), else
+by the existence program on the sample; what the sample cannot prove is decided as
+above.
+
 This module imports Dask; it is loaded only when a Dask array is passed.
 """
 
