@@ -36,7 +36,9 @@ largest label) and the weighted class totals of the null deviance; the solver is
 :func:`expfam._glm.newton` from zero, each evaluation of the sums one pass; one
 inference pass gives the deviance, log-likelihood, null deviance and, for
 ``cov_type="robust"``, the Fisher information and the sandwich. The sample holds
-about ``2 max(1000, 20 q, 10 q (K - 1))`` rows, and existence on it is proved by the
+about ``2 max(1000, 20 q, 10 q (K - 1))`` rows (labels without ``num_categories``:
+the setup pass draws it for ``K = 2``, and one more pass draws a larger one if the
+labels show that ``K`` needs it), and existence on it is proved by the
 interior certificate of the in-memory fit (a few Newton steps on the sample), else
 by the existence program on the sample; what the sample cannot prove is decided as
 above.
@@ -109,7 +111,7 @@ class _CatSpec:
 
     intercept: bool
     labels: bool  # `y` holds integer labels (else rows of counts or probabilities)
-    K: int  # categories (0 in the setup pass, before the labels are seen)
+    K: int  # categories (in the setup pass: `num_categories`, or 0 if not given)
     Q: F64  # (K, K - 1) orthonormal basis of the vectors summing to zero
 
 
@@ -670,13 +672,15 @@ class _CatSetup:
         )
 
 
-def _cat_y_errors(spec: _CatSpec, y: F64, start: int) -> dict[int, str]:
+def _cat_y_errors(spec: _CatSpec, y: F64, start: int) -> dict[int, str]:  # noqa: PLR0911
     """Return the in-memory checks of `y` (labels or rows of counts) failed by one chunk."""
     if spec.labels:
         if not np.all(np.isfinite(y)):
             return {3: "`y` must hold integer labels 0, ..., K - 1"}
         if not np.all((y >= 0) & (y == np.round(y))):
             return {3: "`y` must hold integer labels 0, ..., K - 1 (non-negative integers)"}
+        if spec.K and np.any(y >= spec.K):  # `num_categories` given
+            return {3: f"`y` holds a label >= `num_categories` = {spec.K}"}
         return {}
     if not np.all(np.isfinite(y)) or np.any(y < 0):
         return {3: "`y` rows must be finite non-negative counts or probabilities"}
@@ -852,7 +856,9 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
     pen_coef = np.full(q, l2)
     if intercept:
         pen_coef[0] = 0.0
-    data = _Data(_CatSpec(bool(intercept), labels, 0, np.zeros((0, 0))), arrays, chunks)
+    # the setup pass knows K only if it is given (else it finds the largest label)
+    K0 = K_given if K_given is not None and K_given >= 1 else 0
+    data = _Data(_CatSpec(bool(intercept), labels, K0, np.zeros((0, 0))), arrays, chunks)
 
     # ---- the setup pass: checks, totals, the number of categories, a sample
     K_est = K_given if K_given is not None else int(arrays["y"].shape[1]) if not labels else 2
@@ -876,6 +882,12 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
     Q = linalg.null_space(np.ones((1, K)))
     spec = _CatSpec(bool(intercept), labels, K, Q)
     data.spec = spec
+    if frac < 1 and max(SUBSET_MIN, 20 * q, 10 * q * (K - 1)) > m:
+        # more categories than the sample was drawn for: a larger sample, one more pass
+        # (the same random numbers with a larger threshold: a superset of the first)
+        m = max(SUBSET_MIN, 20 * q, 10 * q * (K - 1))
+        frac = min(1.0, 2 * m / n)
+        setup.sample = data.reduce(_cat_chunk_setup, _CatSetup.__add__, frac, index=True).sample
     p = q * (K - 1)
     pen = np.repeat(pen_coef, K - 1)
     Xs, ys, ws, offs = setup.sample

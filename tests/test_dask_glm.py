@@ -464,6 +464,31 @@ def test_softmax_robust_with_lbfgs_start(monkeypatch: pytest.MonkeyPatch) -> Non
     assert computes["n"] == 1 + len(orders) // dX.numblocks[0] + 1
 
 
+def test_softmax_many_labels_draw_a_larger_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    # labels without `num_categories`: the setup pass finds K = 12, and the sample drawn
+    # for K = 2 is too small for q (K - 1) = 121 unknowns: one more pass draws a larger one
+    rng = np.random.default_rng(28)
+    X, y = _softmax_data(rng, 20_000, 10, 12)
+    ref = expfam.glm(expfam.Categorical, X, y)
+    sizes: list[int] = []
+    inner = dask_glm._sample_exists
+
+    def sample_exists(sub: Any, unpen: Any) -> bool:
+        sizes.append(sub.X.shape[0])
+        return bool(inner(sub, unpen))
+
+    monkeypatch.setattr(dask_glm, "_sample_exists", sample_exists)
+    dX, _, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(4000, 10)))
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(expfam.Categorical, dX, y)
+    assert_same_glm(res, ref)
+    assert len(sizes) == 1
+    assert 2 * 1210 * 0.9 < sizes[0] < 2 * 1210 * 1.1  # about 2 x 10 q (K - 1) rows
+    # two setup passes, the solver's passes (none in memory) and one inference pass
+    assert orders
+    assert computes["n"] == 2 + len(orders) // dX.numblocks[0] + 1
+
+
 def test_softmax_separation_decided_in_memory_when_small() -> None:
     x = np.linspace(-1.0, 1.0, 300)
     y = np.arange(300) % 2  # classes 0 and 1 mixed below 0.3 (a finite part) ...
