@@ -28,6 +28,21 @@ common case. Otherwise, if the sample holds every row or the design has at most
 ``ValueError``: the existence of its MLE cannot be decided out of core, and Newton's
 method is not run on data that may be separated.
 
+**Categorical** (softmax regression) takes the same road: ``y`` as integer labels
+``(n,)`` or rows of counts or probabilities ``(n, K)``, an offset ``(n, K)``, all
+chunked by rows like `X`. The setup pass also finds the number of categories (the
+largest label) and the weighted class totals of the null deviance; the solver is
+:func:`expfam._glm.lbfgs` (with at least ``LBFGS_MIN`` unknowns) and
+:func:`expfam._glm.newton` from zero, each evaluation of the sums one pass; one
+inference pass gives the deviance, log-likelihood, null deviance and, for
+``cov_type="robust"``, the Fisher information and the sandwich. The sample holds
+about ``2 max(1000, 20 q, 10 q (K - 1))`` rows (labels without ``num_categories``:
+the setup pass draws it for ``K = 2``, and one more pass draws a larger one if the
+labels show that ``K`` needs it), and existence on it is proved by the
+interior certificate of the in-memory fit (a few Newton steps on the sample), else
+by the existence program on the sample; what the sample cannot prove is decided as
+above.
+
 This module imports Dask; it is loaded only when a Dask array is passed.
 """
 
@@ -44,6 +59,7 @@ from scipy import linalg
 from expfam._dask import as_dask_array, dask_module, is_dask_collection
 from expfam._errors import ConvergenceError
 from expfam._families.binomial import Binomial
+from expfam._families.categorical import Categorical
 from expfam._families.normal import Normal
 from expfam._glm import (
     LBFGS_MIN,
@@ -62,7 +78,7 @@ from expfam._glm import (
     start_sums,
     sums,
 )
-from expfam._glm_families import ScalarModel, make_model
+from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult
 from expfam._separation import find_face, null_space_rows
 
@@ -88,19 +104,45 @@ class _Spec:
     fixed: dict[str, Any]  # known parameters, with per-row trials taken out
 
 
+@dataclass(frozen=True)
+class _CatSpec:
+    """What every chunk of a softmax regression needs besides its blocks (picklable)."""
+
+    intercept: bool
+    labels: bool  # `y` holds integer labels (else rows of counts or probabilities)
+    K: int  # categories (in the setup pass: `num_categories`, or 0 if not given)
+    Q: F64  # (K, K - 1) orthonormal basis of the vectors summing to zero
+
+
+def _design_block(intercept: bool, xb: Any, m: int) -> F64:
+    if xb is None:
+        return np.ones((m, 1))
+    X = np.asarray(xb, dtype=np.float64)
+    return np.hstack([np.ones((m, 1)), X]) if intercept else X
+
+
+def _counts(spec: _CatSpec, yb: Any) -> F64:
+    """Return the rows of counts of a chunk: one-hot rows of its labels, or `y` itself."""
+    y = np.asarray(yb, dtype=np.float64)
+    if not spec.labels:
+        return y
+    counts = np.zeros((y.shape[0], spec.K))
+    counts[np.arange(y.shape[0]), y.astype(np.int64)] = 1.0
+    return counts
+
+
 def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
-    spec: _Spec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+    spec: _Spec | _CatSpec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
 ) -> Problem:
     """Return the in-memory problem of one chunk of rows (no penalty: it is added once)."""
-    y = np.asarray(yb, dtype=np.float64)
-    m = y.shape[0]
-    if xb is None:
-        X = np.ones((m, 1))
-    else:
-        X = np.asarray(xb, dtype=np.float64)
-        if spec.intercept:
-            X = np.hstack([np.ones((m, 1)), X])
+    m = int(np.shape(yb)[0])
+    X = _design_block(spec.intercept, xb, m)
     w = np.ones(m) if wb is None else np.asarray(wb, dtype=np.float64)
+    if isinstance(spec, _CatSpec):
+        off_c = np.zeros((m, spec.K)) if ob is None else np.asarray(ob, dtype=np.float64)
+        p = X.shape[1] * (spec.K - 1)
+        return Problem(X, CategoricalModel(_counts(spec, yb)), w, off_c, spec.Q, np.zeros(p))
+    y = np.asarray(yb, dtype=np.float64)
     off = np.zeros(m) if ob is None else np.asarray(ob, dtype=np.float64)
     fixed = dict(spec.fixed)
     if nb is not None:
@@ -204,13 +246,13 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
 
 
 def _chunk_sums(  # noqa: PLR0917
-    spec: _Spec, theta: F64, order: int, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+    spec: _Spec | _CatSpec, theta: F64, order: int, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
 ) -> tuple[float, F64, F64]:
     """Return the in-memory sums (:func:`expfam._glm.sums`) of one chunk."""
     return sums(_chunk_problem(spec, xb, yb, wb, ob, nb), theta, order)
 
 
-def _chunk_r(spec: _Spec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> tuple[F64]:  # noqa: PLR0917
+def _chunk_r(spec: _Spec | _CatSpec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> tuple[F64]:  # noqa: PLR0917
     """Return the triangular factor of the rows of positive weight (a tall-skinny QR)."""
     prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
     X = prob.X[prob.w > 0]
@@ -292,7 +334,9 @@ def _chunk_loglik(  # noqa: PLR0917
     return (model.loglik(model.y[pos], eta[pos], w[pos], nrow[pos], dev * (part / share)),)
 
 
-def _chunk_eta(spec: _Spec, theta: F64, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> F64:  # noqa: PLR0917
+def _chunk_eta(  # noqa: PLR0917
+    spec: _Spec | _CatSpec, theta: F64, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+) -> F64:
     return _chunk_problem(spec, xb, yb, wb, ob, nb).eta(theta)
 
 
@@ -300,7 +344,9 @@ def _chunk_eta(spec: _Spec, theta: F64, xb: Any, yb: Any, wb: Any, ob: Any, nb: 
 class _Data:
     """The row-chunked arrays as lists of delayed blocks; :meth:`reduce` is one pass."""
 
-    def __init__(self, spec: _Spec, arrays: dict[str, Any], chunks: tuple[int, ...]) -> None:
+    def __init__(
+        self, spec: _Spec | _CatSpec, arrays: dict[str, Any], chunks: tuple[int, ...]
+    ) -> None:
         self.spec = spec
         self.arrays = arrays
         self.chunks = chunks
@@ -331,13 +377,14 @@ class _Data:
     def eta(self, theta: F64) -> Any:
         """Return the fitted linear predictor, lazily (a Dask array chunked like the rows)."""
         delayed = _dask.delayed
+        cols = (self.spec.K,) if isinstance(self.spec, _CatSpec) else ()
         parts = [
             da.from_delayed(
-                delayed(_chunk_eta)(self.spec, theta, *blk), shape=(size,), dtype=np.float64
+                delayed(_chunk_eta)(self.spec, theta, *blk), shape=(size, *cols), dtype=np.float64
             )
             for size, blk in zip(self.chunks, zip(*self.blocks, strict=True), strict=True)
         ]
-        return da.concatenate(parts) if parts else da.zeros(0)
+        return da.concatenate(parts) if parts else da.zeros((0, *cols))
 
 
 def _row_chunks(*xs: Any) -> tuple[int, ...] | None:
@@ -371,6 +418,15 @@ def _rows(x: Any, name: str, n: int, chunks: tuple[int, ...], shape: tuple[int, 
     return a.astype(np.float64).rechunk((chunks, *([-1] * (a.ndim - 1))))
 
 
+def _undecided(reason: str, n: int, q: int) -> str:
+    return (
+        f"glm on Dask arrays: {reason}; on a design of {n} x {q} > 2**24 entries "
+        "this cannot be decided out of core (the existence program is a linear "
+        "program over every row). Fit in memory (`.compute()` the arrays), or "
+        "remove the rows or columns that separate"
+    )
+
+
 # ---------------------------------------------------------------------------------- glm
 def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-down
     family: Any,
@@ -386,11 +442,8 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
 ) -> GLMResult:
     """:func:`expfam.glm` on row-chunked Dask data (the arguments already checked there)."""
     model_cls = make_model(family, link)
-    if model_cls is None:
-        raise TypeError(
-            "`family` Categorical is not supported on Dask arrays; compute `X` and `y` "
-            "into memory (`.compute()`) to fit a softmax regression"
-        )
+    if model_cls is None:  # Categorical: softmax regression
+        return _glm_dask_categorical(X, y, weights, offset, l2, intercept, cov_type, fixed)
     if not isinstance(intercept, (bool, np.bool_)):
         raise TypeError(f"`intercept` must be a bool; got {intercept!r}")
     if X is None and not intercept:
@@ -443,12 +496,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
 
     def in_memory(reason: str) -> GLMResult:
         if frac < 1 and n * q > IN_MEMORY:
-            raise ValueError(
-                f"glm on Dask arrays: {reason}; on a design of {n} x {q} > 2**24 entries "
-                "this cannot be decided out of core (the existence program is a linear "
-                "program over every row). Fit in memory (`.compute()` the arrays), or "
-                "remove the rows or columns that separate"
-            )
+            raise ValueError(_undecided(reason, n, q))
         computed = _dask.compute(*[arrays.get(k) for k in ("X", "y", "weights", "offset", "n")])
         Xc, yc, wc, oc, nc = computed
         fixed_c = dict(spec_fixed) | ({"n": nc} if per_row_n else {})
@@ -583,6 +631,398 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         recession=np.zeros((0, q)),
         cov_type=cov_type,
         t_dist=result_model.has_dispersion,
+        limit=None,
+        model=result_model,
+        intercept=bool(intercept),
+        fitted_eta=data.eta(theta),
+        fitted_offset=arrays.get("offset"),
+        fitted_X=arrays.get("X"),
+    )
+
+
+# ---------------------------------------------------------------------------------- softmax
+@dataclass
+class _CatSetup:
+    """The setup pass of a softmax regression on one chunk (or merged chunks, in row order)."""
+
+    errors: dict[int, str] = field(default_factory=dict)  # priority -> message
+    nobs: int = 0
+    top: float = -1.0  # the largest label (labels only)
+    wy: F64 = field(default_factory=lambda: np.zeros(0))  # sum of w c, per category
+    wt: float = 0.0  # sum of w s (s the row totals)
+    ones: bool = True  # the first design column is all ones
+    off_any: bool = False  # some offset is not 0
+    sample: tuple[F64, ...] = ()  # X, y, w, offset of the sampled rows
+
+    def __add__(self, other: _CatSetup) -> _CatSetup:
+        errors = dict(other.errors)
+        errors.update(self.errors)  # the earlier rows' messages win
+        a, b = self.wy, other.wy
+        k = max(a.size, b.size)
+        return _CatSetup(
+            errors,
+            self.nobs + other.nobs,
+            max(self.top, other.top),
+            np.pad(a, (0, k - a.size)) + np.pad(b, (0, k - b.size)),
+            self.wt + other.wt,
+            self.ones and other.ones,
+            self.off_any or other.off_any,
+            tuple(np.concatenate([u, v]) for u, v in zip(self.sample, other.sample, strict=True)),
+        )
+
+
+def _cat_y_errors(spec: _CatSpec, y: F64, start: int) -> dict[int, str]:  # noqa: PLR0911
+    """Return the in-memory checks of `y` (labels or rows of counts) failed by one chunk."""
+    if spec.labels:
+        if not np.all(np.isfinite(y)):
+            return {3: "`y` must hold integer labels 0, ..., K - 1"}
+        if not np.all((y >= 0) & (y == np.round(y))):
+            return {3: "`y` must hold integer labels 0, ..., K - 1 (non-negative integers)"}
+        if spec.K and np.any(y >= spec.K):  # `num_categories` given
+            return {3: f"`y` holds a label >= `num_categories` = {spec.K}"}
+        return {}
+    if not np.all(np.isfinite(y)) or np.any(y < 0):
+        return {3: "`y` rows must be finite non-negative counts or probabilities"}
+    if np.any(y.sum(axis=1) <= 0):
+        i = int(np.flatnonzero(y.sum(axis=1) <= 0)[0])
+        return {4: f"`y` row {start + i} sums to 0: every row needs a positive total"}
+    return {}
+
+
+def _cat_chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
+    spec: _CatSpec,
+    frac: float,
+    index: int,
+    start: int,
+    xb: Any,
+    yb: Any,
+    wb: Any,
+    ob: Any,
+    nb: Any,
+) -> _CatSetup:
+    """Return the checks, totals and a sample of one chunk of rows of a softmax regression."""
+    del nb
+    y = np.asarray(yb, dtype=np.float64)
+    m = y.shape[0]
+    X = _design_block(spec.intercept, xb, m)
+    w = np.ones(m) if wb is None else np.asarray(wb, dtype=np.float64)
+    off = np.zeros((m, 0)) if ob is None else np.asarray(ob, dtype=np.float64)
+    out = _CatSetup()
+    if not np.all(np.isfinite(X)):
+        i, j = np.argwhere(~np.isfinite(X))[0]
+        col = j - (1 if spec.intercept else 0)
+        out.errors[0] = f"`X` must be finite; found {X[i, j]} at row {start + i}, column {col}"
+    if not np.all(np.isfinite(w)):
+        out.errors[1] = f"`weights` must be finite; found {_first_bad(w)}"
+    elif np.any(w < 0):
+        out.errors[2] = f"`weights` must be non-negative; found {w[w < 0][0]}"
+    out.errors.update(_cat_y_errors(spec, y, start))
+    if not np.all(np.isfinite(off)):
+        out.errors[5] = "`offset` must be finite"
+    out.sample = (X[:0], y[:0], w[:0], off[:0])
+    if out.errors:
+        return out
+    pos = w > 0
+    out.nobs = int(np.count_nonzero(pos))
+    if spec.labels:
+        out.top = float(np.max(y, initial=-1.0))
+        out.wy = np.bincount(y.astype(np.int64), weights=w).astype(np.float64)
+        out.wt = float(np.sum(w))
+    else:
+        out.wy = w @ y
+        out.wt = float(w @ y.sum(axis=1))
+    out.ones = bool(np.all(X[:, 0] == 1))
+    out.off_any = bool(np.any(off))
+    sel = pos & (np.random.default_rng([17, index]).random(m) < frac)
+    out.sample = (X[sel], y[sel], w[sel], off[sel])
+    return out
+
+
+@dataclass(frozen=True)
+class _CatInferSpec:
+    theta: F64
+    fisher: bool
+    robust: bool
+    null: str  # "rate" (the weighted mean of the counts) or "offset" are computed in the pass
+    pbar: F64
+
+
+def _cat_chunk_infer(  # noqa: PLR0917
+    spec: _CatSpec, inf: _CatInferSpec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+) -> tuple[Any, ...]:
+    """Deviance, log-likelihood, null deviance, Fisher and sandwich of one chunk (as in memory)."""
+    prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
+    model, w = prob.model, prob.w
+    assert isinstance(model, CategoricalModel)  # noqa: S101 - built above
+    model.set_block(slice(None))
+    pr = model.probs(prob.eta(inf.theta))
+    with np.errstate(invalid="ignore"):
+        dev = float(np.sum(w * model.unit_deviance(pr)))
+    y = model.y
+    with np.errstate(divide="ignore"):
+        lp = np.where(y > 0, y * np.log(np.where(y > 0, pr, 1.0)), 0.0)
+    loglik = float(np.sum(w * lp.sum(axis=1)))
+    null = 0.0
+    with np.errstate(all="ignore"):
+        if inf.null == "rate":
+            null = float(np.sum(w * model.unit_deviance(np.broadcast_to(inf.pbar, y.shape))))
+        elif inf.null == "offset":
+            null = float(np.sum(w * model.unit_deviance(model.probs(prob.off))))
+    H = np.zeros((prob.p, prob.p))
+    S = np.zeros((prob.p, prob.p))
+    if inf.fisher:
+        H, S_ = fisher(prob, inf.theta, inf.robust)
+        S = S_ if S_ is not None else S
+    return dev, loglik, null, H, S
+
+
+def _cat_arrays(  # noqa: C901, PLR0917 - one check per way an argument can be wrong
+    X: Any, y: Any, weights: Any, offset: Any, intercept: bool, fixed: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[int, ...], list[str], int | None]:
+    """Return the row-chunked arrays, the row chunks, the names and ``num_categories``."""
+    rest = dict(fixed)
+    K = rest.pop("num_categories", None)
+    if rest:
+        raise TypeError(f"glm with Categorical takes only `num_categories`; got {sorted(rest)}")
+    chunks = _row_chunks(X, y, weights, offset)
+    assert chunks is not None  # noqa: S101 - called only with a Dask argument
+    n = sum(chunks)
+    arrays: dict[str, Any] = {}
+    names = ["intercept"]
+    if X is not None:
+        Xa = _as_array(X, "X")
+        if Xa.ndim != 2:
+            raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
+        arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
+        cols = names_of(X, Xa.shape[1])
+        names = ["intercept", *cols] if intercept else cols
+    ya = _as_array(y, "y")
+    if ya.ndim not in {1, 2} or ya.shape[0] != n:
+        raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")
+    if ya.ndim == 2:
+        if K is not None and ya.shape[1] != K:
+            raise ValueError(f"`y` has {ya.shape[1]} columns but `num_categories` = {K}")
+        if ya.shape[1] < 2:
+            raise ValueError("`y` needs at least 2 categories")
+    arrays["y"] = _rows(ya, "y", n, chunks, ya.shape)
+    if n == 0:
+        raise ValueError("`y` must hold at least one observation")
+    if weights is not None:
+        arrays["weights"] = _rows(weights, "weights", n, chunks, (n,))
+    if offset is not None:
+        oa = _as_array(offset, "offset")
+        if oa.ndim != 2 or oa.shape[0] != n:
+            raise ValueError(f"`offset` must have shape ({n}, K); got {oa.shape}")
+        arrays["offset"] = _rows(oa, "offset", n, chunks, oa.shape)
+    return arrays, chunks, names, None if K is None else int(K)
+
+
+def _interior_certificate(sub: Problem) -> bool:
+    r"""Return True if the softmax MLE of the rows of `sub` provably exists.
+
+    Stiemke's alternative: the MLE exists if probabilities :math:`P > 0` (rows summing
+    to 1) match the moments, :math:`X^\top W (sP - C) = 0`. Newton's method on the
+    rows gives :math:`\hat P > 0` with a small gradient; one more Newton step gives
+    the exact correction :math:`\Delta P_i = F_i \Delta u_i` (rows summing to 0,
+    moments matched by construction), and :math:`\hat P + \Delta P > 0` is the
+    certificate (the in-memory fit's, on its row subsets). False means undecided.
+    """
+    if null_space_rows(sub.X, sub.q).shape[1]:
+        return False  # a direction free on these rows may recede on the others
+    try:
+        gamma, _, _ = newton(sub, np.zeros(sub.p), maxiter=30)
+    except ConvergenceError:
+        return False
+    _, g, H = solver_pass(sub, gamma, 2)
+    step = solve(H, g)
+    model = sub.model
+    assert isinstance(model, CategoricalModel)  # noqa: S101 - a softmax problem
+    P = model.probs(sub.eta(gamma))
+    dU = sub.X @ sub.coef(step)
+    dP = P * (dU - np.sum(P * dU, axis=1, keepdims=True))
+    return bool(np.all(np.isfinite(P)) and np.all(P > 0) and np.all(np.abs(dP) <= 0.5 * P))
+
+
+def _sample_exists(sub: Problem, unpen: NDArray[np.bool_]) -> bool:
+    """Return True if the softmax MLE of the sampled rows `sub` (so of all rows) exists.
+
+    Without a penalty the interior certificate (a few Newton steps on the sample),
+    else (or if it cannot tell) the existence program on the sample's unpenalised
+    columns.
+    """
+    if np.all(unpen) and _interior_certificate(sub):
+        return True
+    nu = int(np.count_nonzero(unpen))
+    if null_space_rows(sub.X[:, unpen], nu).shape[1]:
+        return False  # a direction free on the sample may recede on the other rows
+    Z, side, _ = constraint_rows(sub, unpen, np.arange(sub.X.shape[0]))
+    return side.size == 0 or find_face(Z, side).null.shape[1] == 0
+
+
+def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline
+    X: Any,
+    y: Any,
+    weights: Any,
+    offset: Any,
+    l2: float,
+    intercept: bool,
+    cov_type: str,
+    fixed: dict[str, Any],
+) -> GLMResult:
+    """Softmax regression on row-chunked Dask data: the pipeline of :func:`glm_dask`."""
+    if not isinstance(intercept, (bool, np.bool_)):
+        raise TypeError(f"`intercept` must be a bool; got {intercept!r}")
+    if X is None and not intercept:
+        raise ValueError("`X` is None (intercept-only model), so `intercept` must be True")
+    arrays, chunks, names, K_given = _cat_arrays(X, y, weights, offset, intercept, fixed)
+    n = sum(chunks)
+    labels = arrays["y"].ndim == 1
+    q = len(names)
+    pen_coef = np.full(q, l2)
+    if intercept:
+        pen_coef[0] = 0.0
+    # the setup pass knows K only if it is given (else it finds the largest label)
+    K0 = K_given if K_given is not None and K_given >= 1 else 0
+    data = _Data(_CatSpec(bool(intercept), labels, K0, np.zeros((0, 0))), arrays, chunks)
+
+    # ---- the setup pass: checks, totals, the number of categories, a sample
+    K_est = K_given if K_given is not None else int(arrays["y"].shape[1]) if not labels else 2
+    m = max(SUBSET_MIN, 20 * q, 10 * q * max(K_est - 1, 1))
+    frac = min(1.0, 2 * m / n)
+    setup: _CatSetup = data.reduce(_cat_chunk_setup, _CatSetup.__add__, frac, index=True)
+    if setup.errors:
+        raise ValueError(setup.errors[min(setup.errors)])
+    if setup.nobs == 0:
+        raise ValueError("`weights` must not all be zero")
+    if labels:
+        K = int(setup.top) + 1 if K_given is None else K_given
+        if K_given is not None and (K < 1 or setup.top >= K):
+            raise ValueError(f"`y` holds a label >= `num_categories` = {K}")
+        K = max(K, 2)
+    else:
+        K = int(arrays["y"].shape[1])
+    if "offset" in arrays and arrays["offset"].shape[1] != K:
+        raise ValueError(f"`offset` must have shape ({n}, {K}); got {arrays['offset'].shape}")
+    wy = np.pad(setup.wy, (0, K - setup.wy.size))
+    Q = linalg.null_space(np.ones((1, K)))
+    spec = _CatSpec(bool(intercept), labels, K, Q)
+    data.spec = spec
+    if frac < 1 and max(SUBSET_MIN, 20 * q, 10 * q * (K - 1)) > m:
+        # more categories than the sample was drawn for: a larger sample, one more pass
+        # (the same random numbers with a larger threshold: a superset of the first)
+        m = max(SUBSET_MIN, 20 * q, 10 * q * (K - 1))
+        frac = min(1.0, 2 * m / n)
+        setup.sample = data.reduce(_cat_chunk_setup, _CatSetup.__add__, frac, index=True).sample
+    p = q * (K - 1)
+    pen = np.repeat(pen_coef, K - 1)
+    Xs, ys, ws, offs = setup.sample
+    if offs.shape[1] == 0:
+        offs = np.zeros((ys.shape[0], K))
+
+    def in_memory(reason: str) -> GLMResult:
+        if frac < 1 and n * q > IN_MEMORY:
+            raise ValueError(_undecided(reason, n, q))
+        Xc, yc, wc, oc = _dask.compute(*[arrays.get(k) for k in ("X", "y", "weights", "offset")])
+        return glm(
+            Categorical,
+            Xc,
+            yc,
+            weights=wc,
+            offset=oc,
+            l2=l2,
+            intercept=intercept,
+            cov_type=cov_type,
+            num_categories=K,
+        )
+
+    # ---- rank (adding rows never lowers it: a full-rank sample settles it)
+    if l2 == 0 and null_space_rows(Xs, q).shape[1]:
+        if frac >= 1:
+            raise_rank(null_space_rows(Xs, q), names)
+        (R,) = data.reduce(_chunk_r, _merge_r)
+        _, sv, vt = linalg.svd(R, full_matrices=True)
+        tol = max(setup.nobs, q) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0.0)
+        raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
+
+    # ---- existence, on the sample (monotone in the rows)
+    sub = Problem(Xs, CategoricalModel(_counts(spec, ys)), ws, offs, Q, np.zeros(p))
+    if not _sample_exists(sub, pen_coef == 0):
+        return in_memory(
+            f"the MLE may not exist (a sample of {ys.shape[0]} of the {n} rows is "
+            "separated, or leaves a direction free)"
+        )
+
+    # ---- the solver, one pass per evaluation of the sums
+    def chunked_sums(theta: F64, order: int) -> tuple[float, F64, F64]:
+        return data.reduce(_chunk_sums, _add, theta, order)  # type: ignore[no-any-return]
+
+    result_model = CategoricalModel(np.zeros((0, K)))
+    placeholder = np.zeros((0, q))  # the rows live in the chunks: only `q` is read
+    prob = Problem(placeholder, result_model, np.zeros(0), np.zeros((0, K)), Q, pen)
+    prob.sums = chunked_sums
+    gamma0 = np.zeros(p)
+    if gamma0.size >= LBFGS_MIN:
+        gamma0 = lbfgs(prob, gamma0)
+    gamma, iterations, converged = newton(prob, gamma0)
+    if not converged:
+        raise ConvergenceError(
+            "Newton's method did not converge", iterations=iterations, coef=gamma
+        )
+
+    # ---- inference, in one pass
+    theta = gamma
+    reuse = cov_type == "model" and prob.last is not None and prob.last[0] is gamma
+    null_mode = "offset"
+    if setup.ones:
+        same = q == 1 and bool(np.all(pen == 0))
+        null_mode = "same" if same else ("refit" if setup.off_any else "rate")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pbar = wy / setup.wt
+    inf = _CatInferSpec(theta, not reuse, cov_type == "robust", null_mode, pbar)
+    dev, loglik, null_dev, H, S = data.reduce(_cat_chunk_infer, _add, inf)
+    if reuse:
+        assert prob.last is not None  # noqa: S101 - checked above
+        Hr = prob.last[1]
+    else:
+        Hr = H + np.diag(pen)
+    Hinv = inv_sym(Hr)
+    cov_theta = Hinv @ S @ Hinv if cov_type == "robust" else Hinv
+    M = np.kron(np.eye(q), Q)
+    nobs = setup.nobs
+    if null_mode == "same":
+        null_dev = dev
+    elif null_mode == "refit":
+        # the intercept with the offset, on the same chunks (the arrays as converted)
+        null_dev = _glm_dask_categorical(
+            None,
+            arrays["y"],
+            arrays.get("weights"),
+            arrays["offset"],
+            0.0,
+            True,  # noqa: FBT003 - the private signature
+            "model",
+            {"num_categories": K},
+        ).deviance
+    return GLMResult(
+        family=Categorical,
+        link="canonical",
+        coef=theta.reshape(q, -1) @ Q.T,
+        cov=M @ cov_theta @ M.T,
+        names=names,
+        loglik=float(loglik),
+        deviance=float(dev),
+        null_deviance=float(null_dev),
+        aic=-2 * loglik + 2 * p,
+        bic=-2 * loglik + math.log(nobs) * p,
+        dispersion=1.0,
+        df_resid=nobs - p,
+        nobs=nobs,
+        iterations=iterations,
+        converged=True,
+        mle_exists=True,
+        recession=np.zeros((0, q, K)),
+        cov_type=cov_type,
+        t_dist=False,
         limit=None,
         model=result_model,
         intercept=bool(intercept),

@@ -793,15 +793,17 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     ``l2 > 0`` the covariance is the inverse penalised Hessian. The fit is computed in
     float64 whatever the input dtype (a GLM's sums over many rows need it).
 
-    **Dask arrays** (every family but Categorical): each Newton step is one pass
-    over the chunks of rows, whose sums (objective, :math:`X^\top r`,
-    :math:`X^\top W X`) are computed where the chunks live and added in a tree; the
-    result equals the in-memory one to rounding. Existence is decided on a random
-    sample of the rows (a sample whose MLE exists proves it for all rows); if the
-    sample cannot settle it, the data are computed and fitted in memory when the
-    design has at most ``2**24`` entries, else a ``ValueError`` says that existence
-    cannot be decided out of core. ``predict`` computes Dask rows and returns an
-    in-memory distribution. See the "Data larger than memory" page.
+    **Dask arrays** (every family, Categorical included: its ``y`` and ``offset``
+    chunked by rows like `X`): each Newton step is one pass over the chunks of
+    rows, whose sums (objective, :math:`X^\top r`, :math:`X^\top W X`) are computed
+    where the chunks live and added in a tree; the result equals the in-memory one
+    to rounding. Existence is decided on a random sample of the rows (a sample whose
+    MLE exists proves it for all rows; for Categorical by the interior certificate,
+    else the existence program, on the sample); if the sample cannot settle it, the
+    data are computed and fitted in memory when the design has at most ``2**24``
+    entries, else a ``ValueError`` says that existence cannot be decided out of
+    core. ``predict`` computes Dask rows and returns an in-memory distribution. See
+    the "Data larger than memory" page.
 
     Examples
     --------

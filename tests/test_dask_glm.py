@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import expfam
@@ -289,8 +289,11 @@ def test_bad_input_on_dask() -> None:
         expfam.glm(Poisson, dX, y[:49])
     with pytest.raises(ValueError, match="rank deficient"):
         expfam.glm(Poisson, da.from_array(np.hstack([X, X[:, :1]]), chunks=(20, 3)), y)
-    with pytest.raises(TypeError, match="Categorical is not supported on Dask"):
-        expfam.glm(expfam.Categorical, dX, y.astype(int))
+    # Categorical is fitted on Dask arrays too (its bad input: test_softmax_bad_input_on_dask)
+    assert_same_glm(
+        expfam.glm(expfam.Categorical, dX, y.astype(int)),
+        expfam.glm(expfam.Categorical, X, y.astype(int)),
+    )
 
 
 def test_glm_on_a_local_cluster(dask_client: Any) -> None:
@@ -303,3 +306,270 @@ def test_glm_on_a_local_cluster(dask_client: Any) -> None:
     Xg, yg, _ = _data(Gamma, "canonical", rng, 5000, 2)
     got = expfam.glm(Gamma, da.from_array(Xg, chunks=(1000, 2)), da.from_array(yg, chunks=1000))
     assert_same_glm(got, expfam.glm(Gamma, Xg, yg))
+
+
+# ---------------------------------------------------------------------------------- softmax
+def _softmax_data(
+    rng: np.random.Generator, n: int, p: int, K: int, *, soft: bool = False
+) -> tuple[Any, Any]:
+    """A design and labels (or rows of probabilities) of a softmax regression."""
+    X = rng.uniform(-1.0, 1.0, size=(n, p))
+    B = rng.uniform(-0.7, 0.7, size=(p, K))
+    P = np.exp(X @ B)
+    P /= P.sum(axis=1, keepdims=True)
+    if soft:  # soft targets near the model's probabilities, every one positive
+        return X, (P + rng.uniform(0.0, 0.3, size=(n, K))) / (1 + 0.15 * K)
+    return X, (rng.random((n, 1)) > np.cumsum(P, axis=1)).sum(axis=1)
+
+
+def _chunks_with_empty(n: int, cuts: list[int]) -> tuple[int, ...]:
+    """Row chunks at `cuts` (mod n + 1), kept with repeats: repeated cuts give empty chunks."""
+    edges = [0, *sorted(c % (n + 1) for c in cuts), n]
+    return tuple(b - a for a, b in itertools.pairwise(edges))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(60, 200),
+    K=st.integers(2, 4),
+    cuts=st.lists(st.integers(0, 10**6), max_size=6),
+    soft=st.booleans(),
+    weighted=st.booleans(),
+    offset=st.booleans(),
+    l2=st.sampled_from([0.0, 0.5]),
+    robust=st.booleans(),
+)
+@example(  # empty chunks and chunks of one row
+    seed=1,
+    n=60,
+    K=3,
+    cuts=[0, 0, 5, 6, 6, 59],
+    soft=False,
+    weighted=True,
+    offset=True,
+    l2=0.0,
+    robust=True,
+)
+@example(
+    seed=2,
+    n=61,
+    K=4,
+    cuts=[1, 1, 2, 3, 60, 61],
+    soft=True,
+    weighted=True,
+    offset=False,
+    l2=0.5,
+    robust=False,
+)
+def test_dask_softmax_equals_in_memory(  # noqa: PLR0917 - hypothesis arguments
+    seed: int,
+    n: int,
+    K: int,
+    cuts: list[int],
+    soft: bool,
+    weighted: bool,
+    offset: bool,
+    l2: float,
+    robust: bool,
+) -> None:
+    rng = np.random.default_rng(seed)
+    X, y = _softmax_data(rng, n, 2, K, soft=soft)
+    w = rng.uniform(0.2, 2.0, size=n) if weighted else None
+    off = rng.uniform(-0.3, 0.3, size=(n, K)) if offset else None
+    kw: dict[str, Any] = {"l2": l2, "cov_type": "robust" if robust else "model"}
+    if not soft:
+        kw["num_categories"] = K  # a class absent from the labels is still a class
+    ref = expfam.glm(expfam.Categorical, X, y, weights=w, offset=off, **kw)
+    chunks = _chunks_with_empty(n, cuts)
+    dX = da.from_array(X, chunks=(chunks, 1))  # columns are brought into one chunk
+    dy = da.from_array(y, chunks=(7, *y.shape[1:]))  # rechunked like the rows of X
+    dw = None if w is None else da.from_array(w, chunks=13)
+    do = None if off is None else da.from_array(off, chunks=(11, 1))
+    with dask.config.set(scheduler="sync"):
+        got = expfam.glm(expfam.Categorical, dX, dy, weights=dw, offset=do, **kw)
+        assert_same_glm(got, ref)
+        np.testing.assert_allclose(_mean(got), _mean(ref), rtol=1e-10, atol=1e-15)
+
+
+def test_softmax_chunks_of_one_row_weights_and_offset_as_dask() -> None:
+    rng = np.random.default_rng(21)
+    X, y = _softmax_data(rng, 80, 3, 3)
+    w = rng.uniform(0.5, 1.5, size=80)
+    w[[2, 17]] = 0.0  # rows of weight zero do not count
+    off = rng.normal(scale=0.2, size=(80, 3))
+    ref = expfam.glm(expfam.Categorical, X, y, weights=w, offset=off)
+    with dask.config.set(scheduler="sync"):
+        got = expfam.glm(
+            expfam.Categorical,
+            da.from_array(X, chunks=(1, 3)),
+            da.from_array(y, chunks=1),
+            weights=da.from_array(w, chunks=1),
+            offset=da.from_array(off, chunks=(5, 3)),
+        )
+    assert_same_glm(got, ref)  # the null deviance refits the intercepts with the offset
+    assert got.nobs == 78
+    assert got.coef.shape == (4, 3)
+
+
+def test_softmax_soft_targets_intercept_only_and_numpy_x() -> None:
+    rng = np.random.default_rng(22)
+    X, P = _softmax_data(rng, 500, 2, 4, soft=True)
+    dP = da.from_array(P, chunks=(128, 4))
+    assert_same_glm(
+        expfam.glm(expfam.Categorical, None, dP), expfam.glm(expfam.Categorical, None, P)
+    )
+    assert_same_glm(expfam.glm(expfam.Categorical, X, dP), expfam.glm(expfam.Categorical, X, P))
+    # no intercept: a column of ones in X plays its part, the null deviance as in memory
+    Xo = np.hstack([np.ones((500, 1)), X])
+    got = expfam.glm(expfam.Categorical, da.from_array(Xo, chunks=(90, 3)), P, intercept=False)
+    assert_same_glm(got, expfam.glm(expfam.Categorical, Xo, P, intercept=False))
+
+
+def test_softmax_solver_pass_reads_the_data_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(23)
+    X, y = _softmax_data(rng, 6000, 4, 5)
+    ref = expfam.glm(expfam.Categorical, X, y)
+    dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(800, 4)))
+    blocks = dX.numblocks[0]
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(expfam.Categorical, dX, y)
+    assert_same_glm(res, ref)
+    # every compute is one pass: it reads each block of X exactly once
+    assert set(reads) == {(i, 0) for i in range(blocks)}
+    assert set(reads.values()) == {computes["n"]}
+    # each evaluation of the solver's sums is one pass over every chunk
+    assert len(orders) % blocks == 0
+    counts = collections.Counter(orders)
+    assert all(v % blocks == 0 for v in counts.values())
+    assert counts[2] // blocks >= res.iterations
+    # the setup pass, the solver's passes and one inference pass (the Newton Hessian
+    # is the Fisher information), and no other
+    assert computes["n"] == 1 + len(orders) // blocks + 1
+
+
+def test_softmax_robust_with_lbfgs_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    # q K - q >= 200 unknowns: L-BFGS (gradient passes) before Newton, as in memory
+    rng = np.random.default_rng(24)
+    X, y = _softmax_data(rng, 8000, 20, 11)
+    kw: dict[str, Any] = {"cov_type": "robust", "num_categories": 11}
+    ref = expfam.glm(expfam.Categorical, X, y, **kw)
+    dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(2000, 20)))
+    with dask.config.set(scheduler="sync"):  # the counters live in this process
+        res = expfam.glm(expfam.Categorical, dX, y, **kw)
+    assert_same_glm(res, ref)
+    assert 1 in orders  # gradient-only passes of L-BFGS
+    assert set(reads.values()) == {computes["n"]}
+    # setup, the solver's passes, then one pass for Fisher, sandwich and deviances
+    assert computes["n"] == 1 + len(orders) // dX.numblocks[0] + 1
+
+
+def test_softmax_many_labels_draw_a_larger_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    # labels without `num_categories`: the setup pass finds K = 12, and the sample drawn
+    # for K = 2 is too small for q (K - 1) = 121 unknowns: one more pass draws a larger one
+    rng = np.random.default_rng(28)
+    X, y = _softmax_data(rng, 20_000, 10, 12)
+    ref = expfam.glm(expfam.Categorical, X, y)
+    sizes: list[int] = []
+    inner = dask_glm._sample_exists
+
+    def sample_exists(sub: Any, unpen: Any) -> bool:
+        sizes.append(sub.X.shape[0])
+        return bool(inner(sub, unpen))
+
+    monkeypatch.setattr(dask_glm, "_sample_exists", sample_exists)
+    dX, _, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(4000, 10)))
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(expfam.Categorical, dX, y)
+    assert_same_glm(res, ref)
+    assert len(sizes) == 1
+    assert 2 * 1210 * 0.9 < sizes[0] < 2 * 1210 * 1.1  # about 2 x 10 q (K - 1) rows
+    # two setup passes, the solver's passes (none in memory) and one inference pass
+    assert orders
+    assert computes["n"] == 2 + len(orders) // dX.numblocks[0] + 1
+
+
+def test_softmax_separation_decided_in_memory_when_small() -> None:
+    x = np.linspace(-1.0, 1.0, 300)
+    y = np.arange(300) % 2  # classes 0 and 1 mixed below 0.3 (a finite part) ...
+    y[x >= 0.3] = 2  # ... and class 2 separated from them
+    ref = expfam.glm(expfam.Categorical, x[:, None], y)
+    assert not ref.mle_exists
+    got = expfam.glm(expfam.Categorical, da.from_array(x[:, None], chunks=(40, 1)), y)
+    assert not got.mle_exists
+    np.testing.assert_array_equal(_mean(got), _mean(ref))
+    np.testing.assert_allclose(got.coef, ref.coef, rtol=1e-10)
+    np.testing.assert_allclose(got.recession, ref.recession)
+
+
+def test_softmax_separation_out_of_core_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dask_glm, "IN_MEMORY", 100)
+    rng = np.random.default_rng(25)
+    X, y = _softmax_data(rng, 40_000, 2, 3)
+    y[X[:, 0] > 0.5] = 2  # class 2 separates the rows with x0 > 0.5
+    y[(X[:, 0] <= 0.5) & (y == 2)] = 0
+    dX = da.from_array(X, chunks=(5000, 2))
+    with pytest.raises(ValueError, match="cannot be decided out of core"):
+        expfam.glm(expfam.Categorical, dX, y)
+    # data that are not separated are certified on the sample, whatever their size;
+    # with l2 > 0 by the existence program on the sample's unpenalised column
+    X2, y2 = _softmax_data(rng, 40_000, 2, 3)
+    dX2 = da.from_array(X2, chunks=(5000, 2))
+    for l2 in (0.0, 2.0):
+        res = expfam.glm(expfam.Categorical, dX2, y2, l2=l2)
+        assert_same_glm(res, expfam.glm(expfam.Categorical, X2, y2, l2=l2))
+
+
+def test_softmax_bad_input_on_dask() -> None:
+    rng = np.random.default_rng(26)
+    X, y = _softmax_data(rng, 50, 2, 3)
+    dX = da.from_array(X, chunks=(20, 2))
+    Cat = expfam.Categorical
+    Xn = X.copy()
+    Xn[33, 1] = np.inf
+    with pytest.raises(ValueError, match=r"`X` must be finite; found inf at row 33, column 1"):
+        expfam.glm(Cat, da.from_array(Xn, chunks=(20, 2)), y)
+    with pytest.raises(ValueError, match=r"non-negative integers"):
+        expfam.glm(Cat, dX, y - 1)
+    with pytest.raises(ValueError, match=r"non-negative integers"):
+        expfam.glm(Cat, dX, y + 0.5)
+    with pytest.raises(ValueError, match="a label >= `num_categories` = 2"):
+        expfam.glm(Cat, dX, y, num_categories=2)
+    with pytest.raises(TypeError, match="only `num_categories`"):
+        expfam.glm(Cat, dX, y, n=3)
+    with pytest.raises(ValueError, match=r"`offset` must have shape \(50, 3\)"):
+        expfam.glm(Cat, dX, y, offset=np.zeros((50, 4)))
+    with pytest.raises(ValueError, match="`offset` must be finite"):
+        expfam.glm(Cat, dX, y, offset=np.full((50, 3), np.nan))
+    with pytest.raises(ValueError, match="`weights` must not all be zero"):
+        expfam.glm(Cat, dX, y, weights=np.zeros(50))
+    C = np.eye(3)[y]
+    C[41] = 0.0
+    with pytest.raises(ValueError, match="`y` row 41 sums to 0"):
+        expfam.glm(Cat, dX, da.from_array(C, chunks=(7, 3)))
+    with pytest.raises(ValueError, match="`y` has 3 columns but `num_categories` = 4"):
+        expfam.glm(Cat, dX, C, num_categories=4)
+    with pytest.raises(ValueError, match=r"`y` must have shape \(50,\) \(labels\)"):
+        expfam.glm(Cat, dX, y[:49])
+    with pytest.raises(ValueError, match="rank deficient"):
+        expfam.glm(Cat, da.from_array(np.hstack([X, X[:, :1]]), chunks=(20, 3)), y)
+    with pytest.raises(ValueError, match="`link` must be 'canonical'"):
+        expfam.glm(Cat, dX, y, link="log")
+
+
+def test_softmax_on_a_local_cluster(dask_client: Any) -> None:
+    rng = np.random.default_rng(27)
+    X, y = _softmax_data(rng, 12_000, 3, 4)
+    dX = da.from_array(X, chunks=(3000, 3)).persist()
+    dy = da.from_array(y, chunks=3000).persist()
+    got = expfam.glm(expfam.Categorical, dX, dy, cov_type="robust")
+    assert_same_glm(got, expfam.glm(expfam.Categorical, X, y, cov_type="robust"))
+    Xs, P = _softmax_data(rng, 3000, 2, 3, soft=True)
+    w = rng.uniform(0.5, 2.0, size=3000)
+    got = expfam.glm(
+        expfam.Categorical,
+        da.from_array(Xs, chunks=(700, 2)),
+        da.from_array(P, chunks=(700, 3)),
+        weights=da.from_array(w, chunks=700),
+    )
+    assert_same_glm(got, expfam.glm(expfam.Categorical, Xs, P, weights=w))
