@@ -68,6 +68,7 @@ from expfam._glm import (
     constraint_rows,
     fisher,
     glm,
+    interior_certificate,
     inv_sym,
     lbfgs,
     names_of,
@@ -817,32 +818,6 @@ def _cat_arrays(  # noqa: C901, PLR0917 - one check per way an argument can be w
     return arrays, chunks, names, None if K is None else int(K)
 
 
-def _interior_certificate(sub: Problem) -> bool:
-    r"""Return True if the softmax MLE of the rows of `sub` provably exists.
-
-    Stiemke's alternative: the MLE exists if probabilities :math:`P > 0` (rows summing
-    to 1) match the moments, :math:`X^\top W (sP - C) = 0`. Newton's method on the
-    rows gives :math:`\hat P > 0` with a small gradient; one more Newton step gives
-    the exact correction :math:`\Delta P_i = F_i \Delta u_i` (rows summing to 0,
-    moments matched by construction), and :math:`\hat P + \Delta P > 0` is the
-    certificate (the in-memory fit's, on its row subsets). False means undecided.
-    """
-    if null_space_rows(sub.X, sub.q).shape[1]:
-        return False  # a direction free on these rows may recede on the others
-    try:
-        gamma, _, _ = newton(sub, np.zeros(sub.p), maxiter=30)
-    except ConvergenceError:
-        return False
-    _, g, H = solver_pass(sub, gamma, 2)
-    step = solve(H, g)
-    model = sub.model
-    assert isinstance(model, CategoricalModel)  # noqa: S101 - a softmax problem
-    P = model.probs(sub.eta(gamma))
-    dU = sub.X @ sub.coef(step)
-    dP = P * (dU - np.sum(P * dU, axis=1, keepdims=True))
-    return bool(np.all(np.isfinite(P)) and np.all(P > 0) and np.all(np.abs(dP) <= 0.5 * P))
-
-
 def _sample_exists(sub: Problem, unpen: NDArray[np.bool_]) -> bool:
     """Return True if the softmax MLE of the sampled rows `sub` (so of all rows) exists.
 
@@ -850,7 +825,7 @@ def _sample_exists(sub: Problem, unpen: NDArray[np.bool_]) -> bool:
     else (or if it cannot tell) the existence program on the sample's unpenalised
     columns.
     """
-    if np.all(unpen) and _interior_certificate(sub):
+    if np.all(unpen) and interior_certificate(sub):
         return True
     nu = int(np.count_nonzero(unpen))
     if null_space_rows(sub.X[:, unpen], nu).shape[1]:

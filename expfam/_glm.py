@@ -37,6 +37,7 @@ __all__ = [
     "constraint_rows",
     "fisher",
     "glm",
+    "interior_certificate",
     "inv_sym",
     "lbfgs",
     "names_of",
@@ -561,19 +562,11 @@ def constraint_rows(
 
 
 def _certified(prob: Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) -> bool:
-    r"""Return True if the softmax MLE on `rows` provably exists (an interior certificate).
-
-    By Stiemke's alternative the MLE exists if some probabilities :math:`P > 0`
-    (rows summing to 1) match the moments, :math:`X^\top W(sP - C) = 0`. A few Newton
-    steps on the rows give :math:`\hat P > 0` with a small gradient; one more Newton
-    step gives the exact correction :math:`\Delta P_i = F_i \Delta u_i` (rows summing
-    to 0, moments matched exactly by construction); if :math:`\hat P + \Delta P > 0`
-    everywhere, that is the certificate. False means undecided (the program decides).
-    """
+    """Return True if the softmax MLE on `rows` provably exists (:func:`interior_certificate`)."""
     model = prob.model
     assert isinstance(model, CategoricalModel)  # noqa: S101 - called for Categorical
-    if not np.all(unpen) or null_space_rows(prob.X[rows], prob.q).shape[1]:
-        return False  # a direction free on these rows may recede on the others
+    if not np.all(unpen):
+        return False  # a penalised direction is left to the program
     sub = Problem(
         prob.X[rows],
         CategoricalModel(model.y[rows]),
@@ -582,27 +575,41 @@ def _certified(prob: Problem, rows: NDArray[np.intp], unpen: NDArray[np.bool_]) 
         prob.Q,
         np.zeros(prob.p),
     )
-    if prob.p >= LBFGS_MIN:  # many unknowns: truncated Newton, one Hessian at the end
+    return interior_certificate(sub)
+
+
+def interior_certificate(sub: Problem) -> bool:
+    r"""Return True if the softmax MLE of the rows of `sub` provably exists.
+
+    By Stiemke's alternative the MLE exists if some probabilities :math:`P > 0`
+    (rows summing to 1) match the moments, :math:`X^\top W(sP - C) = 0`. A few Newton
+    steps on the rows give :math:`\hat P > 0` with a small gradient; one more Newton
+    step gives the exact correction :math:`\Delta P_i = F_i \Delta u_i` (rows summing
+    to 0, moments matched exactly by construction); if :math:`\hat P + \Delta P > 0`
+    everywhere, that is the certificate. False means undecided (the program decides).
+    `sub` has no penalty; the in-memory fit and the Dask path pose it on row samples.
+    """
+    model = sub.model
+    assert isinstance(model, CategoricalModel)  # noqa: S101 - a softmax problem
+    if null_space_rows(sub.X, sub.q).shape[1]:
+        return False  # a direction free on these rows may recede on the others
+    if sub.p >= LBFGS_MIN:  # many unknowns: truncated Newton, one Hessian at the end
         passes = _softmax_passes(sub)
-        gamma, _, _ = truncated_newton(passes, np.zeros(prob.p))
+        gamma, _, _ = truncated_newton(passes, np.zeros(sub.p))
         _, g = passes.value_grad(gamma)
         passes.accept()
         H = passes.hessian()
     else:
         try:
-            gamma, _, _ = newton(sub, np.zeros(prob.p), maxiter=30)
+            gamma, _, _ = newton(sub, np.zeros(sub.p), maxiter=30)
         except ConvergenceError:
             return False
         _, g, H = solver_pass(sub, gamma, 2)
     step = solve(H, g)
-    sub_model = sub.model
-    assert isinstance(sub_model, CategoricalModel)  # noqa: S101 - built above
-    eta = sub.eta(gamma)
-    P = sub_model.probs(eta)
+    P = model.probs(sub.eta(gamma))
     dU = sub.X @ sub.coef(step)
     dP = P * (dU - np.sum(P * dU, axis=1, keepdims=True))
-    ok = np.isfinite(P).all() and bool(np.all(np.abs(dP) <= 0.5 * P))
-    return bool(ok and np.all(P > 0))
+    return bool(np.all(np.isfinite(P)) and np.all(P > 0) and np.all(np.abs(dP) <= 0.5 * P))
 
 
 def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # noqa: C901, PLR0911
