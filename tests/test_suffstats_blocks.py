@@ -17,7 +17,7 @@ import pytest
 
 import expfam._family
 from expfam import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal, Poisson
-from expfam._special import _phi_terms
+from expfam._special import _BERNOULLI_2K, _phi_terms
 from tests.helpers import assert_same_fit
 from tests.registry import FamilyCase, get_registry
 from tests.test_suffstats import FIT_ULPS, _sample
@@ -182,3 +182,31 @@ def test_categorical_counts_of_integer_labels(monkeypatch: pytest.MonkeyPatch) -
     )
     with pytest.raises(ValueError, match="outside"):
         Categorical.suffstats(np.array([0, 5, 1]), num_categories=5)
+
+
+def test_gamma_shape_solve_is_correctly_rounded() -> None:
+    # the shape solving log(a) - psi(a) = s for a given gap s: within an ulp of the
+    # mpmath root, and gaps one ulp apart give shapes at most 2 ulp apart (the double
+    # solve alone stopped anywhere in a few-ulp interval: 4.5 ulp across chunkings)
+    gaps = np.array([5.0, 1.2, 0.5, 0.27036941255071456, 0.07, 0.012, 4e-3, 1e-5, 3e-12])
+    fitted = []
+    for s in (gaps, np.nextafter(gaps, np.inf)):
+        stats = Gamma.suffstats(np.array([1.0, 2.0]))  # replaced parts: the gap s, mean 1
+        stats._parts.update(s=np.ones(s.shape), s_lo=np.zeros(s.shape), g=s)
+        stats._weight = (1.0, 0.0)
+        stats._shape = s.shape
+        fitted.append(np.asarray(stats.fit().shape))
+    ulp = np.spacing(fitted[0])
+    assert np.all(np.abs(fitted[1] - fitted[0]) <= 2 * ulp), (fitted[1] - fitted[0]) / ulp
+    with mpmath.workdps(50):
+        for s, a in zip(gaps, fitted[0], strict=True):
+            root = mpmath.findroot(
+                lambda t, s=s: mpmath.log(t) - mpmath.digamma(t) - mpmath.mpf(float(s)),
+                float(a),
+            )
+            assert abs(float(a) - root) <= np.spacing(float(a)), (s, float(a), root)
+
+
+def test_bernoulli_numbers_of_the_exact_gamma_solve() -> None:
+    for k, (num, den) in enumerate(_BERNOULLI_2K, start=1):
+        assert mpmath.mpf(num) / den == mpmath.bernoulli(2 * k)
