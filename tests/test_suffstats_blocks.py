@@ -195,7 +195,9 @@ def test_gamma_shape_solve_is_correctly_rounded() -> None:
         stats._parts.update(s=np.ones(s.shape), s_lo=np.zeros(s.shape), g=s)
         stats._weight = (1.0, 0.0)
         stats._shape = s.shape
-        fitted.append(np.asarray(stats.fit().shape))
+        d = stats.fit()
+        assert isinstance(d, Gamma)
+        fitted.append(np.asarray(d.shape))
     ulp = np.spacing(fitted[0])
     assert np.all(np.abs(fitted[1] - fitted[0]) <= 2 * ulp), (fitted[1] - fitted[0]) / ulp
     with mpmath.workdps(50):
