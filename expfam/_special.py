@@ -46,7 +46,10 @@ def _r_minus_log1p(r: F64, log_ratio: F64 | None = None) -> F64:
     small = np.abs(r) < 0.25
     rs = np.where(small, r, 0.0)
     acc = np.zeros(r.shape)
-    for k in range(40, 1, -1):  # (1/4)**38 < 1e-22
+    top = float(np.max(np.abs(rs), initial=0.0))
+    # (1/4)**38 < 1e-22: the terms up to k = 40 for |r| < 1/4, fewer for smaller |r|
+    last = 40 if top >= 0.25 else 2 + (math.ceil(math.log(1e-22) / math.log(top)) if top else 0)
+    for k in range(min(last, 40), 1, -1):
         acc = acc * -rs + 1.0 / k
     with np.errstate(divide="ignore", invalid="ignore"):
         lg = np.log1p(r)

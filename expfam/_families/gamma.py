@@ -61,6 +61,7 @@ from expfam._suffstats import (
     two_sum_parts,
     weighted_block_sum,
 )
+from expfam._summation import two_sum
 from expfam._support import Support, out_dtype
 from expfam._tails import log_gammainc, log_gammaincc
 from expfam._validation import FloatArray, as_float_array
@@ -160,7 +161,7 @@ def _gamma_solve_shape(s: F64) -> F64:
     return _f64(a)
 
 
-def _gamma_polish_shape(shape: F64, s: F64) -> F64:
+def _gamma_polish_shape(shape: F64, s: F64, s_lo: F64 | float = 0.0) -> F64:
     r"""One Newton step on :math:`\log\alpha - \psi(\alpha) = s` with the left side exact.
 
     The double evaluation of :math:`\log\alpha - \psi(\alpha)` errs by up to ~4 ulp
@@ -170,14 +171,18 @@ def _gamma_polish_shape(shape: F64, s: F64) -> F64:
     (:func:`_log_minus_digamma_dec`) leaves the root correctly rounded up to the
     double slope's error times the step (far below an ulp), so the shape follows the
     gap as the problem's conditioning (about 1:1) allows, not the evaluation's noise.
+    The gap is taken to twice the precision (``s + s_lo``), so statistics whose gaps
+    agree to far below an ulp (merged chunks) give the same shape.
     """
     a = np.array(shape, dtype=np.float64)
     flat, gaps = a.reshape(-1), np.broadcast_to(s, a.shape).reshape(-1)
+    gaps_lo = np.broadcast_to(s_lo, a.shape).reshape(-1)
     for i in range(flat.size):
         ai, si = float(flat[i]), float(gaps[i])
         if not (0 < ai < math.inf and si > 0):
             continue
-        f = float(_log_minus_digamma_dec(ai) - decimal.Decimal(si))
+        exact_gap = decimal.Decimal(si) + decimal.Decimal(float(gaps_lo[i]))
+        f = float(_log_minus_digamma_dec(ai) - exact_gap)
         slope = 1 / ai - float(special.polygamma(1, ai))  # < 0
         if slope < 0:
             flat[i] = ai - f / slope
@@ -193,7 +198,7 @@ _TABLE_MIN = 2048
 _LOG1P_ULPS = 2.0  # assumed accuracy of numpy's log1p (SIMD builds: within an ulp)
 
 
-def _table_gap(x: F64, total: F64, total_lo: F64, work: F64) -> float | None:
+def _table_gap(x: F64, total: F64, total_lo: F64, work: F64) -> tuple[float, float] | None:
     r"""Return the gap :math:`G = n\log m - \sum_i\log x_i` of a block (exact log sums), or None.
 
     :math:`\sum_i \log x_i` from :func:`_log_sum_fixed` (an integer in units of
@@ -220,9 +225,10 @@ def _table_gap(x: F64, total: F64, total_lo: F64, work: F64) -> float | None:
     big = n * _log_fixed(float(mean), float(mean_lo)) - logs
     gap = math.ldexp(float(big), -_FIX)
     bound = (2 + _LOG1P_ULPS + n.bit_length() + 16) * t + 3 * n * 2.0**-_TABLE_BITS
-    if not bound * 2.0**-53 <= _TABLE_TOLERANCE * 2.0**-53 * gap:
+    if not (bound * 2.0**-53 <= _TABLE_TOLERANCE * 2.0**-53 * gap and gap > 2.0**-40):
         return None
-    return gap
+    # the rest of the exact difference (gap * 2**100 is an integer above 2**-47)
+    return gap, math.ldexp(float(big - int(math.ldexp(gap, _FIX))), -_FIX)
 
 
 def _centre_gap(gap: F64, total: F64, total_lo: F64, weight: tuple[float, float]) -> F64:
@@ -442,7 +448,7 @@ class Gamma(ScalarFamily):
         return _cast(np.maximum(kl, 0.0), np.result_type(self.dtype, other.dtype))
 
     # ------------------------------------------------------------------ statistics
-    # parts: "s" + "s_lo" = sum w x (compensated) and "g" = sum w phi(x/m - 1) with
+    # parts: "s" + "s_lo" = sum w x (compensated) and "g" + "g_lo" = sum w phi(x/m - 1) with
     # m = sum w x / W: W times the log-moment gap log E[x] - E[log x], a sum of
     # non-negative terms (phi(r) = r - log1p(r)), re-centred exactly when merged.
     @classmethod
@@ -469,7 +475,7 @@ class Gamma(ScalarFamily):
         gap = phi.sum(axis=0) if w is None else mul0(wn, phi).sum(axis=0)
         if sum(weight) > 0:
             gap = _centre_gap(gap, total, total_lo, weight)
-        parts = {"s": total, "s_lo": total_lo, "g": _f64(gap)}
+        parts = {"s": total, "s_lo": total_lo, "g": _f64(gap), "g_lo": np.zeros(np.shape(gap))}
         return cls._make_stats(probe, x, weight, parts)
 
     @classmethod
@@ -499,14 +505,15 @@ class Gamma(ScalarFamily):
         if highest >= 1.5 * lowest and lowest >= _TINY and _TABLE_MIN <= n <= 1 << 26:
             table = _table_gap(x, total, total_lo, buf[1:])
             if table is not None:
-                return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": np.asarray(table)}
+                g, g_lo = (np.asarray(v) for v in table)
+                return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": g, "g_lo": g_lo}
         r = np.subtract(x, m, out=buf[0])
         r /= m
         # rounding is monotone: the extremes of the computed r
         r_min, r_max = (lowest - m) / m, (highest - m) / m
         gap = _phi_terms(x, m, r, r_min=r_min, r_max=r_max, work=buf[1:]).sum()
         gap = _centre_gap(gap, total, total_lo, (float(n), 0.0))
-        return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": gap}
+        return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": gap, "g_lo": np.zeros(())}
 
     @classmethod
     def _stats_combine(cls, blocks: list[Block]) -> Block:
@@ -520,6 +527,7 @@ class Gamma(ScalarFamily):
         sb_lo = np.stack([p["s_lo"] for _, p in blocks])
         s, s_lo = sum_pairs(sb, sb_lo)
         gb = np.stack([np.broadcast_to(p["g"], s.shape) for _, p in blocks])
+        gb_lo = np.stack([np.broadcast_to(p["g_lo"], s.shape) for _, p in blocks])
         shape = (-1,) + (1,) * s.ndim
         wn = np.array([b[0][0] for b in blocks]).reshape(shape)
         wn_lo = np.array([b[0][1] for b in blocks]).reshape(shape)
@@ -530,8 +538,13 @@ class Gamma(ScalarFamily):
             r = np.where(has, ((mb - m) + (mb_lo - m_lo)) / m, 0.0)
             lr = np.where(has, np.log(np.where(has, mb, 1.0)) - np.log(m), 0.0)
             shift = np.where(has, (wn + wn_lo) * _r_minus_log1p(r, lr), 0.0)
-            g = gb.sum(axis=0) + shift.sum(axis=0)
-        return (w_hi, w_lo), {"s": s, "s_lo": s_lo, "g": _f64(g)}
+            # the gaps and shifts summed as exact pairs: merged chunks keep every digit
+            g, g_lo = two_sum(
+                *sum_pairs(
+                    np.concatenate([gb, shift]), np.concatenate([gb_lo, np.zeros(shift.shape)])
+                )
+            )
+        return (w_hi, w_lo), {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo}
 
     @classmethod
     def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
@@ -541,7 +554,8 @@ class Gamma(ScalarFamily):
         if wa == 0 or wb == 0:
             keep = pb if wa == 0 else pa
             g = np.broadcast_to(keep["g"], hi.shape).copy()
-            return {"s": hi, "s_lo": lo, "g": g}
+            g_lo = np.broadcast_to(keep["g_lo"], hi.shape).copy()
+            return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo}
         # the chunk means against the merged one, all to twice the precision: their
         # differences are tiny for data of small relative spread
         w_hi, w_lo = two_sum_parts(*(np.asarray(v) for v in (*a._weight, *b._weight)))
@@ -553,14 +567,18 @@ class Gamma(ScalarFamily):
             rb = ((mb - m) + (mb_lo - m_lo)) / m
             la, lb = np.log(ma) - np.log(m), np.log(mb) - np.log(m)  # for ratios << 1
             shift = wa * _r_minus_log1p(ra, la) + wb * _r_minus_log1p(rb, lb)
-        return {"s": hi, "s_lo": lo, "g": _f64(pa["g"] + pb["g"] + shift)}
+        g, g_lo = two_sum_parts(pa["g"], pa["g_lo"], pb["g"], pb["g_lo"])
+        with np.errstate(invalid="ignore"):
+            g, e = two_sum(g, _f64(shift))
+            g, g_lo = two_sum(g, _f64(np.where(np.isfinite(g), g_lo + e, 0.0)))
+        return {"s": hi, "s_lo": lo, "g": g, "g_lo": np.where(np.isfinite(g), g_lo, 0.0)}
 
     @classmethod
     def _stats_sum(cls, s: SufficientStatistics) -> F64:
         p = s._parts
         total = p["s"] + p["s_lo"]
         with np.errstate(divide="ignore"):
-            log_mean = np.log(total / s.total_weight) - p["g"] / s.total_weight
+            log_mean = np.log(total / s.total_weight) - (p["g"] + p["g_lo"]) / s.total_weight
         return _f64(np.stack([log_mean * s.total_weight, total], axis=-1))
 
     @classmethod
@@ -581,7 +599,7 @@ class Gamma(ScalarFamily):
         """
         p = s._parts
         m = (p["s"] + p["s_lo"]) / s.total_weight
-        gap = p["g"] / s.total_weight
+        gap, gap_lo = dd_quotient(p["g"], p["g_lo"], *s._weight)
         if np.any(gap == np.inf):
             raise InfeasibleError(
                 "`x` contains 0: the Gamma MLE needs x > 0 (at 0 the likelihood is unbounded)"
@@ -595,7 +613,7 @@ class Gamma(ScalarFamily):
         shape = np.where(narrow, _gamma_narrow_shape(np.where(narrow, gap, 1.0)), 1.0)
         if not np.all(narrow):
             shape = np.where(narrow, shape, _gamma_solve_shape(np.where(narrow, 1.0, gap)))
-        shape = _gamma_polish_shape(shape, gap)
+        shape = _gamma_polish_shape(shape, gap, gap_lo)
         return cls(shape=_cast(shape, s.dtype), rate=_cast(shape / m, s.dtype))
 
     def sample(
