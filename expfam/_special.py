@@ -745,7 +745,7 @@ def _log_fixed(q: float, e: float = 0.0) -> int:
     return (expo - 1) * ln2 + table[j] + _fixed(math.log1p((f - c) / c) + e / q)
 
 
-def _log_sum_fixed(x: F64, work: F64) -> tuple[int, float]:
+def _log_sum_fixed(x: F64, work: F64) -> tuple[int, float, float, float]:
     r""":math:`\sum_i \log x_i` for a block of normal positive floats, as a fixed-point integer.
 
     Each :math:`x_i = 2^{E_i} c_i (1 + d_i)` with :math:`c_i` the leading 11 bits of
@@ -762,8 +762,10 @@ def _log_sum_fixed(x: F64, work: F64) -> tuple[int, float]:
     :math:`(\lceil\log_2 n\rceil + 16)u\,t`, an error proportional to :math:`t
     \approx 2^{-11} n`, not to :math:`\sum|\log x_i|`. `work` is two float64 work
     arrays of the block's shape. Returns the integer (units of :math:`2^{-100}`) with
-    `t` included, and `t` (for the caller's error bound). Blocks of at most
-    :math:`2^{26}` elements.
+    `t` included, `t` (for the caller's error bound), and the float sums of the
+    :math:`c_i` and of the :math:`x_i - c_i` (the first is exact when the block spans
+    at most :math:`42 - \lceil\log_2(n + 1)\rceil` binades: every :math:`c_i` is
+    a multiple of :math:`2^{E_{min} - 10}`). Blocks of at most :math:`2^{26}` elements.
     """
     limbs, _, ln2 = _log_table()
     n = x.shape[0]
@@ -781,7 +783,8 @@ def _log_sum_fixed(x: F64, work: F64) -> tuple[int, float]:
     np.bitwise_and(bits, _CLEAR_LOW, out=c.view(np.int64))  # the leading bits of each x
     d = work[0]
     np.subtract(x, c, out=d)  # exact
+    csum, dsum = float(np.add.reduce(c)), float(np.add.reduce(d))
     d /= c
     np.log1p(d, out=d)
     t = float(np.add.reduce(d))
-    return esum * ln2 + tab + _fixed(t), t
+    return esum * ln2 + tab + _fixed(t), t, csum, dsum

@@ -224,33 +224,40 @@ _TABLE_MIN = 2048
 _LOG1P_ULPS = 2.0  # assumed accuracy of numpy's log1p (SIMD builds: within an ulp)
 
 
-def _table_gap(x: F64, total: F64, total_lo: F64, work: F64) -> tuple[float, float] | None:
+def _table_gap(
+    logs: int, t: float, total: float, total_lo: float, *, n: int, total_err: float
+) -> tuple[float, float] | None:
     r"""Return the gap :math:`G = n\log m - \sum_i\log x_i` of a block (exact log sums), or None.
 
-    :math:`\sum_i \log x_i` from :func:`_log_sum_fixed` (an integer in units of
-    :math:`2^{-100}`, exact but for a float sum :math:`t \approx 2^{-11} n` of
-    small terms), :math:`\log m` of the exact mean from :func:`_log_fixed`: the
-    difference is formed exactly and rounded once. It cancels, but only the errors
-    of :math:`t` and of :math:`\mathrm{log1p}` of the mean's :math:`d` remain:
+    `logs` is :math:`\sum_i \log x_i` from :func:`_log_sum_fixed` (an integer in
+    units of :math:`2^{-100}`, exact but for a float sum :math:`t \approx 2^{-11} n`
+    of small terms), ``total + total_lo`` the block's sum (its error at most
+    ``total_err`` u), and :math:`\log m` of the mean comes from :func:`_log_fixed`:
+    the difference is formed exactly and rounded once (a pair). It cancels, but only
+    the errors of :math:`t`, of the sum and of :math:`\mathrm{log1p}` of the mean's
+    :math:`d` remain:
 
     .. math:: |\Delta G| \le u\,\bigl((2 + L + \lceil\log_2 n\rceil + 16)\,t
-              + 3 \cdot 2^{-10} n\bigr),
+              + 3 \cdot 2^{-10} n + n\,\delta_S / S\bigr),
 
     against :math:`u(13.4 + \dots)G` for the series of terms :math:`\varphi(r_i)`.
     The table form is returned when this bound is at most :data:`_TABLE_TOLERANCE`
     u of :math:`G` (gamma samples of shape up to about 90); None sends narrower
     data, where :math:`G` is small against :math:`t`, to the series. One read of the
-    block and nine elementwise passes (the bits, a bincount, one ``log1p``), against
-    a ``log1p`` and ~30 passes over half the block for the series form, and the terms
-    do not depend on the block's mean, so the gap of any chunking is the same to far
-    below an ulp.
+    block and about nine elementwise passes (the bits, a bincount, one ``log1p``),
+    against a ``log1p`` and ~30 passes over half the block for the series form, and
+    the terms do not depend on the block's mean, so the gap of any chunking is the
+    same to far below an ulp.
     """
-    n = x.shape[0]
-    logs, t = _log_sum_fixed(x, work)
-    mean, mean_lo = dd_quotient(total, total_lo, float(n))
-    big = n * _log_fixed(float(mean), float(mean_lo)) - logs
+    if _SAFE[0] <= total <= _SAFE[1]:
+        mean, mean_lo = _dd_div(total, total_lo, float(n), 0.0)
+    else:
+        q, e = dd_quotient(np.asarray(total), np.asarray(total_lo), float(n))
+        mean, mean_lo = float(q), float(e)
+    big = n * _log_fixed(mean, mean_lo) - logs
     gap = math.ldexp(float(big), -_FIX)
     bound = (2 + _LOG1P_ULPS + n.bit_length() + 16) * t + 3 * n * 2.0**-_TABLE_BITS
+    bound += n * total_err / total
     if not (bound * 2.0**-53 <= _TABLE_TOLERANCE * 2.0**-53 * gap and gap > 2.0**-40):
         return None
     # the rest of the exact difference (gap * 2**100 is an integer above 2**-47)
@@ -598,15 +605,31 @@ class Gamma(ScalarFamily):
         if not (lowest > 0 and highest < math.inf):  # False at nan
             return None
         n = x.shape[0]
-        total, total_lo = exact_block_sum(x, top=highest, out=buf[0])
+        table = None
+        if highest >= 1.5 * lowest and lowest >= _TINY and _TABLE_MIN <= n <= 1 << 26:
+            logs, t, csum, dsum = _log_sum_fixed(x, buf[1:])
+            span = math.frexp(highest)[1] - math.frexp(lowest)[1]
+            if span <= 42 - n.bit_length():
+                # the sum of the leading bits is exact, that of the rest (< 2**-10 of
+                # it) is a float sum: no extraction passes
+                hi = csum + dsum  # a fast two-sum: 0 <= dsum < csum
+                total, total_lo = np.asarray(hi), np.asarray(dsum - (hi - csum))
+                total_err = (n.bit_length() + 16) * dsum
+            else:
+                total, total_lo = exact_block_sum(x, top=highest, out=buf[0])
+                total_err = 0.0
+            if 0 < float(total) < math.inf:
+                table = _table_gap(
+                    logs, t, float(total), float(total_lo), n=n, total_err=total_err
+                )
+        else:
+            total, total_lo = exact_block_sum(x, top=highest, out=buf[0])
+        if table is not None:
+            g, g_lo = (np.asarray(v) for v in table)
+            return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": g, "g_lo": g_lo}
         m = (float(total) + float(total_lo)) / n
         if not (0 < m < math.inf):
             return None
-        if highest >= 1.5 * lowest and lowest >= _TINY and _TABLE_MIN <= n <= 1 << 26:
-            table = _table_gap(x, total, total_lo, buf[1:])
-            if table is not None:
-                g, g_lo = (np.asarray(v) for v in table)
-                return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": g, "g_lo": g_lo}
         r = np.subtract(x, m, out=buf[0])
         r /= m
         # rounding is monotone: the extremes of the computed r
