@@ -17,7 +17,7 @@ import pytest
 
 import expfam._family
 from expfam import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal, Poisson
-from expfam._special import _BERNOULLI_2K, _phi_terms
+from expfam._special import _BERNOULLI_2K, _log_sum_fixed, _log_table, _phi_terms
 from tests.helpers import assert_same_fit
 from tests.registry import FamilyCase, get_registry
 from tests.test_suffstats import FIT_ULPS, _sample
@@ -212,3 +212,25 @@ def test_gamma_shape_solve_is_correctly_rounded() -> None:
 def test_bernoulli_numbers_of_the_exact_gamma_solve() -> None:
     for k, (num, den) in enumerate(_BERNOULLI_2K, start=1):
         assert mpmath.mpf(num) / den == mpmath.bernoulli(2 * k)
+
+
+def test_log_table_is_correctly_rounded() -> None:
+    _, table, ln2 = _log_table()
+    with mpmath.workdps(50):
+        for j in (*range(0, 1024, 37), 1023):
+            assert abs(table[j] - mpmath.log(1 + mpmath.mpf(j) / 1024) * 2**100) <= 0.5
+        assert abs(ln2 - mpmath.log(2) * 2**100) <= 0.5
+
+
+@pytest.mark.parametrize(("label", "x"), _gamma_samples()[:3] + _gamma_samples()[5:7])
+def test_exact_log_sums_against_mpmath(label: str, x: Any) -> None:
+    # sum log x as an integer in units of 2**-100: exact but for the float sum t of the
+    # log1p(d) < 2**-10 (error within (2 + L + log2 n + 16) u t) and the table's units
+    del label
+    logs, t, csum, dsum = _log_sum_fixed(x, np.empty((2, x.size)))
+    eps = float(np.finfo(np.float64).eps)
+    with mpmath.workdps(50):
+        ref = mpmath.fsum(mpmath.log(mpmath.mpf(float(v))) for v in x)
+        err = abs(mpmath.mpf(logs) / 2**100 - ref)
+        assert err <= 40 * eps / 2 * t + x.size * 2.0**-99, float(err)
+        assert mpmath.mpf(csum) + dsum == pytest.approx(mpmath.fsum(x), rel=2**-60)
