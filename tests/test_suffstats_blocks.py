@@ -15,6 +15,7 @@ import mpmath
 import numpy as np
 import pytest
 
+import expfam._families.gamma as gamma_module
 import expfam._family
 from expfam import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal, Poisson
 from expfam._special import _BERNOULLI_2K, _log_sum_fixed, _log_table, _phi_terms
@@ -249,3 +250,29 @@ def test_gamma_fit_of_a_large_sample_against_mpmath(shape: float) -> None:
         a = mpmath.findroot(lambda t: mpmath.log(t) - mpmath.digamma(t) - s, float(d.shape))
         assert abs(float(d.shape) - a) <= np.spacing(float(d.shape))
         assert abs(float(d.rate) - a / m) <= 2 * np.spacing(float(d.rate))
+
+
+def test_gamma_blocks_take_the_exact_log_sums_where_their_bound_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the table form when its error bound is within 4 u of the gap (wide data), the
+    # series of phi terms otherwise (narrow data); both within an ulp of mpmath
+    taken: list[bool] = []
+    table_gap = gamma_module._table_gap
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        out = table_gap(*args, **kwargs)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(gamma_module, "_table_gap", counting)
+    rng = np.random.default_rng(17)
+    eps = float(np.finfo(np.float64).eps)
+    for shape, table in ((2.0, True), (150.0, False)):
+        x = rng.gamma(shape, 1.0, 4000)
+        taken.clear()
+        s = Gamma.suffstats(x)
+        assert taken == [table]
+        gap = (float(s._parts["g"]) + float(s._parts["g_lo"])) / s.total_weight
+        ref = _gap_reference(x)
+        assert abs(gap - ref) <= eps * ref, (shape, abs(gap - ref) / (eps * ref))

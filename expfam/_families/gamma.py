@@ -242,7 +242,7 @@ def _table_gap(
 
     against :math:`u(13.4 + \dots)G` for the series of terms :math:`\varphi(r_i)`.
     The table form is returned when this bound is at most :data:`_TABLE_TOLERANCE`
-    u of :math:`G` (gamma samples of shape up to about 90); None sends narrower
+    u of :math:`G` (gamma samples of shape up to about 60); None sends narrower
     data, where :math:`G` is small against :math:`t`, to the series. One read of the
     block and about nine elementwise passes (the bits, a bincount, one ``log1p``),
     against a ``log1p`` and ~30 passes over half the block for the series form, and
@@ -596,8 +596,10 @@ class Gamma(ScalarFamily):
         """Return the parts of :meth:`_stats_block` for an unweighted 1-d block, lean.
 
         The support check is the block's minimum and maximum (a 0, where the gap is
-        infinite, takes :meth:`_stats_block`); the terms of the gap come from
-        :func:`_phi_sum`, in the work buffers.
+        infinite, takes :meth:`_stats_block`). A wide block of 2048 values or more
+        takes the gap and the sum from exact sums of logarithms (:func:`_log_sum_fixed`,
+        :func:`_table_gap`) when their error bound allows; other blocks take the
+        terms of :func:`_phi_terms`, in the work buffers.
         """
         if w is not None or x.ndim != 1 or x.shape[0] == 0:
             return None
