@@ -4,7 +4,8 @@ Every expfam fit is one streaming pass of sufficient statistics (``suffstats``) 
 the inverse mean map on a handful of numbers. The baseline for each family is the
 numpy reductions its MLE needs (``x.sum()`` and ``np.log(x).sum()`` for a gamma), the
 cost floor of any fit; scipy's own fit is printed beside it. Times are the minimum
-over rounds, all measured in one run, float64, one thread. ``--memory`` also fits a
+over rounds (the baseline, ``suffstats`` and ``fit`` of a family timed in turn within
+each round), all measured in one run, float64, one thread. ``--memory`` also fits a
 Poisson to an 800 MB memory-mapped file in a fresh process and prints its peak RSS.
 
 Run: ``python benchmarks/bench_fit.py [--sizes 1e6 1e7] [--rounds 7] [--memory]``.
@@ -37,6 +38,18 @@ def best(fn: Callable[[], Any], rounds: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def interleaved(fns: list[Callable[[], Any]], rounds: int) -> list[float]:
+    """Best of `rounds` for each of `fns`, timed in turn within every round (so that a
+    slow spell of a shared machine hits them alike)."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, ts in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [min(ts) for ts in times]
 
 
 def cases(
@@ -161,9 +174,9 @@ def main() -> None:
         )
         for name, x, fit, floor, peer in cases(n):
             family = getattr(expfam, name)
-            t_floor = best(floor, args.rounds)
-            t_stats = best(partial(family.suffstats, x), args.rounds)
-            t_fit = best(fit, args.rounds)
+            t_floor, t_stats, t_fit = interleaved(
+                [floor, partial(family.suffstats, x), fit], args.rounds
+            )
             t_peer = best(peer, max(1, args.rounds // 3))
             print(
                 f"{name:<12}{t_floor * 1e3:>11.2f}{t_stats * 1e3:>11.2f}"

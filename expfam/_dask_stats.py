@@ -3,8 +3,10 @@
 :meth:`ExponentialFamily.suffstats` sends a Dask array here. Each chunk of rows
 (observations along the first axis) is reduced in memory, on whatever worker holds
 it, to a :class:`~expfam.SufficientStatistics`, exactly as an in-memory call would
-reduce it; the chunk statistics are then merged pairwise in a tree (the merge is
-exact, so the result does not depend on the chunking or the order). Nothing but the
+reduce it; the chunk statistics are then combined in a tree of fan-in
+:data:`FAN_IN`, each node by the family's vectorised combine of the blocks of one
+pass (the merge identity applied to many chunks at once; it is exact, so the result
+does not depend on the chunking or the order). Nothing but the
 statistics, a few numbers per chunk, ever leaves a worker, and only one pass is made
 over the data. Dask's progress bars (``dask.diagnostics.ProgressBar``) and the
 distributed dashboard show the computation like any other.
@@ -14,18 +16,22 @@ This module imports Dask; it is loaded only when a Dask array is passed.
 
 from __future__ import annotations
 
-import operator
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from expfam._dask import dask_module
+from expfam._suffstats import SufficientStatistics
 
 if TYPE_CHECKING:
     from expfam._family import ExponentialFamily
-    from expfam._suffstats import SufficientStatistics
 
-__all__ = ["dask_suffstats"]
+__all__ = ["FAN_IN", "dask_suffstats"]
+
+#: Chunk statistics combined per node of the reduction tree (one vectorised combine
+#: of up to this many; pairwise merges cost a full merge, ~0.15 ms, per chunk).
+FAN_IN = 32
 
 da = dask_module("dask.array")
 _dask = dask_module("dask")
@@ -35,6 +41,24 @@ def _chunk(
     family: type[ExponentialFamily], x: Any, w: Any, fixed: dict[str, Any]
 ) -> SufficientStatistics:
     return family.suffstats(np.asarray(x), weights=None if w is None else np.asarray(w), **fixed)
+
+
+def _combine(
+    family: type[ExponentialFamily], *stats: SufficientStatistics
+) -> SufficientStatistics:
+    """Merge the statistics of several chunks at once (the family's combine of a pass)."""
+    if len(stats) == 1:
+        return stats[0]
+    weight, parts = family._stats_combine([(s._weight, s._parts) for s in stats])
+    return SufficientStatistics(
+        family,
+        count=sum(s.count for s in stats),
+        weight=weight,
+        parts=parts,
+        fixed=stats[0].fixed,
+        batch_shape=stats[0].batch_shape,
+        dtype=np.result_type(*(s.dtype for s in stats)),
+    )
 
 
 def dask_suffstats(
@@ -67,14 +91,13 @@ def dask_suffstats(
     parts = [_dask.delayed(_chunk)(family, xb, wb, fixed) for xb, wb in zip(xs, ws, strict=True)]
     if not parts:  # a zero-length first axis has one empty chunk; be safe anyway
         return family.suffstats(np.zeros((0, *a.shape[1:]), dtype=a.dtype), **fixed)
-    while len(parts) > 1:  # a balanced tree of exact merges
-        merged = [
-            _dask.delayed(operator.add)(parts[i], parts[i + 1])
-            for i in range(0, len(parts) - 1, 2)
+    while len(parts) > 1:  # a balanced tree of exact combines
+        groups = math.ceil(len(parts) / FAN_IN)
+        size = math.ceil(len(parts) / groups)
+        parts = [
+            _dask.delayed(_combine)(family, *parts[i : i + size])
+            for i in range(0, len(parts), size)
         ]
-        if len(parts) % 2:
-            merged.append(parts[-1])
-        parts = merged
     (out,) = _dask.compute(parts[0])
     if not np.isfinite(out.total_weight):
         raise ValueError(

@@ -15,9 +15,10 @@ import mpmath
 import numpy as np
 import pytest
 
+import expfam._families.gamma as gamma_module
 import expfam._family
 from expfam import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal, Poisson
-from expfam._special import _phi_terms
+from expfam._special import _BERNOULLI_2K, _log_sum_fixed, _log_table, _phi_terms
 from tests.helpers import assert_same_fit
 from tests.registry import FamilyCase, get_registry
 from tests.test_suffstats import FIT_ULPS, _sample
@@ -182,3 +183,96 @@ def test_categorical_counts_of_integer_labels(monkeypatch: pytest.MonkeyPatch) -
     )
     with pytest.raises(ValueError, match="outside"):
         Categorical.suffstats(np.array([0, 5, 1]), num_categories=5)
+
+
+def test_gamma_shape_solve_is_correctly_rounded() -> None:
+    # the shape solving log(a) - psi(a) = s for a given gap s: within an ulp of the
+    # mpmath root, and gaps one ulp apart give shapes at most 2 ulp apart (the double
+    # solve alone stopped anywhere in a few-ulp interval: 4.5 ulp across chunkings)
+    gaps = np.array([5.0, 1.2, 0.5, 0.27036941255071456, 0.07, 0.012, 4e-3, 1e-5, 3e-12])
+    fitted = []
+    for s in (gaps, np.nextafter(gaps, np.inf)):
+        stats = Gamma.suffstats(np.array([1.0, 2.0]))  # replaced parts: the gap s, mean 1
+        stats._parts.update(s=np.ones(s.shape), s_lo=np.zeros(s.shape), g=s)
+        stats._weight = (1.0, 0.0)
+        stats._shape = s.shape
+        d = stats.fit()
+        assert isinstance(d, Gamma)
+        fitted.append(np.asarray(d.shape))
+    ulp = np.spacing(fitted[0])
+    assert np.all(np.abs(fitted[1] - fitted[0]) <= 2 * ulp), (fitted[1] - fitted[0]) / ulp
+    with mpmath.workdps(50):
+        for s, a in zip(gaps, fitted[0], strict=True):
+            root = mpmath.findroot(
+                lambda t, s=s: mpmath.log(t) - mpmath.digamma(t) - mpmath.mpf(float(s)),
+                float(a),
+            )
+            assert abs(float(a) - root) <= np.spacing(float(a)), (s, float(a), root)
+
+
+def test_bernoulli_numbers_of_the_exact_gamma_solve() -> None:
+    for k, (num, den) in enumerate(_BERNOULLI_2K, start=1):
+        assert mpmath.mpf(num) / den == mpmath.bernoulli(2 * k)
+
+
+def test_log_table_is_correctly_rounded() -> None:
+    _, table, ln2 = _log_table()
+    with mpmath.workdps(50):
+        for j in (*range(0, 1024, 37), 1023):
+            assert abs(table[j] - mpmath.log(1 + mpmath.mpf(j) / 1024) * 2**100) <= 0.5
+        assert abs(ln2 - mpmath.log(2) * 2**100) <= 0.5
+
+
+@pytest.mark.parametrize(("label", "x"), _gamma_samples()[:3] + _gamma_samples()[5:7])
+def test_exact_log_sums_against_mpmath(label: str, x: Any) -> None:
+    # sum log x as an integer in units of 2**-100: exact but for the float sum t of the
+    # log1p(d) < 2**-10 (error within (2 + L + log2 n + 16) u t) and the table's units
+    del label
+    logs, t, csum, dsum = _log_sum_fixed(x, np.empty((2, x.size)))
+    eps = float(np.finfo(np.float64).eps)
+    with mpmath.workdps(50):
+        ref = mpmath.fsum(mpmath.log(mpmath.mpf(float(v))) for v in x)
+        err = abs(mpmath.mpf(logs) / 2**100 - ref)
+        assert err <= 40 * eps / 2 * t + x.size * 2.0**-99, float(err)
+        assert mpmath.mpf(csum) + dsum == pytest.approx(mpmath.fsum(x), rel=2**-60)
+
+
+@pytest.mark.parametrize("shape", [0.3, 2.0, 50.0])
+def test_gamma_fit_of_a_large_sample_against_mpmath(shape: float) -> None:
+    # blocks of 2**16 from exact log sums, combined as exact pairs, the shape polished
+    # to 36 digits: the fitted shape is the MLE of the data correctly rounded (an ulp)
+    x = np.random.default_rng(13).gamma(shape, 2.0, 70_000)
+    d = Gamma.fit(x)
+    with mpmath.workdps(40):
+        xs = [mpmath.mpf(float(v)) for v in x]
+        m = mpmath.fsum(xs) / len(xs)
+        s = mpmath.log(m) - mpmath.fsum(mpmath.log(v) for v in xs) / len(xs)
+        a = mpmath.findroot(lambda t: mpmath.log(t) - mpmath.digamma(t) - s, float(d.shape))
+        assert abs(float(d.shape) - a) <= np.spacing(float(d.shape))
+        assert abs(float(d.rate) - a / m) <= 2 * np.spacing(float(d.rate))
+
+
+def test_gamma_blocks_take_the_exact_log_sums_where_their_bound_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the table form when its error bound is within 4 u of the gap (wide data), the
+    # series of phi terms otherwise (narrow data); both within an ulp of mpmath
+    taken: list[bool] = []
+    table_gap = gamma_module._table_gap
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        out = table_gap(*args, **kwargs)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(gamma_module, "_table_gap", counting)
+    rng = np.random.default_rng(17)
+    eps = float(np.finfo(np.float64).eps)
+    for shape, table in ((2.0, True), (150.0, False)):
+        x = rng.gamma(shape, 1.0, 4000)
+        taken.clear()
+        s = Gamma.suffstats(x)
+        assert taken == [table]
+        gap = (float(s._parts["g"]) + float(s._parts["g_lo"])) / s.total_weight
+        ref = _gap_reference(x)
+        assert abs(gap - ref) <= eps * ref, (shape, abs(gap - ref) / (eps * ref))
