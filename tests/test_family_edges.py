@@ -301,3 +301,19 @@ def test_entropy_at_subnormal_shapes_is_minus_inf() -> None:
     assert float(_quiet(Gamma(shape=1e-300, rate=1.0).entropy)) == pytest.approx(
         float(exact), rel=1e-15
     )
+
+
+@pytest.mark.parametrize("family", [Gamma, Exponential])
+@pytest.mark.parametrize(
+    ("x", "dtype"),
+    [([1e-310, 3e-310], "float64"), ([1e-40, 3e-40], "float32")],
+)
+def test_fit_whose_rate_overflows_is_refused(family: Any, x: list[float], dtype: str) -> None:
+    """Subnormal data: the MLE rate 1 / mean is beyond the dtype (was a bare warning)."""
+    data = np.asarray(x, dtype=dtype)
+    with pytest.raises(ValueError, match=f"rate overflows {dtype}"):
+        family.fit(data)
+    # a thousand times larger data have a representable rate
+    fitted = family.fit(data * np.asarray(1e3, dtype=dtype))
+    assert fitted.rate.dtype == np.dtype(dtype)
+    assert np.all(np.isfinite(fitted.rate))

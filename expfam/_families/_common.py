@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from expfam._errors import InfeasibleError
 from expfam._family import ExponentialFamily
 from expfam._sampling import sample_shape
 from expfam._special import _f64
@@ -74,6 +75,24 @@ def _no_fixed(cls: type, fixed: dict[str, Any]) -> None:
             f"{cls.__name__}.fit() got unexpected keyword argument(s) {names}: a "
             f"{cls.__name__} takes no fixed parameters (it has no known ones)"
         )
+
+
+def _finite_rate(numerator: Any, mean: Any, what: str, dtype: Any) -> F64:
+    """Return ``numerator / mean`` (a fitted rate); raise if `dtype` cannot hold it.
+
+    A positive mean below about ``numerator / finfo(dtype).max`` (subnormal data)
+    has no representable rate: the MLE exists but the dtype cannot hold it.
+    """
+    with np.errstate(over="ignore", divide="ignore"):
+        rate = np.asarray(np.divide(numerator, mean), dtype=np.float64)
+    big = ~(np.abs(rate) <= float(np.finfo(dtype).max))
+    if np.any(big):
+        bad = np.broadcast_to(np.asarray(mean, dtype=np.float64), rate.shape)[big]
+        raise InfeasibleError(
+            f"{what} is {float(bad.flat[0])!r}: the fitted rate overflows "
+            f"{np.dtype(dtype).name} (rescale the data, e.g. to other units)"
+        )
+    return rate
 
 
 def _check_positive(a: F64, name: str) -> None:

@@ -19,6 +19,7 @@ from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_positive,
+    _finite_rate,
     _keep,
     _mean_input,
     _natural64,
@@ -124,7 +125,9 @@ class Exponential(ScalarFamily):
                 f"`mean_params` of an Exponential (the mean) must be positive; "
                 f"found {float(mu[mu <= 0].flat[0])!r}"
             )
-        return _cast(-1 / mu, as_float_array(mean_params, "mean_params").dtype)
+        dtype = as_float_array(mean_params, "mean_params").dtype
+        rate = _finite_rate(1.0, mu, "the mean (`mean_params`, or the mean of the data)", dtype)
+        return _cast(-rate, dtype)
 
     def sufficient_statistic(self, x: ArrayLike) -> FloatArray:
         """:math:`T(x) = x` for ``x >= 0``, shape ``x.shape + (1,)``."""

@@ -22,6 +22,7 @@ from expfam._errors import InfeasibleError
 from expfam._families._common import (
     _cast,
     _check_positive,
+    _finite_rate,
     _keep,
     _mean_input,
     _natural64,
@@ -749,7 +750,8 @@ class Gamma(ScalarFamily):
             if not np.all(narrow):
                 shape = np.where(narrow, shape, _gamma_solve_shape(np.where(narrow, 1.0, gap)))
         shape = _gamma_polish_shape(shape, gap, gap_lo)
-        return cls(shape=_cast(shape, s.dtype), rate=_cast(shape / m, s.dtype))
+        rate = _finite_rate(shape, m, "the mean of `x`", s.dtype)
+        return cls(shape=_cast(shape, s.dtype), rate=_cast(rate, s.dtype))
 
     def sample(
         self, size: int | tuple[int, ...] = (), rng: np.random.Generator | int | None = None
