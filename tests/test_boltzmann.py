@@ -599,6 +599,7 @@ def test_few_pass_path_against_mpmath(kind: str) -> None:
         r = expfam.boltzmann(E, U)
         assert r.iterations <= 4  # the few-pass path, not the general one
         assert residual_ulp(r, E, U) <= 1.0, (kind, frac)
+        assert r.residual is not None
         assert abs(r.residual - abs(exact_residual(r.probs, E, U))) <= 1e-3 * math.ulp(U)
         assert abs(math.fsum(r.probs.tolist()) - 1) <= 4 * EPS
         beta, h = mp_boltzmann(E, U, r.beta, dps=30)
