@@ -1072,7 +1072,9 @@ class _DualEval:
         `top` and `s_pred` are a shift (at least about ``max_j z_j``) and the predicted
         sum of the shifted weights: ``q = exp(z - top) / s_pred`` (correctly rounded
         quotients). Kept only if the sum found in the pass is within 2 eps of
-        `s_pred` (the prediction is second order in a rounding-level step).
+        `s_pred` (the prediction is second order in a rounding-level step); then the
+        ulp or two between them is divided out (``q``, ``log q`` and the entropy), so
+        that the total is that of a softmax, not the prediction's.
         """
         c = (self.B @ eta).astype(self.GT.dtype)
         a, n = self.GT.shape
@@ -1102,7 +1104,14 @@ class _DualEval:
             self.norms.pop(next(iter(self.norms)))
         self.norms[eta.tobytes()] = (top, s0)
         ok = zmax <= top + 1.0 and abs(s0 / s_pred - 1.0) <= 2 * EPS
-        self.written = (eta.tobytes(), q, logq, h) if ok else None
+        self.written = None
+        if ok:
+            if s0 != s_pred:
+                r = s_pred / s0  # q <- r q: log q <- log q + log r, sum q log q likewise
+                q *= r
+                logq += math.log(r)
+                h = h * r - math.log(r)
+            self.written = (eta.tobytes(), q, logq, h)
         return s1 / s0
 
     def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray, float]:
