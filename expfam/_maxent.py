@@ -24,7 +24,7 @@ from expfam._errors import ConvergenceError, InfeasibleError
 from expfam._families.categorical import Categorical
 from expfam._maxent_dask import max_entropy_dask
 from expfam._onedim import solve_scalar, validate_1d
-from expfam._summation import EPS, accurate_sum
+from expfam._summation import EPS, accurate_sum, dot
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = ["MaxEntResult", "max_entropy"]
@@ -41,6 +41,10 @@ _RTOL = 1e-12
 _LARGE = 1 << 14
 _BLOCK = 1 << 13  # rows per block when transposing the features
 _HBLOCK = 1 << 15  # states per block of the Hessian accumulation
+# States per BLAS product of a block's Hessian: OpenBLAS runs a (5 x k) @ (k x 5)
+# product on several threads above k ~ 10000, which on a busy machine costs far more
+# than it saves (the passes here are memory-bound)
+_GEMM = 1 << 13
 
 
 @dataclass(frozen=True)
@@ -203,9 +207,14 @@ def max_entropy(
     polish below falls short) minimises the dual; float64 Newton steps then polish
     the multipliers until the residual stops decreasing, typically at a few ulp of
     ``max |f_i|``. A residual above ``1e-12 max |f_i|`` for some feature raises
-    :class:`ConvergenceError`. A single free feature (``m = 1``, or one left after
-    pinning) uses the solver of :func:`boltzmann`, accurate to a few ulp of the
-    moment.
+    :class:`ConvergenceError`. Above 16384 states this takes about seven passes over
+    the features: one centres them (transposed), scales them by powers of two and
+    writes their float32 copy; three damped Newton steps in float32 take one fused
+    pass each (value, gradient and Hessian); two float64 gradients polish, the last
+    of which also writes ``q`` and ``log q`` (normalised by the log-partition
+    predicted to second order in its rounding-level step, checked against the sum).
+    A single free feature (``m = 1``, or one left after pinning) uses the solver of
+    :func:`boltzmann`, accurate to a few ulp of the moment.
 
     Examples
     --------
@@ -254,7 +263,9 @@ def max_entropy(
 
 
 def _max_entropy(features: ArrayLike, moments: ArrayLike, prior: ArrayLike | None) -> MaxEntResult:
-    F, mu, one = _check_features(features, moments)
+    # without a prior, several features are checked for finiteness in the first pass
+    # of the solve (its row minima and maxima), not in a pass of their own
+    F, mu, one = _check_features(features, moments, check=prior is not None)
     K = F.shape[0]
     pi = None if prior is None else _check_prior(prior, K)
     if one:
@@ -277,8 +288,13 @@ def _max_entropy(features: ArrayLike, moments: ArrayLike, prior: ArrayLike | Non
 
 # --------------------------------------------------------------------------- validation
 def _check_features(
-    features: ArrayLike, moments: ArrayLike
+    features: ArrayLike, moments: ArrayLike, *, check: bool = True
 ) -> tuple[FloatArray, FloatArray, bool]:
+    """Features as float64 ``(K, m)``, moments ``(m,)``, and whether ``m == 1``.
+
+    Without `check`, ``(K, m)`` features with ``m >= 2`` are not checked for
+    finiteness here: :func:`_pin_axes` does it in its pass over all of them.
+    """
     f = as_float_array(features, "features")
     mu = as_float_array(moments, "moments")
     if f.ndim == 1:
@@ -296,17 +312,23 @@ def _check_features(
                 f"`moments` must have shape ({f.shape[1]},) for `features` of shape "
                 f"{f.shape}; got {mu.shape}"
             )
-        # a finite sum proves every entry finite (one pass); else the full check
-        with np.errstate(over="ignore", invalid="ignore"):
-            finite_sum = bool(np.isfinite(np.add.reduce(f, axis=None, dtype=np.float64)))
-        if not finite_sum and not np.all(np.isfinite(f)):
-            raise ValueError(f"`features` must be finite; found {float(f[~np.isfinite(f)][0])!r}")
+        if check or f.shape[1] == 1:
+            _check_finite(f)
     else:
         raise ValueError(f"`features` must have shape (K,) or (K, m); got {f.shape}")
     if not np.all(np.isfinite(mu)):
         raise ValueError(f"`moments` must be finite; found {float(mu[~np.isfinite(mu)][0])!r}")
     f64 = f.astype(np.float64, order="C", copy=False)  # (keeps an ndarray subclass)
     return f64, mu.astype(np.float64), f64.shape[1] == 1
+
+
+def _check_finite(f: FloatArray) -> None:
+    """Raise the ValueError for non-finite `features` (one pass when they are finite)."""
+    # a finite sum proves every entry finite; else the full check
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite_sum = bool(np.isfinite(np.add.reduce(f, axis=None, dtype=np.float64)))
+    if not finite_sum and not np.all(np.isfinite(f)):
+        raise ValueError(f"`features` must be finite; found {float(f[~np.isfinite(f)][0])!r}")
 
 
 def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
@@ -331,7 +353,7 @@ def _check_prior(prior: ArrayLike, K: int) -> FloatArray:
 
 
 # --------------------------------------------------------------------------- general case
-def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solve, in one place
+def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, face, solve
     F: FloatArray, mu: FloatArray, pi: FloatArray | None
 ) -> MaxEntResult:
     K, m = F.shape
@@ -344,7 +366,7 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
     # interior solve gets its chance
     before_face: tuple[NDArray[np.bool_], FloatArray] | None = None
     while True:
-        active, rows = _pin_axes(F, mu, support, lam)
+        active, rows = _pin_axes(F, mu, support, lam, fused=bool(np.sum(support) > _LARGE))
         GT = rows.D
         if not active:
             q, logq = _restricted_prior(pi, support)
@@ -370,11 +392,14 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
                 known=None,
             )
         dmin, dmax = rows.dmin, rows.dmax
-        s = np.maximum(dmax, -dmin)
         fmax = np.maximum(np.abs(mu[active] + dmin), np.abs(mu[active] + dmax))  # max |f_i|
-        # centred at the moments, scaled to [-1, 1] (and a float32 copy for the global
-        # phase of large problems), in one blocked pass
-        GT32 = _scale_rows(GT, s, f32=GT.shape[1] > _LARGE)
+        if rows.scale is not None:  # scaled (and copied to float32) in the pinning pass
+            s, GT32 = rows.scale, rows.D32
+        else:
+            # centred at the moments, scaled to [-1, 1] (and a float32 copy for the
+            # global phase of large problems), in one blocked pass
+            s = np.maximum(dmax, -dmin)
+            GT32 = _scale_rows(GT, s, f32=GT.shape[1] > _LARGE)
         wh = _whitening(GT, pi, support, gbar=rows.dsum / s / GT.shape[1] if pi is None else None)
         if not lp_done and GT.shape[1] <= _LP_ALWAYS:
             lp_done = True
@@ -430,21 +455,54 @@ def _solve_general(  # noqa: C901, PLR0915 - the reduction loop: pin, face, solv
             lam=lam,
             iterations=iterations,
             known=(active, sol.resid),
+            entropy=sol.entropy,
         )
 
 
 @dataclass
 class _Rows:
-    """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics."""
+    """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics.
+
+    With `scale`, the rows of `D` are divided by it (powers of two: exactly) and `D32`
+    is their float32 copy; the statistics are always in the units of the features.
+    """
 
     D: FloatArray
     dmin: FloatArray
     dmax: FloatArray
     dsum: FloatArray
+    scale: FloatArray | None = None
+    D32: FloatArray | None = None
+
+    def subset(self, keep: list[int]) -> _Rows:
+        """Return the rows `keep`."""
+        return _Rows(
+            self.D[keep],
+            self.dmin[keep],
+            self.dmax[keep],
+            self.dsum[keep],
+            None if self.scale is None else self.scale[keep],
+            None if self.D32 is None else self.D32[keep],
+        )
 
 
-def _pin_axes(  # noqa: C901 - the pinning loop with its one fused pass
-    F: FloatArray, mu: FloatArray, support: NDArray[np.bool_], lam: FloatArray
+def _pow2_scales(F: FloatArray, mu: FloatArray, idx: Any) -> FloatArray:
+    """Powers of two at or above ``max |f_i - mu_i|`` over at most ~8192 strided states."""
+    n = F.shape[0] if idx is None else idx.size
+    rows = slice(None, None, -(-n // _GEMM)) if idx is None else idx[:: -(-n // _GEMM)]
+    top = np.max(np.abs(F[rows] - mu), axis=0)
+    top[~(top > 0)] = 1.0  # (constant on the subsample: the first pass decides)
+    out: FloatArray = np.ldexp(1.0, np.frexp(top)[1])
+    return out
+
+
+def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one fused pass
+    F: FloatArray,
+    mu: FloatArray,
+    support: NDArray[np.bool_],
+    lam: FloatArray,
+    *,
+    fused: bool = False,
 ) -> tuple[list[int], _Rows]:
     """Exact axis-aligned reductions; return the features that still need a multiplier.
 
@@ -452,7 +510,9 @@ def _pin_axes(  # noqa: C901 - the pinning loop with its one fused pass
     `support` (in place) to the states where a feature attains its moment at its min or
     max, setting that multiplier to ``-inf`` or ``+inf``. Also returns the differences
     ``f_i - mu_i`` of the remaining features on the support, one row each (their signs
-    are exact, so the comparisons are).
+    are exact, so the comparisons are). With `fused` (many states), the same pass
+    divides them by powers of two near their largest magnitude on a strided
+    subsample (exactly) and writes their float32 copy: no pass of its own for that.
     """
     m = F.shape[1]
     where = "" if np.all(support) else " over the states with positive prior"
@@ -467,15 +527,25 @@ def _pin_axes(  # noqa: C901 - the pinning loop with its one fused pass
         every = len(cols) == m
         dmin, dmax = np.full(len(cols), np.inf), np.full(len(cols), -np.inf)
         dsum = np.zeros(len(cols))
+        scale = _pow2_scales(F[:, cols] if not every else F, mc, idx) if fused else None
+        D32 = np.empty(D.shape, dtype=np.float32) if fused else None
+        inv = None if scale is None else (1.0 / scale)[:, None]
         for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
             blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
             if not every:
                 blk = blk[:, cols]
             db = D[:, a : a + _BLOCK]
             np.subtract(blk.T, mc[:, None], out=db)
+            if inv is not None and D32 is not None:
+                db *= inv  # powers of two: exact
+                D32[:, a : a + _BLOCK] = db
             np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
             np.maximum(dmax, db.max(axis=1), out=dmax)
             dsum += db.sum(axis=1)
+        if scale is not None:  # back to the units of the features (exactly)
+            dmin, dmax, dsum = dmin * scale, dmax * scale, dsum * scale
+        if every and not (np.all(np.isfinite(dmin)) and np.all(np.isfinite(dmax))):
+            _check_finite(F)  # (nan and inf show in the extremes of f - mu)
         pinned = -1
         for k, i in enumerate(cols):
             if dmin[k] > 0 or dmax[k] < 0:
@@ -492,9 +562,15 @@ def _pin_axes(  # noqa: C901 - the pinning loop with its one fused pass
             for k in range(len(cols)):
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
+            rows = _Rows(D, dmin, dmax, dsum, scale, D32)
+            if scale is not None and not float(np.max(np.maximum(dmax, -dmin) / scale)) < 2.0**60:
+                # far beyond the subsample's range (float32 could overflow): unscaled
+                # again (exactly), and the general scaling decides
+                D *= scale[:, None]
+                rows = _Rows(D, dmin, dmax, dsum)
             if len(keep) < len(cols):
-                return [cols[k] for k in keep], _Rows(D[keep], dmin[keep], dmax[keep], dsum[keep])
-            return [cols[k] for k in keep], _Rows(D, dmin, dmax, dsum)
+                return [cols[k] for k in keep], rows.subset(keep)
+            return [cols[k] for k in keep], rows
         i = cols[pinned]
         at_min = dmin[pinned] == 0
         support &= F[:, i] == mu[i]
@@ -649,6 +725,7 @@ class _DualSolution:
     suspicious: bool
     iterations: int
     message: str
+    entropy: float  # -sum q log q
 
 
 @dataclass
@@ -681,9 +758,9 @@ def _whitening(
         w0 = ps / accurate_sum(ps)
         lp = np.log(w0)
         gbar = GT @ w0
-    # Covariance for whitening, from at most ~65536 strided states: whitening only
+    # Covariance for whitening, from at most ~8192 strided states: whitening only
     # conditions the problem; near-dependence is re-checked on all states below.
-    step = -(-n // 65536)  # ceil: at most 65536 states
+    step = -(-n // _GEMM)  # ceil: at most 8192 states (a single-threaded BLAS product)
     Gs = GT[:, ::step]
     ws = np.full(Gs.shape[1], 1.0 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
     Gs = Gs - (Gs @ ws)[:, None]
@@ -739,7 +816,15 @@ def _polish(
         except np.linalg.LinAlgError:  # pragma: no cover
             break
         eta2 = eta + step
-        g2 = ev64.grad_accurate(eta2)
+        norm = ev64.norms.get(eta.tobytes())
+        if norm is not None and ev64.GT.dtype == np.float64:
+            # log Z at eta2 to second order in the (rounding-level) step: this pass
+            # also writes q and log q, the final ones if the polish stops here
+            gw = B.T @ g
+            grow = float(gw @ step + 0.5 * (step @ hm @ step))
+            g2 = ev64.grad_writing(eta2, norm[0], norm[1] * math.exp(grow))
+        else:
+            g2 = ev64.grad_accurate(eta2)
         steps += 1
         if not float(np.max(np.abs(B.T @ g2))) < gn:
             break
@@ -821,7 +906,7 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
         if bool(np.all(np.abs(g) <= tol)):
             break
         radius = 1.0
-    qs, logq_s = ev64.final(eta)
+    qs, logq_s, entropy = ev64.final(eta)
     lam_active = (B @ eta) / s
     resid = np.abs(g) * s  # |E_q[f_i] - mu_i| from the float64 E_q[g]
     converged = bool(np.all(np.abs(g) <= tol))
@@ -845,6 +930,7 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
         suspicious=suspicious,
         iterations=iterations,
         message=message,
+        entropy=entropy + 0.0,
     )
 
 
@@ -865,6 +951,10 @@ class _DualEval:
         self.slots = (np.empty_like(GT[0]), np.empty_like(GT[0]))
         self.hess_key = b""
         self.hess_value: FloatArray = np.zeros((0, 0))
+        # (shift, sum of shifted weights) of the last two moments passes, by eta
+        self.norms: dict[bytes, tuple[float, float]] = {}
+        # q, log q and the entropy written by grad_writing, with its eta
+        self.written: tuple[bytes, FloatArray, FloatArray, float] | None = None
 
     def evaluate(self, eta: FloatArray) -> tuple[float, FloatArray]:
         """Dual value and ``q`` at `eta` (in one of two reused buffers)."""
@@ -967,13 +1057,75 @@ class _DualEval:
                 s1 += gb @ zb
                 if hess:
                     hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
-                    s2 += hb @ gb.T
+                    for a0 in range(0, gb.shape[1], _GEMM):  # single-threaded BLAS sizes
+                        s2 += hb[:, a0 : a0 + _GEMM] @ gb[:, a0 : a0 + _GEMM].T
         g = s1 / s0
         cov = s2 / s0 - np.outer(g, g) if hess else None
+        if len(self.norms) >= 2:
+            self.norms.pop(next(iter(self.norms)))
+        self.norms[eta.tobytes()] = (top, s0)
         return top + math.log(s0), g, cov
 
-    def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``q`` and ``log q`` at `eta` (new arrays): one pass over ``GT``."""
+    def grad_writing(self, eta: FloatArray, top: float, s_pred: float) -> FloatArray:
+        """:meth:`grad_accurate`, also writing ``q`` and ``log q`` for :meth:`final`.
+
+        `top` and `s_pred` are a shift (at least about ``max_j z_j``) and the predicted
+        sum of the shifted weights: ``q = exp(z - top) / s_pred`` (correctly rounded
+        quotients). Kept only if the sum found in the pass is within 2 eps of
+        `s_pred` (the prediction is second order in a rounding-level step); then the
+        ulp or two between them is divided out (``q``, ``log q`` and the entropy), so
+        that the total is that of a softmax, not the prediction's.
+        """
+        c = (self.B @ eta).astype(self.GT.dtype)
+        a, n = self.GT.shape
+        q, logq = np.empty(n), np.empty(n)
+        log_s = math.log(s_pred)
+        s0, h, zmax = 0.0, 0.0, -math.inf
+        s1 = np.zeros(a)
+        buf = self.buf[0]
+        with np.errstate(under="ignore"):
+            for i in range(0, n, _HBLOCK):
+                sl = slice(i, i + _HBLOCK)
+                gb, zb, qb = self.GT[:, sl], logq[sl], q[sl]
+                np.matmul(c, gb, out=zb)
+                if self.lp is not None:
+                    zb += self.lp[sl]
+                zmax = max(zmax, float(np.max(zb)))
+                zb -= top
+                np.exp(zb, out=qb)
+                s0 += float(np.add.reduce(qb))
+                s1 += gb @ qb
+                qb /= s_pred
+                zb -= log_s
+                w = buf[: qb.size]
+                np.multiply(qb, zb, out=w)
+                h -= float(np.add.reduce(w))
+        if len(self.norms) >= 2:
+            self.norms.pop(next(iter(self.norms)))
+        self.norms[eta.tobytes()] = (top, s0)
+        ok = zmax <= top + 1.0 and abs(s0 / s_pred - 1.0) <= 2 * EPS
+        self.written = None
+        if ok:
+            if s0 != s_pred:
+                r = s_pred / s0  # q <- r q: log q <- log q + log r, sum q log q likewise
+                q *= r
+                logq += math.log(r)
+                h = h * r - math.log(r)
+            self.written = (eta.tobytes(), q, logq, h)
+        return s1 / s0
+
+    def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray, float]:
+        """``q``, ``log q`` (new arrays) and ``-sum q log q`` at `eta`: one pass over ``GT``.
+
+        After a :meth:`moments` pass at `eta` its shift and sum normalise the weights
+        as they are computed (the same blocks, so the same values), block by block;
+        after :meth:`grad_writing` at `eta`, nothing is left to compute.
+        """
+        if self.written is not None and self.written[0] == eta.tobytes():
+            return self.written[1], self.written[2], self.written[3]
+        norm = self.norms.get(eta.tobytes())
+        if norm is not None and self.GT.dtype == np.float64:
+            return self._final_blocked(eta, *norm)
         z = (self.B @ eta).astype(self.GT.dtype) @ self.GT
         if self.lp is not None:
             z += self.lp
@@ -984,7 +1136,31 @@ class _DualEval:
         s0 = float(q.sum(dtype=np.float64))
         q /= q.dtype.type(s0)
         z -= z.dtype.type(math.log(s0))
-        return q, z
+        return q, z, -dot(q, z)
+
+    def _final_blocked(
+        self, eta: FloatArray, top: float, s0: float
+    ) -> tuple[FloatArray, FloatArray, float]:
+        c = (self.B @ eta).astype(self.GT.dtype)
+        n = self.GT.shape[1]
+        q, logq = np.empty(n), np.empty(n)
+        buf = self.buf[0]
+        h = 0.0
+        with np.errstate(under="ignore"):
+            for i in range(0, n, _HBLOCK):
+                sl = slice(i, i + _HBLOCK)
+                zb, qb = logq[sl], q[sl]
+                np.matmul(c, self.GT[:, sl], out=zb)
+                if self.lp is not None:
+                    zb += self.lp[sl]
+                zb -= top
+                np.exp(zb, out=qb)
+                qb /= s0  # correctly rounded quotients, as in a softmax
+                zb -= math.log(s0)
+                w = buf[: qb.size]
+                np.multiply(qb, zb, out=w)
+                h -= float(np.add.reduce(w))
+        return q, logq, h
 
 
 def _newton(
@@ -1035,15 +1211,26 @@ def _finish(
     lam: FloatArray,
     iterations: int,
     known: tuple[list[int], FloatArray] | None,
+    entropy: float | None = None,
 ) -> MaxEntResult:
-    """Assemble the result; `known` carries residuals already computed by the solver."""
+    """Assemble the result; `known` carries residuals already computed by the solver.
+
+    `entropy`, when the solver summed it, saves a pass. The sums are blocked and
+    pairwise (:func:`expfam._summation.dot`), not BLAS dot products, whose threads
+    cost more than they save on a busy machine.
+    """
+    kl = None
     if bool(np.all(q > 0)):
-        entropy = float(-(q @ logq))
-        kl = None if pi is None else max(float(q @ (logq - np.log(pi))), 0.0)
+        if entropy is None:
+            entropy = -dot(q, logq)
+        if pi is not None:
+            kl = max(dot(q, logq - np.log(pi)), 0.0)
     else:
         pos = q > 0
-        entropy = float(-(q[pos] @ logq[pos]))
-        kl = None if pi is None else max(float(q[pos] @ (logq[pos] - np.log(pi[pos]))), 0.0)
+        if entropy is None:
+            entropy = -dot(q[pos], logq[pos])
+        if pi is not None:
+            kl = max(dot(q[pos], logq[pos] - np.log(pi[pos])), 0.0)
     m = F.shape[1]
     resid = np.zeros(m)
     done = np.zeros(m, dtype=bool)

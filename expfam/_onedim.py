@@ -23,6 +23,7 @@ from expfam._summation import (
     BLOCK,
     EPS,
     ExactDot,
+    GridDot,
     accurate_sum,
     dot,
     dot_minus,
@@ -344,6 +345,10 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
     approx_mean: float,
 ) -> Scalar:
     """Solve the interior case ``lo < target < hi``, ``target != mean``, and polish."""
+    if ps is None and xs.size > LARGE:  # few passes, or None if it needs this path
+        fast = _solve_large(xs, target, lo=lo, hi=hi, below=target < approx_mean)
+        if fast is not None:
+            return fast
     # Shift to the side of the target so that t = |lam| * span >= 0 and every weight
     # exp(-t e) <= 1: reference lo (lam < 0) below the mean, hi (lam > 0) above it.
     below = target < approx_mean
@@ -564,6 +569,227 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
     )
 
 
+def _raw_halley(t: float, s: tuple[float, ...], c: float, log_u: float) -> tuple[float, float]:
+    """Halley's step for the dual at `t` from centred sums; also ``<e>_t``.
+
+    ``s[k] = sum_j a_j (e_j - c)**k`` for ``k = 0..3`` and weights ``a = exp(-t e)``
+    (no prior, below the tail): the step of :meth:`_Dual.__call__` from the raw
+    moments ``<e^k>`` they give. Returns nan for the step if it breaks down.
+    """
+    with np.errstate(all="ignore"):
+        m1c, m2c, m3c = s[1] / s[0], s[2] / s[0], s[3] / s[0]
+        m1 = c + m1c  # <e>
+        if not m1 > 0:
+            return math.nan, m1
+        m2 = m2c + c * (2 * m1c + c)  # <e^2>
+        m3 = m3c + c * (3 * m2c + c * (3 * m1c + c))  # <e^3>
+        r2, r3 = m2 / m1, m3 / m1
+        f = math.log(m1) - log_u
+        f1 = m1 - r2
+        f2 = r3 - r2 * r2 - r2 * m1 + m1 * m1
+        den = 2 * f1 * f1 - f * f2
+        ok = den != 0 and math.isfinite(den)
+        return (t - 2 * f * f1 / den if ok else math.nan), m1
+
+
+def _centred_sums(e: FloatArray, t: float, c: float, buf: FloatArray) -> tuple[float, ...]:
+    """``sum_j a_j (e_j - c)**k``, ``k = 0..4``, ``a = exp(-t e)``: one float64 pass."""
+    s = [0.0] * 5
+    add = np.add.reduce
+    with np.errstate(under="ignore"):
+        for i in range(0, e.size, BLOCK):
+            eb = e[i : i + BLOCK]
+            a, d = buf[0, : eb.size], buf[1, : eb.size]
+            np.multiply(eb, -t, out=a)
+            np.exp(a, out=a)
+            s[0] += float(add(a))
+            np.subtract(eb, c, out=d)
+            a *= d
+            s[1] += float(add(a))
+            a *= d
+            s[2] += float(add(a))
+            a *= d
+            s[3] += float(add(a))
+            a *= d
+            s[4] += float(add(a))
+    return tuple(s)
+
+
+def _solve_large(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one pipeline, read top-down
+    x: FloatArray, target: float, *, lo: float, hi: float, below: bool
+) -> Scalar | None:
+    """Solve the interior case for many states and no prior, in four or five passes.
+
+    After the validating pass: the scaling of the energies, fused with a float32
+    Halley step from the root of a strided subsample; one float64 Halley step, whose
+    centred sums (to the fourth power) also give the cumulants of ``e``; the final
+    pass; and the polish when the residual is above an ulp. The final pass writes
+    ``log q`` and ``q = exp(log q)`` at once: ``log Z``, ``<e>`` and ``Var e`` at the
+    final ``t`` follow from the cumulants at the previous one by a Taylor step (the
+    step is at most 1e-6 relative, so the neglected terms are below 1e-24
+    relative), and the same pass sums the residual (:class:`GridDot`) and the total
+    probability (checked against 1). Returns None where the general path is needed
+    (large ``t``, a dominating reference mass, anything unusual).
+    """
+    n = x.size
+    ref = lo if below else hi
+    sign = -1.0 if below else 1.0
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    xmax = max(abs(lo), abs(hi))
+    if not (math.isfinite(span) and 2.0**-900 < xmax < 2.0**900):
+        return None
+    # the gap to the reference exactly, as gap + gap_lo (Knuth's two-sum), so that
+    # log u carries no rounding of the subtraction
+    a_, b_ = (target, -ref) if below else (ref, -target)
+    gap = a_ + b_
+    bb = gap - a_
+    gap_lo = (a_ - (gap - bb)) + (b_ - bb)
+    if not gap > 0:
+        return None
+    u = gap / span
+    log_u = math.log(gap) + gap_lo / gap - math.log(span)
+    # a start from a strided subsample (a gather of 32768 states, not a pass)
+    xsub = x[:: max(1, n // 32768)]
+    es = (xsub - ref) / span if below else (ref - xsub) / span
+    t = _subsample_start(es, None, log_u, 0.0, rtol=1e-4)
+    if not 0.0 < t < 60.0:  # float32 weights exp(-t e) stay normal below t = 60
+        return None
+    # pass 1: e = |x - ref| / span in [0, 1] (stored where log q will be) and, in the
+    # same blocks, the float32 sums of a Halley step at the subsample's root
+    logq = np.empty_like(x)
+    e = logq
+    nb = min(n, BLOCK)
+    f32 = np.empty((3, nb), dtype=np.float32)
+    nonzero = 0
+    s32 = [0.0] * 4
+    tt = np.float32(-t)
+    add = np.add.reduce
+    with np.errstate(under="ignore"):
+        for i in range(0, n, BLOCK):
+            sl = slice(i, i + BLOCK)
+            eb = e[sl]
+            if below:
+                np.subtract(x[sl], ref, out=eb)
+            else:
+                np.subtract(ref, x[sl], out=eb)
+            eb /= span
+            nonzero += int(np.count_nonzero(eb))
+            fb, a, ae = f32[0, : eb.size], f32[1, : eb.size], f32[2, : eb.size]
+            fb[...] = eb
+            np.multiply(fb, tt, out=a)
+            np.exp(a, out=a)
+            s32[0] += float(add(a))
+            np.multiply(a, fb, out=ae)
+            s32[1] += float(add(ae))
+            ae *= fb
+            s32[2] += float(add(ae))
+            ae *= fb
+            s32[3] += float(add(ae))
+    del f32
+    g0 = float(n - nonzero)  # the reference states, e = 0 (at least one)
+    t_new, centre = _raw_halley(t, tuple(s32), 0.0, log_u)
+    iterations = 1
+    # float64 Halley steps (one, as a rule) until the step is at most 1e-6 relative
+    buf = np.empty((2, nb))
+    for _ in range(4):
+        if not 0.0 < t_new < 60.0:
+            return None
+        t = t_new
+        s = _centred_sums(e, t, centre, buf)
+        iterations += 1
+        t_new, mean = _raw_halley(t, s[:4], centre, log_u)
+        dt = t_new - t
+        if abs(dt) <= 1e-6 * max(1.0, t):
+            break
+        centre = mean
+    else:
+        return None
+    if not (0.0 < t_new < 60.0 and s[0] >= 2 * g0):  # else log1p(w / g0) is needed
+        return None
+    # cumulants of e at t (centred sums: no cancellation in the variance), then at
+    # t + dt: d/dt log Z = -k1, d/dt k_j = -k_{j+1}
+    m1, m2, m3, m4 = (v / s[0] for v in s[1:])
+    k1 = centre + m1
+    k2 = m2 - m1 * m1
+    k3 = m3 - 3 * m1 * m2 + 2 * m1**3
+    k4 = m4 - 4 * m1 * m3 - 3 * m2 * m2 + 12 * m1 * m1 * m2 - 6 * m1**4
+    corr = dt * (-k1 + dt * (k2 / 2 + dt * (-k3 / 6 + dt * k4 / 24)))
+    z = s[0] * math.exp(corr)  # Z at t + dt, rounded once more than s[0]
+    log_z = math.log(s[0]) + corr
+    mean_e = k1 + dt * (-k2 + dt * (k3 / 2 - dt * k4 / 6))
+    var_e = k2 + dt * (-k3 + dt * k4 / 2)
+    t = t_new
+    if not var_e >= 1e-200:
+        return None
+    # pass 3: log q (over e), q = exp(-t e) / Z (correctly rounded quotients, as
+    # in the general path), their total and the residual
+    q = np.empty_like(x)
+    dot = GridDot(xmax, 1.01 / z, block=BLOCK)  # q <= 1/Z
+    total = 0.0
+    with np.errstate(under="ignore"):
+        for i in range(0, n, BLOCK):
+            sl = slice(i, i + BLOCK)
+            lb, qb = logq[sl], q[sl]
+            lb *= -t
+            np.exp(lb, out=qb)
+            qb /= z
+            lb -= log_z
+            total += float(add(qb))
+            dot.add(qb, x[sl])
+    resid = dot.total(target)
+    if not abs(total - 1.0) <= 4 * EPS:  # the predicted log Z was off: general path
+        return None
+    # polish, as in the general path: rounding-level Newton steps in t, each one pass,
+    # which also divide by the total (its rounding shifts the mean by (total - 1) U,
+    # an ulp or two of U where |U| is far above the spread)
+    slope = span * var_e * (-1.0 if below else 1.0)
+    good = math.ulp(target)
+    for _ in range(3):
+        if abs(resid) <= good:
+            break
+        rn = resid - (total - 1.0) * target  # the residual after dividing by the total
+        dt = -rn / slope
+        if not abs(dt) <= 1e-9 * max(1.0, t):
+            return None
+        # |log q| >= log Z >= log 2: a change below ulp(log Z)/4 leaves every log q
+        small = abs(dt) <= math.ulp(log_z) / 4 and abs(total - 1.0) <= math.ulp(log_z) / 4
+        r2 = resid + _tilt(
+            q,
+            (ref, span, below),  # e again from x, block by block
+            mean_e,
+            dt,
+            x,
+            commit=True,
+            logq=None if small else logq,
+            scale=1.0 / total,
+        )
+        iterations += 1
+        if abs(r2) >= abs(resid):
+            return None  # q is tilted already: the general path starts afresh
+        resid, t, total = r2, t + dt, 1.0
+        log_z -= dt * mean_e
+    # sum_j q_j |x_j| <= |ref| + span <e>: the rounding level of the residual
+    scale_terms = abs(ref) + span * mean_e
+    if not abs(resid) <= max(64 * EPS * scale_terms, 8 * math.ulp(target)):
+        return None
+    lam = sign * t / span
+    sd = math.sqrt(var_e) * span
+    return Scalar(
+        probs=q,
+        logits=logq,
+        lam=lam,
+        log_norm=lam * ref + log_z,
+        entropy=log_z + t * u,
+        kl=0.0,
+        mean=target + resid,
+        variance=sd * sd,
+        residual=abs(resid),
+        converged=True,
+        iterations=iterations,
+    )
+
+
 def _scaled(
     xs: FloatArray, ref: float, span: float, *, below: bool, ps: FloatArray | None, f32: bool
 ) -> tuple[FloatArray, FloatArray | None, float, float, float]:
@@ -625,40 +851,61 @@ def _blocked_var(q: FloatArray, e: FloatArray, mean: float) -> float:
 
 def _tilt(
     q: FloatArray,
-    e: FloatArray,
+    e: FloatArray | tuple[float, float, bool],
     mean: float,
     dt: float,
     x: FloatArray,
     *,
     commit: bool,
     logq: FloatArray | None = None,
+    scale: float = 1.0,
 ) -> float:
-    """``sum_j (q'_j - q_j) x_j`` for ``q' = q (1 - dt (e - mean))``, in one pass.
+    """``sum_j (q'_j - q_j) x_j`` for ``q' = q (1 - dt (e - mean)) scale``, in one pass.
 
-    With `commit`, also store ``q'`` in `q` and ``log q - dt (e - mean)`` in `logq`.
+    With `commit`, also store ``q'`` in `q` and ``log q - dt (e - mean) + log scale``
+    in `logq`. `scale` is within a few ulp of 1 (a renormalisation). `e` may be given
+    as ``(ref, span, below)``: then ``e = |x - ref| / span`` is computed block by block
+    (as :func:`_solve_large` does), not read.
     """
-    buf = np.empty(min(e.size, BLOCK))
+    buf = np.empty(min(x.size, BLOCK))
     buf2 = np.empty_like(buf)
+    log_scale = math.log(scale)
     total = 0.0
-    for i in range(0, e.size, BLOCK):
+    for i in range(0, x.size, BLOCK):
         sl = slice(i, i + BLOCK)
         qb = q[sl]
         d, d2 = buf[: qb.size], buf2[: qb.size]
-        np.subtract(e[sl], mean, out=d)
+        if isinstance(e, tuple):
+            ref, span, below = e
+            if below:
+                np.subtract(x[sl], ref, out=d)
+            else:
+                np.subtract(ref, x[sl], out=d)
+            d /= span
+            d -= mean
+        else:
+            np.subtract(e[sl], mean, out=d)
         d *= -dt
         if commit and logq is not None:
-            logq[sl] += d
+            lb = logq[sl]
+            lb += d
+            if log_scale != 0.0:
+                lb += log_scale
         d += 1.0
+        if scale != 1.0:
+            d *= scale
         d *= qb  # q'
         np.subtract(d, qb, out=d2)  # exact
         d2 *= x[sl]
-        total += float(d2.sum())
+        total += float(np.add.reduce(d2))
         if commit:
             qb[...] = d
     return total
 
 
-def _subsample_start(e: FloatArray, lp: FloatArray | None, log_u: float, t_lo: float) -> float:
+def _subsample_start(
+    e: FloatArray, lp: FloatArray | None, log_u: float, t_lo: float, *, rtol: float = 1e-6
+) -> float:
     """Return a starting ``t`` from about 32768 strided states (``t_lo`` if that fails)."""
     step = max(1, e.size // 32768)
     # the strided states plus one reference state (which dominates for large t)
@@ -672,7 +919,7 @@ def _subsample_start(e: FloatArray, lp: FloatArray | None, log_u: float, t_lo: f
         return t_lo
     e1 = float(np.min(es[~ground]))
     dual = _Dual(es, lps, float(ps[ground].sum()), e1, log_u, dtype=np.float64)
-    t, _, ok = _halley(dual, t_lo, 0.0, math.inf, rtol=1e-6)
+    t, _, ok = _halley(dual, t_lo, 0.0, math.inf, rtol=rtol)
     return t if ok and t >= t_lo else t_lo
 
 

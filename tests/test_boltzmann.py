@@ -580,3 +580,45 @@ def test_results_do_not_depend_on_the_callers_errstate() -> None:
         np.testing.assert_array_equal(got.probs, want.probs)
         np.testing.assert_array_equal(got.entropy, want.entropy)
         np.testing.assert_array_equal(got.beta, want.beta)
+
+
+# --------------------------------------------------------------------------- many states
+@pytest.mark.parametrize("kind", ["unit", "offset", "normal"])
+def test_few_pass_path_against_mpmath(kind: str) -> None:
+    """Above 16384 states (issue 12: four or five passes): residual and entropy as below.
+
+    The final pass normalises with log Z predicted from the cumulants of the previous
+    pass and sums the residual on fixed grids; the polish renormalises. Checked
+    against the exact residual and an mpmath reference (30 digits).
+    """
+    K = 20_000
+    rng = np.random.default_rng(K + len(kind))
+    E = _energies(kind, K, rng)
+    for frac in (0.05, 0.45, 0.9):
+        U = float(np.quantile(E, frac))
+        r = expfam.boltzmann(E, U)
+        assert r.iterations <= 4  # the few-pass path, not the general one
+        assert residual_ulp(r, E, U) <= 1.0, (kind, frac)
+        assert r.residual is not None
+        assert abs(r.residual - abs(exact_residual(r.probs, E, U))) <= 1e-3 * math.ulp(U)
+        assert abs(math.fsum(r.probs.tolist()) - 1) <= 4 * EPS
+        beta, h = mp_boltzmann(E, U, r.beta, dps=30)
+        assert r.beta == pytest.approx(float(beta), rel=1e-12)
+        assert abs(r.entropy - float(h)) <= 4 * EPS * max(1.0, float(h)), (kind, frac)
+        var = exact_residual(r.probs, (E - r.mean_energy) ** 2, 0.0)
+        assert r.variance == pytest.approx(var, rel=1e-12)
+
+
+@pytest.mark.parametrize("K", [5, 32768, 100_000])
+def test_grid_dot_is_within_a_tiny_fraction_of_the_exact_sum(K: int) -> None:
+    """GridDot: exact products of the grid parts, the small rest summed in float64."""
+    rng = np.random.default_rng(K)
+    q = rng.dirichlet(np.full(K, 0.3))
+    x = rng.normal(size=K) * 10.0 ** rng.uniform(-5, 5, K)
+    target = float(q @ x)
+    dot = _summation.GridDot(float(np.max(np.abs(x))), float(np.max(q)))
+    for i in range(0, K, _summation.BLOCK):
+        dot.add(q[i : i + _summation.BLOCK], x[i : i + _summation.BLOCK])
+    exact = exact_residual(q, x, target)
+    scale = float(np.max(np.abs(x))) * float(np.max(q))
+    assert abs(dot.total(target) - exact) <= 2.0**-60 * scale

@@ -191,6 +191,11 @@ def test_large_problem_float32_phase() -> None:
     r = expfam.max_entropy(F, mu)
     assert_feasible(r, F, mu)
     np.testing.assert_allclose(r.multipliers, lam, rtol=1e-10, atol=1e-12)
+    # the entropy the last polish pass summed, against the entropy of the returned q
+    # summed exactly (math.fsum of the terms, each from mpmath's log)
+    terms = [float(-qj * mpmath.log(qj)) for qj in r.probs.tolist()]
+    assert r.entropy == pytest.approx(math.fsum(terms), rel=8 * EPS)
+    assert abs(math.fsum(r.probs.tolist()) - 1) <= 4 * EPS
 
 
 def test_prior_zeros_exclude_states() -> None:
@@ -536,3 +541,31 @@ def test_moments_infeasible_by_1e_9_beyond_a_face_raise_infeasible() -> None:
         expfam.max_entropy(F, [3.5, 18.5 + 1e-7])
     inside = expfam.max_entropy(F, [3.5, 18.5 - 1e-9])  # just inside: solved
     assert_feasible(inside, F, np.array([3.5, 18.5 - 1e-9]))
+
+
+# --------------------------------------------------------------------------- many states
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_features_of_a_large_problem_raise(bad: float) -> None:
+    """Issue 12: the finiteness check moved into the pinning pass (no pass of its own)."""
+    rng = np.random.default_rng(3)
+    F, mu, _ = _random_interior(rng, _maxent._LARGE + 5000, 3)
+    F[-7, 1] = bad
+    with pytest.raises(ValueError, match="`features` must be finite"):
+        expfam.max_entropy(F, mu)
+
+
+@pytest.mark.parametrize("outlier", [1e3, 1e30])
+def test_large_problem_with_an_outlier_beyond_the_scaling_subsample(outlier: float) -> None:
+    """Scales from a strided subsample: one state far outside it is still solved.
+
+    Beyond 2**60 times the subsample's range the features are scaled as for small
+    problems (the float32 copy could overflow otherwise).
+    """
+    rng = np.random.default_rng(4)
+    F, mu, _ = _random_interior(rng, _maxent._LARGE + 5001, 3)
+    F[5001, 0] = outlier  # not on the stride of the subsample
+    r = expfam.max_entropy(F, mu)
+    assert r.residual <= 1e-12 * outlier
+    got = np.array([math.fsum((r.probs * F[:, i]).tolist()) for i in range(3)])
+    np.testing.assert_allclose(got, mu, rtol=0, atol=1e-11 * outlier)
+    assert abs(math.fsum(r.probs.tolist()) - 1) <= 1e-14

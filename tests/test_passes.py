@@ -58,12 +58,15 @@ def test_the_counter_counts_sweeps() -> None:
 
 @pytest.mark.parametrize("U", [-1.0, 0.3, 2.5])
 def test_boltzmann_passes_per_solve(energies_log: PassLog, U: float) -> None:
-    """Validation 1, scaling 1, dual evaluations ~3, build 2, polish 1: at most 8."""
+    """Validation 1; scaling with a float32 Halley step 1; a float64 Halley step 1;
+    the final pass 1; the polish (when the residual is above an ulp) 1; a second
+    float64 step where the subsample's start is poor (far in the tail, U = 2.5); the
+    strided subsample of the start is 1/3 of a pass at this K (1/30 at K = 1e6)."""
     E = np.random.default_rng(0).normal(size=K)
     r = expfam.boltzmann(E, U)
     assert r.residual is not None
     assert r.residual <= 8 * np.spacing(abs(U))
-    assert 5 <= energies_log.passes <= 8, energies_log.passes
+    assert 4 <= energies_log.passes <= 6.5, energies_log.passes
 
 
 def test_boltzmann_at_given_beta_passes(energies_log: PassLog) -> None:
@@ -73,7 +76,12 @@ def test_boltzmann_at_given_beta_passes(energies_log: PassLog) -> None:
 
 
 def test_max_entropy_passes_per_solve(monkeypatch: pytest.MonkeyPatch) -> None:
-    """m = 5 features: at most 14 passes over the K x 5 features (70 K-vectors)."""
+    """m = 5 features: at most 8 passes over the K x 5 features (40 K-vectors).
+
+    The pinning pass (transposed, scaled and copied to float32 at once), three float32
+    Newton passes (half the bytes each), two float64 gradients of the polish, the last
+    of which also writes q and log q (no final pass of its own). It was 12 passes.
+    """
     m = 5
     rng = np.random.default_rng(2)
     F = rng.normal(size=(K, m))
@@ -90,7 +98,7 @@ def test_max_entropy_passes_per_solve(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_maxent, "as_float_array", wrap)
     r = expfam.max_entropy(F, mu)
     assert r.residual <= 1e-12 * float(np.max(np.abs(F)))
-    assert log.passes / m <= 14, log.passes / m
+    assert log.passes / m <= 8, log.passes / m
 
 
 def test_logsumexp_is_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
