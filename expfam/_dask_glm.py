@@ -49,6 +49,7 @@ from expfam._glm import (
     LBFGS_MIN,
     SUBSET_MIN,
     Problem,
+    StartMoments,
     constraint_rows,
     fisher,
     glm,
@@ -59,6 +60,8 @@ from expfam._glm import (
     raise_rank,
     solve,
     solver_pass,
+    start_intercept,
+    start_moments,
     start_sums,
     sums,
 )
@@ -130,7 +133,8 @@ class _Setup:
     off_any: bool = False  # some offset is not 0
     off_max: float = -math.inf  # over the rows of positive weight
     off_domain: bool = True  # the offset alone is in the natural domain on every row
-    G: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    moments: StartMoments = field(default_factory=StartMoments)  # the start's intercept
+    G: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # R's start (no intercept)
     b: F64 = field(default_factory=lambda: np.zeros(0))
     any_ok: bool = False
     sample: tuple[F64, ...] = ()  # X, y, w, offset, trials of the sampled rows
@@ -148,6 +152,7 @@ class _Setup:
             self.off_any or other.off_any,
             max(self.off_max, other.off_max),
             self.off_domain and other.off_domain,
+            self.moments + other.moments,
             self.G + other.G,
             self.b + other.b,
             self.any_ok or other.any_ok,
@@ -197,7 +202,9 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     out.off_any = bool(np.any(off))
     out.off_max = float(np.max(off[pos], initial=-math.inf))
     out.off_domain = bool(np.all(model.in_domain(off)))
-    out.G, out.b, out.any_ok = start_sums(prob)
+    out.moments = start_moments(model, w, off)
+    if not spec.intercept:  # R's start: without an intercept, the in-memory start
+        out.G, out.b, out.any_ok = start_sums(prob)
     sel = pos & (np.random.default_rng([17, index]).random(w.shape[0]) < frac)
     out.sample = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
     return out
@@ -227,8 +234,9 @@ class _InferSpec:
     theta: F64
     fisher: bool
     robust: bool
-    null: str  # "rate" or "offset" are computed in the pass; others elsewhere
+    null: str  # "rate", "intercept" or "offset" are computed in the pass; others elsewhere
     rate: float
+    intercept: float  # of the intercept-only model with the offset ("intercept")
 
 
 def _chunk_infer(  # noqa: PLR0917
@@ -260,8 +268,10 @@ def _chunk_infer(  # noqa: PLR0917
             null = float(
                 np.sum(np.where(pos, w * model.unit_deviance(model.y, nrow * inf.rate, nrow), 0.0))
             )
-        elif inf.null == "offset":
-            mu0 = model.mean_n(prob.off, nrow)
+        elif inf.null in {"intercept", "offset"}:
+            mu0 = model.mean_n(
+                prob.off + (inf.intercept if inf.null == "intercept" else 0.0), nrow
+            )
             null = float(np.sum(np.where(pos, w * model.unit_deviance(model.y, mu0, nrow), 0.0)))
     H = np.zeros((q, q))
     S = np.zeros((q, q))
@@ -496,12 +506,19 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     placeholder = np.zeros((0, q))  # the rows live in the chunks: only `q` is read
     prob = Problem(placeholder, result_model, np.zeros(0), np.zeros(0), None, unknowns_pen)
     prob.sums = chunked_sums
-    gamma0 = -solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
-    if not math.isfinite(solver_pass(prob, gamma0, 0)[0]):
-        if not intercept:
-            return in_memory("no starting point found in the natural domain")
+    # the in-memory start (expfam._glm._start): with a column of ones, an intercept
+    # from the setup's moments and slopes 0; else R's start, checked by a value pass
+    b0 = start_intercept(result_model, setup.moments) if setup.ones else None
+    if b0 is not None:
         gamma0 = np.zeros(q)
-        gamma0[0] = -1.0 - setup.off_max  # every eta <= -1
+        gamma0[0] = b0
+    else:
+        gamma0 = -solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
+        if not math.isfinite(solver_pass(prob, gamma0, 0)[0]):
+            if not intercept:
+                return in_memory("no starting point found in the natural domain")
+            gamma0 = np.zeros(q)
+            gamma0[0] = -1.0 - setup.off_max  # every eta <= -1
     if gamma0.size >= LBFGS_MIN:
         gamma0 = lbfgs(prob, gamma0)
     gamma, iterations, converged = newton(prob, gamma0)
@@ -515,13 +532,22 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     reuse = model_cls.canonical and cov_type == "model" and prob.last is not None
     reuse = reuse and prob.last is not None and prob.last[0] is gamma
     has_intercept = setup.ones
-    # the null deviance as in memory: the deviance itself, a closed form, a refit of the
-    # intercept with the offset (a few more passes), or the offset alone
+    # the null deviance as in memory: the deviance itself, a closed form (no offset, or
+    # a log link with one), a refit of the intercept with the offset (a few more
+    # passes), or the offset alone
     null_mode = "offset" if setup.off_domain else "nan"
+    b_null = math.nan
     if has_intercept:
         same = q == 1 and bool(np.all(unknowns_pen == 0))
         null_mode = "same" if same else ("refit" if setup.off_any else "rate")
-    inf = _InferSpec(theta, not reuse, cov_type == "robust", null_mode, setup.wy / setup.wn)
+        if null_mode == "refit" and math.isfinite(setup.moments.a):
+            # a log link: the intercept-only MLE with the offset in closed form
+            b_fit = start_intercept(result_model, setup.moments)
+            if b_fit is not None:
+                null_mode, b_null = "intercept", b_fit
+    inf = _InferSpec(
+        theta, not reuse, cov_type == "robust", null_mode, setup.wy / setup.wn, b_null
+    )
     dev, chi2, loglik, null_dev, H, S = data.reduce(_chunk_infer, _add, inf)
     if reuse:
         assert prob.last is not None  # noqa: S101 - checked above

@@ -50,6 +50,8 @@ __all__ = [
 F64 = NDArray[np.float64]
 
 _BLOCK = 32768
+_CACHE_DOUBLES = 1 << 15  # entries of X per block of a scalar pass (at least 1024 rows)
+_SYRK_MIN = 32  # columns from which BLAS syrk (half the products) beats a full gemm
 _MAXITER = 100
 SUBSET_MIN = 1000  # rows of the first existence and rank checks on large data
 LBFGS_MIN = 200  # unknowns from which L-BFGS runs before Newton
@@ -77,7 +79,9 @@ def _design(X: Any, intercept: bool) -> tuple[F64 | None, list[str]]:
         i, j = np.argwhere(~np.isfinite(Xa))[0]
         raise ValueError(f"`X` must be finite; found {Xa[i, j]} at row {i}, column {j}")
     names = names_of(X, Xa.shape[1])
-    return Xa.astype(np.float64), (["intercept", *names] if intercept else names)
+    if intercept:  # the design is a new array with the column of ones: no copy here
+        return Xa.astype(np.float64, copy=False), ["intercept", *names]
+    return Xa.astype(np.float64), names
 
 
 def _vector(a: ArrayLike, name: str, n: int) -> F64:
@@ -202,6 +206,8 @@ def solver_pass(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]
 
 def sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
     """Return the sums of :func:`solver_pass` over the rows of `prob`, in coefficient (B) space."""
+    if isinstance(prob.model, ScalarModel):
+        return _scalar_sums(prob, theta, order)
     X, model, w = prob.X, prob.model, prob.w
     n, q = X.shape
     K = 1 if prob.Q is None else prob.Q.shape[0]
@@ -216,38 +222,100 @@ def sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
         eta = prob.eta(theta, rows)
         pr = np.zeros(0)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if isinstance(model, CategoricalModel):
-                model.set_block(rows)
-                vals, pr = model.value_and_probs(eta)
-            else:
-                nb = _rows_n(model, rows)
-                yb = model.y[rows]
-                vals, grad, hess = model.terms(eta, yb, nb, order)
+            model.set_block(rows)
+            vals, pr = model.value_and_probs(eta)
             f += float(np.sum(np.where(wb > 0, wb * vals, 0.0)))
         if order == 0:
             if not math.isfinite(f):
                 return f, G, H
             continue
-        if isinstance(model, CategoricalModel):
-            ws = wb * model.t_block
-            r = wb[:, None] * (model.t_block[:, None] * pr - model.y_block)
-            G += Xb.T @ r
-            if order >= 2:
-                for k in range(K):
-                    Xk = Xb * (ws * pr[:, k])[:, None]
-                    H[k::K, k::K] += Xb.T @ Xk
-                Z = (Xb[:, :, None] * (np.sqrt(ws)[:, None] * pr)[:, None, :]).reshape(-1, q * K)
-                U = _syrk(Z, U, -1.0)
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):
-                r = wb * grad
-            G[:, 0] += Xb.T @ r
-            if order >= 2:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    h = wb * hess
-                U = _syrk(Xb * np.sqrt(h)[:, None], U, 1.0)
+        ws = wb * model.t_block
+        r = wb[:, None] * (model.t_block[:, None] * pr - model.y_block)
+        G += Xb.T @ r
+        if order >= 2:
+            for k in range(K):
+                Xk = Xb * (ws * pr[:, k])[:, None]
+                H[k::K, k::K] += Xb.T @ Xk
+            Z = (Xb[:, :, None] * (np.sqrt(ws)[:, None] * pr)[:, None, :]).reshape(-1, q * K)
+            U = _syrk(Z, U, -1.0)
     if order >= 2:
         H += U + np.triu(U, 1).T
+    return f, G, H
+
+
+def _block_rows(q: int) -> int:
+    """Rows per block of a scalar pass: a block of `X` and its scaled copy stay in cache."""
+    return max(1024, min(8192, _CACHE_DOUBLES // q))
+
+
+def _weight_kind(w: F64) -> int:
+    """Return 2 if every weight is 1, 1 if every weight is positive, else 0."""
+    lo = float(w.min())
+    if lo == 1 and float(w.max()) == 1:
+        return 2
+    return 1 if lo > 0 else 0
+
+
+def _weigh(kind: int, wb: F64, terms: F64) -> F64:
+    """Return ``wb * terms`` by the weight kind, 0 on rows of weight 0 (whatever the term)."""
+    if kind == 2:
+        return terms
+    if kind == 1:
+        return wb * terms
+    return np.where(wb > 0, wb * terms, 0.0)
+
+
+def _add_hessian(Xb: F64, hess: F64, H: F64, Zb: F64) -> F64:
+    """Return ``H + Xb^T diag(hess) Xb`` on the upper triangle (at least)."""
+    if Xb.shape[1] >= _SYRK_MIN:  # syrk: half the products of a gemm, faster from here
+        np.multiply(Xb, np.sqrt(hess)[:, None], out=Zb)
+        return _syrk(Zb, H, 1.0)
+    np.multiply(Xb, hess[:, None], out=Zb)
+    H += Xb.T @ Zb
+    return H
+
+
+def _scalar_sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
+    """Return the sums of a one-parameter family, reading each block of `X` once per pass.
+
+    Per block of rows (sized to stay in cache from the linear predictor to the
+    Hessian): ``eta = X_b theta + o_b``, the family's value, gradient and Hessian
+    weights from one set of transcendental functions, then ``X_b^T r`` and
+    ``X_b^T diag(h) X_b`` (its upper triangle). Weights enter only where they are not
+    all 1; rows of weight 0 are masked only where there are some.
+    """
+    X, w, off = prob.X, prob.w, prob.off
+    model = prob.model
+    assert isinstance(model, ScalarModel)  # noqa: S101 - the scalar branch
+    n, q = X.shape
+    kind = _weight_kind(w)
+    shifted = bool(np.any(off))
+    f = 0.0
+    G = np.zeros((q, 1))
+    H = np.zeros((q, q)) if order >= 2 else np.zeros((0, 0))
+    step = _block_rows(q)
+    eta_buf = np.empty(min(step, n))
+    Z_buf = np.empty((min(step, n), q) if order >= 2 else (0, q))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            Xb, wb = X[start:stop], w[start:stop]
+            eta = eta_buf[: stop - start]
+            np.dot(Xb, theta, out=eta)
+            if shifted:
+                eta += off[start:stop]
+            nb = model.n[start:stop] if model.n.size > 1 else model.n
+            vals, grad, hess = model.terms(eta, model.y[start:stop], nb, order)
+            f += float(np.sum(_weigh(kind, wb, vals)))
+            if order == 0:
+                if not math.isfinite(f):
+                    return f, G, H
+                continue
+            G[:, 0] += Xb.T @ _weigh(kind, wb, grad)
+            if order >= 2:
+                H = _add_hessian(Xb, _weigh(kind, wb, hess), H, Z_buf[: stop - start])
+    if order >= 2:
+        H = np.triu(H) + np.triu(H, 1).T
     return f, G, H
 
 
@@ -355,7 +423,17 @@ def inv_sym(H: F64) -> F64:
 def newton(  # noqa: C901 - one Newton loop, read top-down
     prob: Problem, gamma: F64, maxiter: int = _MAXITER
 ) -> tuple[F64, int, bool]:
-    """Minimise the objective over gamma; return (gamma, Hessian passes, converged)."""
+    """Minimise the objective over gamma; return (gamma, Hessian passes, converged).
+
+    Stopping: once the Newton decrement ``dec = g^T H^{-1} g`` (twice the predicted
+    decrease) is below ``1e-12 |f|``, full steps are taken while it shrinks, until it
+    is below ``1e-30 |f|`` (the error squared below rounding). The last step needs
+    no pass of its own when the decrements already prove it: after a full step from
+    a decrement ``d0`` to ``d``, quadratic convergence predicts ``d (d / d0)^2`` for
+    the next one; if that is below ``1e-30 |f|`` and ``d <= 1e-20 |f|`` (the step
+    moves the linear predictor by about ``1e-10``, so the Hessian at its start is
+    the Hessian at its end to that precision), the step is taken and the loop ends.
+    """
 
     def full(gm: F64) -> tuple[float, F64, F64]:
         f, g, H = solver_pass(prob, prob.theta(gm), 2)
@@ -371,6 +449,7 @@ def newton(  # noqa: C901 - one Newton loop, read top-down
         raise ConvergenceError("the starting point is outside the natural domain", f=f)
     polish = 0
     last = math.inf
+    before = math.inf  # the decrement before the full Newton step that led here
     for it in range(1, maxiter + 1):
         step = solve(H, g)
         dec = float(-g @ step)
@@ -381,8 +460,12 @@ def newton(  # noqa: C901 - one Newton loop, read top-down
             # done when the error is squared below rounding, or rounding stops it
             if dec <= 1e-30 * scale or dec >= last or polish >= 2:
                 return gamma, it, True
+            if dec <= 1e-20 * scale and dec * (dec / before) ** 2 <= 1e-30 * scale:
+                gamma = gamma + step  # proven by the decrements: no pass to confirm it
+                prob.last = (gamma, H)
+                return gamma, it, True
             polish += 1
-            last = dec
+            last = before = dec
             gamma = gamma + step
             f, g, H = full(gamma)
             continue
@@ -393,7 +476,9 @@ def newton(  # noqa: C901 - one Newton loop, read top-down
         last = math.inf
         if f_new <= f - 1e-4 * dec:
             gamma, f, g, H = trial, f_new, g_new, H_new
+            before = dec
             continue
+        before = math.inf
         t = 0.5
         while True:
             f_new = solver_pass(prob, prob.theta(gamma + t * step), 0)[0]
@@ -465,12 +550,99 @@ def start_sums(prob: Problem) -> tuple[F64, F64, bool]:
     return G, b, bool(ok.any())
 
 
+@dataclass(frozen=True)
+class StartMoments:
+    """Weighted sums over the rows of positive weight that fix the start's intercept.
+
+    Sums over disjoint rows add (``+``), so chunks of rows give the same start.
+    """
+
+    wsum: float = 0.0  # sum w
+    wy: float = 0.0  # sum w y
+    wn: float = 0.0  # sum w n (n the trials; 1 but for Binomial)
+    wo: float = 0.0  # sum w o (o the offset)
+    a: float = 0.0  # the family's offset moments (log links, else nan)
+    b: float = 0.0
+    off_max: float = -math.inf
+    shifted: bool = False  # some offset is not 0
+
+    def __add__(self, other: StartMoments) -> StartMoments:
+        return StartMoments(
+            self.wsum + other.wsum,
+            self.wy + other.wy,
+            self.wn + other.wn,
+            self.wo + other.wo,
+            self.a + other.a,
+            self.b + other.b,
+            max(self.off_max, other.off_max),
+            self.shifted or other.shifted,
+        )
+
+
+def start_moments(model: ScalarModel, w: F64, off: F64) -> StartMoments:
+    """Return the :class:`StartMoments` of the rows (one pass over the vectors, not `X`)."""
+    pos = w > 0
+    wp, yp, op = w[pos], model.y[pos], off[pos]
+    nrow = model.n[pos] if model.n.size > 1 else np.broadcast_to(model.n, wp.shape)
+    shifted = bool(np.any(off))
+    a, b = model.offset_moments(yp, wp, nrow, op) if shifted else (0.0, 0.0)
+    return StartMoments(
+        float(np.sum(wp)),
+        float(wp @ yp),
+        float(wp @ nrow),
+        float(wp @ op),
+        a,
+        b,
+        float(np.max(op, initial=-math.inf)),
+        shifted,
+    )
+
+
+def start_intercept(model: ScalarModel, m: StartMoments) -> float | None:
+    """Return the intercept of the start (all slopes 0), or None if there is none.
+
+    Without an offset it is the intercept-only MLE, the link of the weighted mean
+    response; with an offset, for a log link, the intercept-only MLE in closed form
+    (:meth:`~expfam._glm_families.ScalarModel.offset_moments`), else the link of the
+    mean minus the mean offset, moved below ``-max(offset)`` where the domain is
+    ``eta < 0``. The first Newton step from there is a weighted least-squares fit
+    with constant weights, as R's first IRLS step.
+    """
+    if not m.wn > 0:
+        return None
+    with np.errstate(all="ignore"):
+        mean = m.wy / m.wn
+        if not m.shifted:
+            b0 = model.link(mean)
+        elif math.isfinite(m.a) and math.isfinite(m.b):
+            b0 = math.log(m.a / m.b) if m.a > 0 and m.b > 0 else -math.inf
+        else:
+            b0 = model.link(mean) - m.wo / m.wsum
+            if model.negative_domain and b0 + m.off_max >= 0:
+                b0 = model.link(mean) - m.off_max
+    if not math.isfinite(b0):
+        return None
+    return float(b0)
+
+
 def _start(prob: Problem) -> F64:
-    """Return a starting gamma in the natural domain: least squares on the linked response."""
+    """Return a starting gamma in the natural domain.
+
+    With an intercept column (and no limit model): the intercept of
+    :func:`start_intercept` and slopes 0, no pass over `X`. Otherwise R's start, a
+    least-squares fit of the linked response (:func:`start_sums`, one pass), and if
+    that is outside the natural domain a linear program for every ``eta <= -1``.
+    """
     model = prob.model
     p = prob.p if prob.V is None else prob.V.shape[1]
     if isinstance(model, CategoricalModel):
         return np.zeros(p)
+    if prob.V is None and bool(np.all(prob.X[:, 0] == 1)):
+        b0 = start_intercept(model, start_moments(model, prob.w, prob.off))
+        if b0 is not None:
+            gamma = np.zeros(p)
+            gamma[0] = b0
+            return gamma
     pos = prob.w > 0
     G, b, any_ok = start_sums(prob)
     theta = -solve(G, -b) if any_ok else np.zeros(prob.p)
@@ -1028,6 +1200,16 @@ def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
             rate = float(np.sum(w[pos] * y[pos]) / np.sum(w[pos] * nrow[pos]))
             mu = nrow * rate
             return float(np.sum(np.where(pos, w * model.unit_deviance(y, mu, nrow), 0.0)))
+    if has_intercept and isinstance(model, ScalarModel):
+        # a log link solves the intercept's score equation with the offset in closed form
+        moments = start_moments(model, full.w, full.off)
+        b0 = start_intercept(model, moments)
+        if b0 is not None and math.isfinite(moments.a):
+            pos = w > 0
+            nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+            with np.errstate(all="ignore"):
+                mu = model.mean_n(b0 + full.off, nrow)
+                return float(np.sum(np.where(pos, w * model.unit_deviance(y, mu, nrow), 0.0)))
     if has_intercept:
         res0 = glm(
             family,
