@@ -63,6 +63,8 @@ from expfam._glm import (
     start_intercept,
     start_moments,
     start_sums,
+    subsample_fit,
+    substart_stride,
     sums,
 )
 from expfam._glm_families import ScalarModel, make_model
@@ -138,6 +140,7 @@ class _Setup:
     b: F64 = field(default_factory=lambda: np.zeros(0))
     any_ok: bool = False
     sample: tuple[F64, ...] = ()  # X, y, w, offset, trials of the sampled rows
+    sub: tuple[F64, ...] = ()  # the same of every stride-th row (the start's subsample)
 
     def __add__(self, other: _Setup) -> _Setup:
         errors = dict(other.errors)
@@ -157,6 +160,7 @@ class _Setup:
             self.b + other.b,
             self.any_ok or other.any_ok,
             tuple(np.concatenate([a, c]) for a, c in zip(self.sample, other.sample, strict=True)),
+            tuple(np.concatenate([a, c]) for a, c in zip(self.sub, other.sub, strict=True)),
         )
 
 
@@ -165,7 +169,16 @@ def _first_bad(a: F64) -> float:
 
 
 def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
-    spec: _Spec, frac: float, index: int, start: int, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+    spec: _Spec,
+    frac: float,
+    stride: int,
+    index: int,
+    start: int,
+    xb: Any,
+    yb: Any,
+    wb: Any,
+    ob: Any,
+    nb: Any,
 ) -> _Setup:
     """Return the checks, totals, start equations and a sample of one chunk of rows."""
     prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
@@ -190,6 +203,7 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     q = X.shape[1]
     out.G, out.b = np.zeros((q, q)), np.zeros(q)
     out.sample = (np.zeros((0, q)), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+    out.sub = out.sample
     if out.errors:
         return out
     pos = w > 0
@@ -207,6 +221,9 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
         out.G, out.b, out.any_ok = start_sums(prob)
     sel = pos & (np.random.default_rng([17, index]).random(w.shape[0]) < frac)
     out.sample = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
+    if stride:  # the rows of global index 0 mod stride, as expfam._glm._start takes them
+        sel = slice((-start) % stride, None, stride)
+        out.sub = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
     return out
 
 
@@ -444,7 +461,8 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     frac = min(1.0, 2 * m / n)
 
     # ---- the setup pass: checks, totals, start, sample
-    setup: _Setup = data.reduce(_chunk_setup, _Setup.__add__, frac, index=True)
+    stride = substart_stride(result_model, n, q)
+    setup: _Setup = data.reduce(_chunk_setup, _Setup.__add__, frac, stride, index=True)
     if setup.errors:
         raise ValueError(setup.errors[min(setup.errors)])
     if setup.nobs == 0:
@@ -519,6 +537,11 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
                 return in_memory("no starting point found in the natural domain")
             gamma0 = np.zeros(q)
             gamma0[0] = -1.0 - setup.off_max  # every eta <= -1
+    if stride:  # refined on the subsample, on the client (as in memory)
+        Xr, yr, wr, offr, nr = setup.sub
+        sub_model = model_cls(yr, dict(spec_fixed) | ({"n": nr} if per_row_n else {}), yr.size)
+        pen = unknowns_pen * (float(np.sum(wr)) / setup.wsum)
+        gamma0 = subsample_fit(Problem(Xr, sub_model, wr, offr, None, pen), gamma0)
     if gamma0.size >= LBFGS_MIN:
         gamma0 = lbfgs(prob, gamma0)
     gamma, iterations, converged = newton(prob, gamma0)

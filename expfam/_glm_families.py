@@ -152,6 +152,11 @@ class ScalarModel:
         """Return the unit deviance 2 (log p(y | saturated) - log p(y | mu)) per dispersion."""
         raise NotImplementedError
 
+    def constant_deviance(self, y: F64, w: F64, n: F64, rate: float) -> float:
+        """Return the deviance of the mean ``n rate`` on every row (weights `w` > 0)."""
+        with np.errstate(all="ignore"):
+            return float(np.sum(w * self.unit_deviance(y, n * rate, n)))
+
     def pearson(self, y: F64, mu: F64, eta: F64, n: F64) -> F64:
         """Squared Pearson residual per row, (y - mu)^2 / V(mu)."""
         del mu
@@ -235,6 +240,17 @@ class _Bernoulli(ScalarModel):
         del y, w, n
         return 0.0
 
+    def constant_deviance(self, y: F64, w: F64, n: F64, rate: float) -> float:
+        # y is 0 or 1: the sum of w y and of w (1 - y) times -2 log of their probability
+        del n
+        wy = float(w @ y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = -2 * (
+                _xlogy0(np.array(wy), np.array(rate))
+                + _xlogy0(np.array(float(np.sum(w)) - wy), np.array(1 - rate))
+            )
+        return float(out)
+
     def boundary(self, y: F64, n: F64) -> NDArray[np.int8]:
         del n
         return np.where(y == 1, 1, -1).astype(np.int8)
@@ -242,22 +258,25 @@ class _Bernoulli(ScalarModel):
     def terms(self, eta: F64, y: F64, n: F64, order: int) -> tuple[F64, F64, F64]:
         # one exponential: e = exp(-|eta|) <= 1, a = 1 / (1 + e); the larger of
         # p = expit(eta) and 1 - p is a, the smaller e a (each to an ulp), p (1 - p) = e a^2
-        e = np.exp(-np.abs(eta))
+        e = np.abs(eta)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
         vals = np.log1p(e)
         vals += np.maximum(eta, 0.0)  # log(1 + exp(eta))
-        vals *= n
+        if n.size > 1 or n[0] != 1:
+            vals *= n
         vals -= y * eta
         if order == 0:
             return vals, vals, vals
-        a = 1.0 / (1.0 + e)
+        a = e + 1.0
+        np.reciprocal(a, out=a)
         e *= a  # the smaller probability
         grad = np.where(eta >= 0, a, e)
-        grad *= n
+        if n.size > 1 or n[0] != 1:
+            grad *= n
+            e *= n
         grad -= y
-        if order == 1:
-            return vals, grad, grad
         e *= a
-        e *= n
         return vals, grad, e
 
 

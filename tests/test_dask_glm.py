@@ -231,6 +231,39 @@ def test_each_newton_step_reads_the_data_once(monkeypatch: pytest.MonkeyPatch) -
     assert computes["n"] == len(memory) + 2
 
 
+def test_the_start_subsample_is_the_in_memory_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 170 000 rows: the start is refined on every 16th row (global index), gathered in
+    # the setup pass; then the same passes over all rows as in memory, and no other
+    rng = np.random.default_rng(8)
+    n = 170_000
+    X = rng.uniform(0.1, 1.0, size=(n, 3))
+    y = rng.poisson(np.exp(0.2 + X @ [0.5, -0.3, 0.8]))
+    off = rng.normal(scale=0.2, size=n)
+    memory: list[int] = []
+    sums = expfam._glm.sums
+
+    def counted_sums(prob: Any, theta: Any, order: int) -> Any:
+        if prob.X.shape[0] == n:  # all rows, not the subsample
+            memory.append(order)
+        return sums(prob, theta, order)
+
+    with monkeypatch.context() as m:
+        m.setattr(expfam._glm, "sums", counted_sums)
+        ref = expfam.glm(Poisson, X, y, offset=off)
+    assert expfam._glm.substart_stride(ref._model, n, 4) == 16
+    dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(23_456, 3)))
+    blocks = dX.numblocks[0]
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(Poisson, dX, y, offset=off)
+    assert_same_glm(res, ref)
+    assert set(reads.values()) == {computes["n"]}
+    assert collections.Counter(orders) == {
+        k: v * blocks for k, v in collections.Counter(memory).items()
+    }
+    assert computes["n"] == len(memory) + 2
+    assert len(memory) <= 4  # from the subsample's fit, not 6 or more from the intercept
+
+
 def test_inference_passes_of_gamma_robust(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(7)
     X, y, _ = _data(Gamma, "log", rng, 2000, 3)
