@@ -51,8 +51,10 @@ from expfam._glm import (
     Problem,
     StartMoments,
     constraint_rows,
+    design_rows,
     fisher,
     glm,
+    has_ones,
     inv_sym,
     lbfgs,
     names_of,
@@ -99,19 +101,16 @@ def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
     """Return the in-memory problem of one chunk of rows (no penalty: it is added once)."""
     y = np.asarray(yb, dtype=np.float64)
     m = y.shape[0]
-    if xb is None:
-        X = np.ones((m, 1))
-    else:
-        X = np.asarray(xb, dtype=np.float64)
-        if spec.intercept:
-            X = np.hstack([np.ones((m, 1)), X])
+    # as in memory: the sums add the intercept of a given `X` without copying it
+    X = np.ones((m, 1)) if xb is None else np.asarray(xb, dtype=np.float64)
     w = np.ones(m) if wb is None else np.asarray(wb, dtype=np.float64)
     off = np.zeros(m) if ob is None else np.asarray(ob, dtype=np.float64)
     fixed = dict(spec.fixed)
     if nb is not None:
         fixed["n"] = np.asarray(nb)
     model = spec.model_cls(y, fixed, m)
-    return Problem(X, model, w, off, None, np.zeros(X.shape[1]))
+    ones = xb is not None and spec.intercept
+    return Problem(X, model, w, off, None, np.zeros(X.shape[1] + ones), ones=ones)
 
 
 def _nrow(model: ScalarModel, m: int) -> F64:
@@ -188,8 +187,7 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     out = _Setup()
     if not np.all(np.isfinite(X)):
         i, j = np.argwhere(~np.isfinite(X))[0]
-        col = j - (1 if spec.intercept else 0)
-        out.errors[0] = f"`X` must be finite; found {X[i, j]} at row {start + i}, column {col}"
+        out.errors[0] = f"`X` must be finite; found {X[i, j]} at row {start + i}, column {j}"
     if not np.all(np.isfinite(w)):
         out.errors[1] = f"`weights` must be finite; found {_first_bad(w)}"
     elif np.any(w < 0):
@@ -200,10 +198,10 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
         out.errors[4] = f"`y` must hold {bad} for a {spec.model_cls.family.__name__} GLM"
     if not np.all(np.isfinite(off)):
         out.errors[5] = f"`offset` must be finite; found {_first_bad(off)}"
-    q = X.shape[1]
+    q = prob.q
     out.G, out.b = np.zeros((q, q)), np.zeros(q)
     out.sample = (np.zeros((0, q)), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
-    out.sub = out.sample
+    out.sub = (np.zeros((0, X.shape[1])), *out.sample[1:])
     if out.errors:
         return out
     pos = w > 0
@@ -212,7 +210,7 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     out.wsum = float(np.sum(w[pos]))
     out.wy = float(np.sum(w[pos] * y[pos]))
     out.wn = float(np.sum(w[pos] * nrow[pos]))
-    out.ones = bool(np.all(X[:, 0] == 1))
+    out.ones = has_ones(prob)
     out.off_any = bool(np.any(off))
     out.off_max = float(np.max(off[pos], initial=-math.inf))
     out.off_domain = bool(np.all(model.in_domain(off)))
@@ -220,10 +218,11 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     if not spec.intercept:  # R's start: without an intercept, the in-memory start
         out.G, out.b, out.any_ok = start_sums(prob)
     sel = pos & (np.random.default_rng([17, index]).random(w.shape[0]) < frac)
-    out.sample = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
+    Xs = design_rows(prob, sel)
+    out.sample = (Xs, y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
     if stride:  # the rows of global index 0 mod stride, as expfam._glm._start takes them
-        sel = slice((-start) % stride, None, stride)
-        out.sub = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
+        every = slice((-start) % stride, None, stride)
+        out.sub = (X[every], y[every], w[every], off[every], np.asarray(nrow[every], np.float64))
     return out
 
 
@@ -237,7 +236,7 @@ def _chunk_sums(  # noqa: PLR0917
 def _chunk_r(spec: _Spec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> tuple[F64]:  # noqa: PLR0917
     """Return the triangular factor of the rows of positive weight (a tall-skinny QR)."""
     prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
-    X = prob.X[prob.w > 0]
+    X = design_rows(prob, prob.w > 0)
     return (linalg.qr(X, mode="r")[0][: min(X.shape)],)
 
 
@@ -541,7 +540,8 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         Xr, yr, wr, offr, nr = setup.sub
         sub_model = model_cls(yr, dict(spec_fixed) | ({"n": nr} if per_row_n else {}), yr.size)
         pen = unknowns_pen * (float(np.sum(wr)) / setup.wsum)
-        gamma0 = subsample_fit(Problem(Xr, sub_model, wr, offr, None, pen), gamma0)
+        sub = Problem(Xr, sub_model, wr, offr, None, pen, ones=X is not None and bool(intercept))
+        gamma0 = subsample_fit(sub, gamma0)
     if gamma0.size >= LBFGS_MIN:
         gamma0 = lbfgs(prob, gamma0)
     gamma, iterations, converged = newton(prob, gamma0)

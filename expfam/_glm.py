@@ -52,7 +52,7 @@ F64 = NDArray[np.float64]
 
 _BLOCK = 32768
 _CACHE_DOUBLES = 1 << 15  # entries of X per block of a scalar pass (at least 1024 rows)
-_SUB_STRIDE = 16  # one in this many rows in the subsample of the start (at least)
+_SUB_STRIDE = 8  # one in this many rows in the subsample of the start (at least)
 _SUB_SPREAD = 1024  # the stride times the columns (a decrement of about this on all rows)
 _SUB_ENTRIES = 1 << 22  # entries of X in that subsample (at most)
 _SYRK_MIN = 32  # columns from which BLAS syrk (half the products) beats a full gemm
@@ -162,10 +162,12 @@ class Problem:
     #: the raw sums of :func:`sums` computed elsewhere: a Dask problem's are sums of
     #: the same function over chunks of rows, merged in a tree (one pass per call)
     sums: Callable[[F64, int], tuple[float, F64, F64]] | None = None
+    #: the design is ``[1, X]``: `X` (a scalar family's, not copied) omits the intercept
+    ones: bool = False
 
     @property
     def q(self) -> int:
-        return int(self.X.shape[1])
+        return int(self.X.shape[1]) + self.ones
 
     @property
     def p(self) -> int:
@@ -182,7 +184,24 @@ class Problem:
 
     def eta(self, theta: F64, rows: slice = slice(None)) -> F64:
         with np.errstate(invalid="ignore"):
+            if self.ones:
+                return np.asarray(self.X[rows] @ theta[1:] + (theta[0] + self.off[rows]))
             return np.asarray(self.X[rows] @ self.coef(theta) + self.off[rows])
+
+
+def design_rows(prob: Problem, rows: Any = slice(None)) -> F64:
+    """Return the rows `rows` of the design, with the column of ones if `X` omits it."""
+    Xr = prob.X[rows]
+    if not prob.ones:
+        return np.asarray(Xr)
+    return np.hstack([np.ones((Xr.shape[0], 1)), Xr])
+
+
+def has_ones(prob: Problem) -> bool:
+    """Return True if the first column of the design is all ones (an intercept)."""
+    if prob.ones:
+        return True
+    return prob.X.shape[1] > 0 and bool(np.all(prob.X[:, 0] == 1))
 
 
 def _rows_n(model: ScalarModel, rows: slice) -> F64:
@@ -286,41 +305,64 @@ def _scalar_sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64
     Hessian): ``eta = X_b theta + o_b``, the family's value, gradient and Hessian
     weights from one set of transcendental functions, then ``X_b^T r`` and
     ``X_b^T diag(h) X_b`` (its upper triangle). Weights enter only where they are not
-    all 1; rows of weight 0 are masked only where there are some.
+    all 1; rows of weight 0 are masked only where there are some. An intercept that
+    `X` omits (``prob.ones``) adds ``sum r``, ``sum h`` and ``X_b^T h``.
     """
     X, w, off = prob.X, prob.w, prob.off
     model = prob.model
     assert isinstance(model, ScalarModel)  # noqa: S101 - the scalar branch
-    n, q = X.shape
+    n, p = X.shape
+    k = int(prob.ones)
     kind = _weight_kind(w)
     shifted = bool(np.any(off))
-    f = 0.0
-    G = np.zeros((q, 1))
-    H = np.zeros((q, q)) if order >= 2 else np.zeros((0, 0))
-    step = _block_rows(q)
+    slopes = theta[k:]
+    f, r0, h0 = 0.0, 0.0, 0.0
+    g = np.zeros(p)
+    hx = np.zeros(p)
+    Hx = np.zeros((p, p))
+    step = _block_rows(max(p, 1))
     eta_buf = np.empty(min(step, n))
-    Z_buf = np.empty((min(step, n), q) if order >= 2 else (0, q))
+    Z_buf = np.empty((min(step, n), p) if order >= 2 else (0, p))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start in range(0, n, step):
             stop = min(start + step, n)
             Xb, wb = X[start:stop], w[start:stop]
             eta = eta_buf[: stop - start]
-            np.dot(Xb, theta, out=eta)
+            np.dot(Xb, slopes, out=eta)
             if shifted:
                 eta += off[start:stop]
+            if k:
+                eta += theta[0]
             nb = model.n[start:stop] if model.n.size > 1 else model.n
             vals, grad, hess = model.terms(eta, model.y[start:stop], nb, order)
             f += float(_weigh(kind, wb, vals).sum())
             if order == 0:
                 if not math.isfinite(f):
-                    return f, G, H
+                    return f, np.zeros((p + k, 1)), np.zeros((0, 0))
                 continue
-            G[:, 0] += Xb.T @ _weigh(kind, wb, grad)
+            r = _weigh(kind, wb, grad)
+            g += Xb.T @ r
             if order >= 2:
-                H = _add_hessian(Xb, _weigh(kind, wb, hess), H, Z_buf[: stop - start])
-    if order >= 2:
-        H = np.triu(H) + np.triu(H, 1).T
-    return f, G, H
+                h = _weigh(kind, wb, hess)
+                Hx = _add_hessian(Xb, h, Hx, Z_buf[: stop - start])
+                if k:
+                    hx += Xb.T @ h
+                    h0 += float(h.sum())
+            if k:
+                r0 += float(r.sum())
+    G = np.concatenate([[r0], g] if k else [g])[:, None]
+    return f, G, (_assemble(Hx, hx, h0, k) if order >= 2 else np.zeros((0, 0)))
+
+
+def _assemble(Hx: F64, hx: F64, h0: float, k: int) -> F64:
+    """Return the symmetric Hessian from the upper triangle of `X`'s block and the intercept's."""
+    p = Hx.shape[0]
+    H = np.empty((p + k, p + k))
+    H[k:, k:] = np.triu(Hx) + np.triu(Hx, 1).T
+    if k:
+        H[0, 0] = h0
+        H[0, 1:] = H[1:, 0] = hx
+    return H
 
 
 def _syrk(A: F64, C: F64, alpha: float) -> F64:
@@ -362,11 +404,12 @@ def fisher(prob: Problem, theta: F64, robust: bool) -> tuple[F64, F64 | None]:
             U = (X[rows][:, :, None] * (r @ prob.Q)[:, None, :]).reshape(-1, prob.p)
             S += U.T @ U
         return H, S
+    q = prob.q
     H = np.zeros((q, q))
     S = np.zeros((q, q)) if robust else None
     for start in range(0, n, _BLOCK):
         rows = slice(start, start + _BLOCK)
-        Xb, wb = X[rows], w[rows]
+        Xb, wb = design_rows(prob, rows), w[rows]
         eta = prob.eta(theta, rows)
         nb = _rows_n(model, rows)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -548,7 +591,7 @@ def start_sums(prob: Problem) -> tuple[F64, F64, bool]:
     for start in range(0, prob.X.shape[0], _BLOCK):
         rows = slice(start, start + _BLOCK)
         wb = np.where(ok[rows], prob.w[rows] * h[rows], 0.0)
-        Xb = prob.X[rows]
+        Xb = design_rows(prob, rows)
         G += Xb.T @ (Xb * wb[:, None])
         b += Xb.T @ np.where(ok[rows], wb * z[rows], 0.0)
     return G, b, bool(ok.any())
@@ -645,6 +688,7 @@ def _start(prob: Problem) -> F64:
     w = prob.w[rows]
     pen = prob.pen * (float(np.sum(w)) / float(np.sum(prob.w)))
     sub = Problem(np.ascontiguousarray(prob.X[rows]), sub_model, w, prob.off[rows], None, pen)
+    sub.ones = prob.ones
     return subsample_fit(sub, gamma)
 
 
@@ -652,16 +696,18 @@ def substart_stride(model: ScalarModel | CategoricalModel, n: int, q: int) -> in
     """Return the stride of the rows of the start's subsample (every k-th row), 0: none.
 
     Only for Bernoulli, Binomial and Poisson (whose natural domain is all of R: every
-    coefficient vector is a start), and only where the subsample has at least
-    ``max(10 000, 100 q)`` rows: one in ``max(16, 1024 / q)`` rows (the decrement on all
-    rows at its fit is then about ``q n / m = 1024``, from which Newton needs about four
-    passes), fewer if that would be more than ``2**22`` entries of `X` (a Dask sample
-    is gathered on the client).
+    coefficient vector is a start). One in ``k = 1024 / q`` rows: the decrement on all
+    rows at the subsample's fit is then about ``q k = 1024``, from which Newton needs
+    about four passes. ``k`` is at least 8 (else the subsample costs more than it
+    saves), at least what keeps the subsample below ``2**22`` entries of `X` (a Dask
+    sample is gathered on the client), and at most what leaves it
+    ``max(10 000, 100 q)`` rows; 0 if these conflict.
     """
     if not (isinstance(model, ScalarModel) and model.discrete and not model.negative_domain):
         return 0
-    stride = max(_SUB_STRIDE, _SUB_SPREAD // q, -(-n * q // _SUB_ENTRIES))
-    return stride if -(-n // stride) >= max(10 * SUBSET_MIN, 100 * q) else 0
+    most = n // max(10 * SUBSET_MIN, 100 * q)
+    stride = min(max(_SUB_SPREAD // q, -(-n * q // _SUB_ENTRIES)), most)
+    return stride if stride >= _SUB_STRIDE and -(-n * q // stride) <= _SUB_ENTRIES else 0
 
 
 def subsample_fit(sub: Problem, gamma: F64) -> F64:
@@ -699,7 +745,7 @@ def _start_point(prob: Problem) -> F64:
     p = prob.p if prob.V is None else prob.V.shape[1]
     if isinstance(model, CategoricalModel):
         return np.zeros(p)
-    if prob.V is None and bool(np.all(prob.X[:, 0] == 1)):
+    if prob.V is None and has_ones(prob):
         b0 = start_intercept(model, start_moments(model, prob.w, prob.off))
         if b0 is not None:
             gamma = np.zeros(p)
@@ -713,7 +759,7 @@ def _start_point(prob: Problem) -> F64:
     if math.isfinite(solver_pass(prob, prob.theta(gamma), 0)[0]):
         return gamma
     # the domain is eta < 0: find coefficients with every eta <= -1 by a linear program
-    Xp = prob.X[pos] if prob.V is None else prob.X[pos] @ prob.V
+    Xp = design_rows(prob, pos) if prob.V is None else design_rows(prob, pos) @ prob.V
     res = optimize.linprog(
         c=np.zeros(Xp.shape[1]),
         A_ub=Xp,
@@ -742,7 +788,7 @@ def constraint_rows(
     from scipy import sparse  # noqa: PLC0415 - only the existence program needs it
 
     model = prob.model
-    Xu = prob.X[np.ix_(pos, np.flatnonzero(unpen))]
+    Xu = design_rows(prob, pos)[:, unpen]
     if isinstance(model, ScalarModel):
         side = model.boundary(
             model.y[pos], _rows_n(model, slice(None))[pos] if model.n.size > 1 else model.n
@@ -852,7 +898,7 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
             sub = np.sort(rng.choice(pos, size=m, replace=False))
             # a subset proves existence only if its design has full column rank (a
             # direction it leaves free may recede on the other rows)
-            if null_space_rows(prob.X[sub][:, unpen], unknowns).shape[1] == 0:
+            if null_space_rows(design_rows(prob, sub)[:, unpen], unknowns).shape[1] == 0:
                 Z, side, _ = constraint_rows(prob, unpen, sub)
                 if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
                     return None
@@ -892,19 +938,20 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
 
 
 # ---------------------------------------------------------------------------------- glm
-def _check_rank(X: F64, w: F64, names: list[str]) -> None:
-    """Raise naming the dependent columns if `X` (rows of positive weight) is rank deficient.
+def _check_rank(prob: Problem, names: list[str]) -> None:
+    """Raise naming the dependent columns if the design (rows of weight > 0) is rank deficient.
 
     Adding rows never lowers the rank: a random subset of rows of full numerical rank
     settles it; only a deficient subset sends the check to all rows.
     """
-    pos = np.flatnonzero(w > 0)
-    m = max(SUBSET_MIN, 20 * X.shape[1])
+    pos = np.flatnonzero(prob.w > 0)
+    q = prob.q
+    m = max(SUBSET_MIN, 20 * q)
     if pos.size > 2 * m:
         sub = np.sort(np.random.default_rng(1).choice(pos, size=m, replace=False))
-        if null_space_rows(X[sub], X.shape[1]).shape[1] == 0:
+        if null_space_rows(design_rows(prob, sub), q).shape[1] == 0:
             return
-    raise_rank(null_space_rows(X[pos], X.shape[1]), names)
+    raise_rank(null_space_rows(design_rows(prob, pos), q), names)
 
 
 def raise_rank(null: F64, names: list[str]) -> None:
@@ -1064,7 +1111,13 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         raise ValueError(f"`y` must have {n} rows, like `X`; got shape {np.shape(y)}")
     if n == 0:
         raise ValueError("`y` must hold at least one observation")
-    Xd = np.ones((n, 1)) if Xd is None else (np.hstack([np.ones((n, 1)), Xd]) if intercept else Xd)
+    # a scalar family's sums add the intercept themselves: its X is not copied
+    fold = Xd is not None and intercept and model_cls is not None
+    Xd = (
+        np.ones((n, 1))
+        if Xd is None
+        else (np.hstack([np.ones((n, 1)), Xd]) if intercept and not fold else Xd)
+    )
     w = np.ones(n) if weights is None else _vector(weights, "weights", n)
     if np.any(w < 0):
         raise ValueError(f"`weights` must be non-negative; found {w[w < 0][0]}")
@@ -1092,13 +1145,13 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         Q = None
         off = np.zeros(n) if offset is None else _vector(offset, "offset", n)
     m = 1 if Q is None else Q.shape[1]
-    q = Xd.shape[1]
+    q = Xd.shape[1] + fold
     pen_coef = np.full(q, l2f)
     if intercept:
         pen_coef[0] = 0.0
-    prob = Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m))
+    prob = Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m), ones=fold)
     if l2f == 0:
-        _check_rank(Xd, w, names)
+        _check_rank(prob, names)
     limit = None
     if model.discrete:
         limit = _existence(prob, pen_coef == 0)
@@ -1123,7 +1176,7 @@ def _limit_problem(prob: Problem, limit: LimitInfo) -> Problem:
         off = np.where(limit.cells, -np.inf, prob.off)
         return Problem(prob.X, prob.model, prob.w, off, prob.Q, prob.pen, V)
     w = np.where(limit.rows, 0.0, prob.w)
-    return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
+    return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V, ones=prob.ones)
 
 
 def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
@@ -1194,7 +1247,7 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
     else:
         cov = cov_theta
         recession = limit.null.T.copy() if limit is not None else np.zeros((0, *coef.shape))
-    ones = bool(np.all(full.X[:, 0] == 1))
+    ones = has_ones(full)
     null_dev = _null_deviance(full, model, fixed, family, link, dev, ones)
     return GLMResult(
         family=family,

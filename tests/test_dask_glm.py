@@ -232,7 +232,7 @@ def test_each_newton_step_reads_the_data_once(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_start_subsample_is_the_in_memory_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 170 000 rows: the start is refined on every 16th row (global index), gathered in
+    # 170 000 rows: the start is refined on every 17th row (global index), gathered in
     # the setup pass; then the same passes over all rows as in memory, and no other
     rng = np.random.default_rng(8)
     n = 170_000
@@ -250,7 +250,7 @@ def test_the_start_subsample_is_the_in_memory_one(monkeypatch: pytest.MonkeyPatc
     with monkeypatch.context() as m:
         m.setattr(expfam._glm, "sums", counted_sums)
         ref = expfam.glm(Poisson, X, y, offset=off)
-    assert expfam._glm.substart_stride(ref._model, n, 4) == 16
+    assert expfam._glm.substart_stride(ref._model, n, 4) == 17  # every 17th row
     dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(23_456, 3)))
     blocks = dX.numblocks[0]
     with dask.config.set(scheduler="sync"):
