@@ -79,7 +79,9 @@ def _design(X: Any, intercept: bool) -> tuple[F64 | None, list[str]]:
     Xa = as_float_array(np.asarray(X) if hasattr(X, "columns") else X, "X")
     if Xa.ndim != 2:
         raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
-    if not np.all(np.isfinite(Xa)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.sum(Xa))  # finite only if every entry is (one read, no mask)
+    if not math.isfinite(total) and not np.all(np.isfinite(Xa)):
         i, j = np.argwhere(~np.isfinite(Xa))[0]
         raise ValueError(f"`X` must be finite; found {Xa[i, j]} at row {i}, column {j}")
     names = names_of(X, Xa.shape[1])
@@ -628,9 +630,8 @@ class StartMoments:
 
 def start_moments(model: ScalarModel, w: F64, off: F64) -> StartMoments:
     """Return the :class:`StartMoments` of the rows (one pass over the vectors, not `X`)."""
-    pos = w > 0
-    wp, yp, op = w[pos], model.y[pos], off[pos]
-    nrow = model.n[pos] if model.n.size > 1 else np.broadcast_to(model.n, wp.shape)
+    nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+    wp, yp, op, nrow = _positive(w, w, model.y, off, nrow)
     shifted = bool(np.any(off))
     a, b = model.offset_moments(yp, wp, nrow, op) if shifted else (0.0, 0.0)
     return StartMoments(
@@ -643,6 +644,14 @@ def start_moments(model: ScalarModel, w: F64, off: F64) -> StartMoments:
         float(np.max(op, initial=-math.inf)),
         shifted,
     )
+
+
+def _positive(w: F64, *arrays: F64) -> tuple[F64, ...]:
+    """Return `arrays` on the rows of positive weight (not copied if that is every row)."""
+    pos = w > 0
+    if bool(pos.all()):
+        return arrays
+    return tuple(a[pos] for a in arrays)
 
 
 def start_intercept(model: ScalarModel, m: StartMoments) -> float | None:
@@ -1231,7 +1240,8 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
                 pear = model.pearson(model.y, mu, eta_fit, nrow)
                 chi2 = float(np.sum(np.where(pos, w * pear, 0.0)))
                 dispersion = chi2 / df_resid_ if df_resid_ > 0 else math.nan
-        loglik = model.loglik(model.y[pos], eta_fit[pos], w[pos], nrow[pos], dev)
+        yp, ep, wp, np_ = _positive(w, model.y, eta_fit, w, nrow)
+        loglik = model.loglik(yp, ep, wp, np_, dev)
         k_params = rank + (1 if model.has_dispersion else 0)
     if cov_type == "model":
         cov_theta = cov_theta * dispersion
@@ -1312,9 +1322,8 @@ def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
                 pbar = (w @ y) / (w @ model.total)
                 return float(np.sum(w * model.unit_deviance(np.broadcast_to(pbar, y.shape))))
             nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
-            pos = w > 0
-            rate = float(np.sum(w[pos] * y[pos]) / np.sum(w[pos] * nrow[pos]))
-            return model.constant_deviance(y[pos], w[pos], nrow[pos], rate)
+            yp, wp, np_ = _positive(w, y, w, nrow)
+            return model.constant_deviance(yp, wp, np_, float((wp @ yp) / (wp @ np_)))
     if has_intercept and isinstance(model, ScalarModel):
         # a log link solves the intercept's score equation with the offset in closed form
         moments = start_moments(model, full.w, full.off)
