@@ -6,11 +6,14 @@ an in-memory problem of :mod:`expfam._glm` on the worker that holds it, and ever
 the solver needs is the in-memory code's sum over that chunk, merged with the other
 chunks' by addition in a balanced tree. The client sees only ``q x q`` matrices:
 
-1. **Setup pass**: the input checks, the normal equations of the starting point,
-   counts and totals for the inference, and a random sample of about
-   ``2 max(1000, 20 q)`` rows (seeded, so the same on every run) for the rank check
-   and the existence program.
-2. **Newton**: :func:`expfam._glm.newton` unchanged; each call of
+1. **Setup pass**: the input checks, the moments of the start's intercept (or, with
+   no intercept, the normal equations of R's start), counts and totals for the
+   inference, a random sample of about ``2 max(1000, 20 q)`` rows (seeded, so the
+   same on every run) for the rank check and the existence program, and for large
+   Bernoulli, Binomial and Poisson data every k-th row (by global index, the rows
+   the in-memory start is refined on, :func:`expfam._glm.substart_stride`).
+2. **Newton**: the in-memory start, refined on the client on those rows; then
+   :func:`expfam._glm.newton` unchanged; each call of
    :func:`expfam._glm.solver_pass` (the objective, :math:`X^\top r` and :math:`X^\top W X`
    at one point) is one :func:`dask.compute` over the chunks. A step that the line
    search must shorten costs one more value-only pass per halving, as in memory.

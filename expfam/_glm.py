@@ -8,6 +8,10 @@ gauge). Each Newton step is **one pass of sums over row blocks**: the objective,
 :math:`X^\top r` and :math:`X^\top W X` (:func:`solver_pass`), then a Cholesky solve
 (:func:`scipy.linalg.cho_factor`, an eigenvalue solve as fallback) and a backtracking
 (Armijo) line search that also keeps the iterates in the natural domain.
+
+One-parameter families start from the intercept-only fit (no pass over `X`), refined
+on large Bernoulli, Binomial and Poisson data by a fit on every k-th row; their sums
+add the intercept column themselves, so `X` is read in place, never copied.
 """
 
 from __future__ import annotations
