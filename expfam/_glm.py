@@ -636,8 +636,8 @@ def start_moments(model: ScalarModel, w: F64, off: F64) -> StartMoments:
     """Return the :class:`StartMoments` of the rows (one pass over the vectors, not `X`)."""
     nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
     wp, yp, op, nrow = _positive(w, w, model.y, off, nrow)
-    shifted = bool(np.any(off))
-    a, b = model.offset_moments(yp, wp, nrow, op) if shifted else (0.0, 0.0)
+    # every row's share, offset or not: chunks of rows add up to all of them
+    a, b = model.offset_moments(yp, wp, nrow, op)
     return StartMoments(
         float(np.sum(wp)),
         float(wp @ yp),
@@ -646,7 +646,7 @@ def start_moments(model: ScalarModel, w: F64, off: F64) -> StartMoments:
         a,
         b,
         float(np.max(op, initial=-math.inf)),
-        shifted,
+        bool(np.any(off)),
     )
 
 

@@ -231,6 +231,18 @@ def test_each_newton_step_reads_the_data_once(monkeypatch: pytest.MonkeyPatch) -
     assert computes["n"] == len(memory) + 2
 
 
+def test_offset_zero_on_some_chunks() -> None:
+    # the moments of the start and of the null deviance add over chunks whose offsets
+    # are all 0 as over the others (log links: the intercept-only fit in closed form)
+    rng = np.random.default_rng(9)
+    for family, link in ((Poisson, "canonical"), (Gamma, "log"), (Exponential, "log")):
+        X, y, fixed = _data(family, link, rng, 300, 2)
+        off = np.where(np.arange(300) < 150, 0.0, rng.normal(scale=0.3, size=300))
+        ref = expfam.glm(family, X, y, offset=off, link=link, **fixed)
+        got = expfam.glm(family, da.from_array(X, chunks=(100, 2)), y, offset=off, link=link)
+        assert_same_glm(got, ref)
+
+
 def test_the_start_subsample_is_the_in_memory_one(monkeypatch: pytest.MonkeyPatch) -> None:
     # 170 000 rows: the start is refined on every 17th row (global index), gathered in
     # the setup pass; then the same passes over all rows as in memory, and no other
