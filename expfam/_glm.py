@@ -279,6 +279,8 @@ def _block_rows(q: int) -> int:
 
 def _weight_kind(w: F64) -> int:
     """Return 2 if every weight is 1, 1 if every weight is positive, else 0."""
+    if w.size == 0:  # a chunk without rows
+        return 2
     lo = float(w.min())
     if lo == 1 and float(w.max()) == 1:
         return 2

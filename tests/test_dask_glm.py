@@ -243,6 +243,15 @@ def test_offset_zero_on_some_chunks() -> None:
         assert_same_glm(got, ref)
 
 
+def test_empty_chunks() -> None:
+    rng = np.random.default_rng(10)
+    X, y, _ = _data(Poisson, "canonical", rng, 100, 2)
+    w = np.linspace(0.5, 1.5, 100)
+    ref = expfam.glm(Poisson, X, y, weights=w)
+    got = expfam.glm(Poisson, da.from_array(X, chunks=((0, 50, 0, 50), (2,))), y, weights=w)
+    assert_same_glm(got, ref)
+
+
 def test_the_start_subsample_is_the_in_memory_one(monkeypatch: pytest.MonkeyPatch) -> None:
     # 170 000 rows: the start is refined on every 17th row (global index), gathered in
     # the setup pass; then the same passes over all rows as in memory, and no other
