@@ -50,6 +50,7 @@ from _host import cpu_model  # benchmarks/_host.py, beside this script
 from scipy import special
 
 import expfam
+import expfam._glm as glm_core
 
 GAP = 1e-10
 
@@ -93,6 +94,36 @@ def report(title: str, best: dict[str, Any], nll: Callable[[Any], float]) -> Non
         gap = (vals[name] - ref) / abs(ref)
         flag = "" if gap <= GAP else "  > 1e-10: not the same answer"
         print(f"{name:<34} {t:>9.2f} {t / t_exp:>9.2f} {gap:>14.2e}{flag}")
+
+
+def report_passes(fit: Callable[[], Any], n: int) -> None:
+    """Run `fit` once more (untimed), counting the solver's passes over the rows.
+
+    A pass is one call of the sums over all `n` rows (a Newton step with the Hessian,
+    or a value-only step of the line search); the fit of the start on a subsample of
+    rows is counted apart, in passes' worth of rows.
+    """
+    inner = glm_core.sums
+    orders: list[int] = []
+    sub_rows = 0
+
+    def counted(prob: Any, theta: Any, order: int) -> Any:
+        nonlocal sub_rows
+        if prob.X.shape[0] == n:
+            orders.append(order)
+        else:
+            sub_rows += prob.X.shape[0]
+        return inner(prob, theta, order)
+
+    setattr(glm_core, "sums", counted)  # noqa: B010 - a module attribute, patched here
+    try:
+        fit()
+    finally:
+        setattr(glm_core, "sums", inner)  # noqa: B010
+    print(
+        f"expfam: {len(orders)} passes over all rows ({orders.count(0)} value-only), "
+        f"plus {sub_rows / n:.2f} passes' worth of rows for the start's subsample fit"
+    )
 
 
 # ---------------------------------------------------------------------------------- softmax
@@ -200,6 +231,7 @@ def poisson_problem(scale: float, repeat: int) -> None:
         run_round(contenders, repeat),
         nll,
     )
+    report_passes(contenders["expfam"], n)
 
 
 # ---------------------------------------------------------------------------------- logistic
@@ -245,6 +277,7 @@ def logistic_problem(scale: float, repeat: int) -> None:
         "glum": gl,
     }
     report(f"logistic regression, n = {n}, 20 columns", run_round(contenders, repeat), nll)
+    report_passes(contenders["expfam"], n)
 
 
 def main() -> None:

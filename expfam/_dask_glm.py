@@ -6,11 +6,14 @@ an in-memory problem of :mod:`expfam._glm` on the worker that holds it, and ever
 the solver needs is the in-memory code's sum over that chunk, merged with the other
 chunks' by addition in a balanced tree. The client sees only ``q x q`` matrices:
 
-1. **Setup pass**: the input checks, the normal equations of the starting point,
-   counts and totals for the inference, and a random sample of about
-   ``2 max(1000, 20 q)`` rows (seeded, so the same on every run) for the rank check
-   and the existence program.
-2. **Newton**: :func:`expfam._glm.newton` unchanged; each call of
+1. **Setup pass**: the input checks, the moments of the start's intercept (or, with
+   no intercept, the normal equations of R's start), counts and totals for the
+   inference, a random sample of about ``2 max(1000, 20 q)`` rows (seeded, so the
+   same on every run) for the rank check and the existence program, and for large
+   Bernoulli, Binomial and Poisson data every k-th row (by global index, the rows
+   the in-memory start is refined on, :func:`expfam._glm.substart_stride`).
+2. **Newton**: the in-memory start, refined on the client on those rows; then
+   :func:`expfam._glm.newton` unchanged; each call of
    :func:`expfam._glm.solver_pass` (the objective, :math:`X^\top r` and :math:`X^\top W X`
    at one point) is one :func:`dask.compute` over the chunks. A step that the line
    search must shorten costs one more value-only pass per halving, as in memory.
@@ -65,9 +68,12 @@ from expfam._glm import (
     LBFGS_MIN,
     SUBSET_MIN,
     Problem,
+    StartMoments,
     constraint_rows,
+    design_rows,
     fisher,
     glm,
+    has_ones,
     interior_certificate,
     inv_sym,
     lbfgs,
@@ -76,7 +82,11 @@ from expfam._glm import (
     raise_rank,
     solve,
     solver_pass,
+    start_intercept,
+    start_moments,
     start_sums,
+    subsample_fit,
+    substart_stride,
     sums,
 )
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
@@ -137,19 +147,22 @@ def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
 ) -> Problem:
     """Return the in-memory problem of one chunk of rows (no penalty: it is added once)."""
     m = int(np.shape(yb)[0])
-    X = _design_block(spec.intercept, xb, m)
     w = np.ones(m) if wb is None else np.asarray(wb, dtype=np.float64)
-    if isinstance(spec, _CatSpec):
+    if isinstance(spec, _CatSpec):  # the softmax passes take the column of ones in X
+        X = _design_block(spec.intercept, xb, m)
         off_c = np.zeros((m, spec.K)) if ob is None else np.asarray(ob, dtype=np.float64)
         p = X.shape[1] * (spec.K - 1)
         return Problem(X, CategoricalModel(_counts(spec, yb)), w, off_c, spec.Q, np.zeros(p))
     y = np.asarray(yb, dtype=np.float64)
+    # as in memory: the sums add the intercept of a given `X` without copying it
+    X = np.ones((m, 1)) if xb is None else np.asarray(xb, dtype=np.float64)
     off = np.zeros(m) if ob is None else np.asarray(ob, dtype=np.float64)
     fixed = dict(spec.fixed)
     if nb is not None:
         fixed["n"] = np.asarray(nb)
     model = spec.model_cls(y, fixed, m)
-    return Problem(X, model, w, off, None, np.zeros(X.shape[1]))
+    ones = xb is not None and spec.intercept
+    return Problem(X, model, w, off, None, np.zeros(X.shape[1] + ones), ones=ones)
 
 
 def _nrow(model: ScalarModel, m: int) -> F64:
@@ -173,10 +186,12 @@ class _Setup:
     off_any: bool = False  # some offset is not 0
     off_max: float = -math.inf  # over the rows of positive weight
     off_domain: bool = True  # the offset alone is in the natural domain on every row
-    G: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+    moments: StartMoments = field(default_factory=StartMoments)  # the start's intercept
+    G: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # R's start (no intercept)
     b: F64 = field(default_factory=lambda: np.zeros(0))
     any_ok: bool = False
     sample: tuple[F64, ...] = ()  # X, y, w, offset, trials of the sampled rows
+    sub: tuple[F64, ...] = ()  # the same of every stride-th row (the start's subsample)
 
     def __add__(self, other: _Setup) -> _Setup:
         errors = dict(other.errors)
@@ -191,10 +206,12 @@ class _Setup:
             self.off_any or other.off_any,
             max(self.off_max, other.off_max),
             self.off_domain and other.off_domain,
+            self.moments + other.moments,
             self.G + other.G,
             self.b + other.b,
             self.any_ok or other.any_ok,
             tuple(np.concatenate([a, c]) for a, c in zip(self.sample, other.sample, strict=True)),
+            tuple(np.concatenate([a, c]) for a, c in zip(self.sub, other.sub, strict=True)),
         )
 
 
@@ -203,7 +220,16 @@ def _first_bad(a: F64) -> float:
 
 
 def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
-    spec: _Spec, frac: float, index: int, start: int, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any
+    spec: _Spec,
+    frac: float,
+    stride: int,
+    index: int,
+    start: int,
+    xb: Any,
+    yb: Any,
+    wb: Any,
+    ob: Any,
+    nb: Any,
 ) -> _Setup:
     """Return the checks, totals, start equations and a sample of one chunk of rows."""
     prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
@@ -213,8 +239,7 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     out = _Setup()
     if not np.all(np.isfinite(X)):
         i, j = np.argwhere(~np.isfinite(X))[0]
-        col = j - (1 if spec.intercept else 0)
-        out.errors[0] = f"`X` must be finite; found {X[i, j]} at row {start + i}, column {col}"
+        out.errors[0] = f"`X` must be finite; found {X[i, j]} at row {start + i}, column {j}"
     if not np.all(np.isfinite(w)):
         out.errors[1] = f"`weights` must be finite; found {_first_bad(w)}"
     elif np.any(w < 0):
@@ -225,9 +250,10 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
         out.errors[4] = f"`y` must hold {bad} for a {spec.model_cls.family.__name__} GLM"
     if not np.all(np.isfinite(off)):
         out.errors[5] = f"`offset` must be finite; found {_first_bad(off)}"
-    q = X.shape[1]
+    q = prob.q
     out.G, out.b = np.zeros((q, q)), np.zeros(q)
     out.sample = (np.zeros((0, q)), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+    out.sub = (np.zeros((0, X.shape[1])), *out.sample[1:])
     if out.errors:
         return out
     pos = w > 0
@@ -236,13 +262,19 @@ def _chunk_setup(  # noqa: PLR0917 - the blocks of one chunk, then its place
     out.wsum = float(np.sum(w[pos]))
     out.wy = float(np.sum(w[pos] * y[pos]))
     out.wn = float(np.sum(w[pos] * nrow[pos]))
-    out.ones = bool(np.all(X[:, 0] == 1))
+    out.ones = has_ones(prob)
     out.off_any = bool(np.any(off))
     out.off_max = float(np.max(off[pos], initial=-math.inf))
     out.off_domain = bool(np.all(model.in_domain(off)))
-    out.G, out.b, out.any_ok = start_sums(prob)
+    out.moments = start_moments(model, w, off)
+    if not spec.intercept:  # R's start: without an intercept, the in-memory start
+        out.G, out.b, out.any_ok = start_sums(prob)
     sel = pos & (np.random.default_rng([17, index]).random(w.shape[0]) < frac)
-    out.sample = (X[sel], y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
+    Xs = design_rows(prob, sel)
+    out.sample = (Xs, y[sel], w[sel], off[sel], np.asarray(nrow[sel], dtype=np.float64))
+    if stride:  # the rows of global index 0 mod stride, as expfam._glm._start takes them
+        every = slice((-start) % stride, None, stride)
+        out.sub = (X[every], y[every], w[every], off[every], np.asarray(nrow[every], np.float64))
     return out
 
 
@@ -256,7 +288,7 @@ def _chunk_sums(  # noqa: PLR0917
 def _chunk_r(spec: _Spec | _CatSpec, xb: Any, yb: Any, wb: Any, ob: Any, nb: Any) -> tuple[F64]:  # noqa: PLR0917
     """Return the triangular factor of the rows of positive weight (a tall-skinny QR)."""
     prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
-    X = prob.X[prob.w > 0]
+    X = design_rows(prob, prob.w > 0)
     return (linalg.qr(X, mode="r")[0][: min(X.shape)],)
 
 
@@ -270,8 +302,9 @@ class _InferSpec:
     theta: F64
     fisher: bool
     robust: bool
-    null: str  # "rate" or "offset" are computed in the pass; others elsewhere
+    null: str  # "rate", "intercept" or "offset" are computed in the pass; others elsewhere
     rate: float
+    intercept: float  # of the intercept-only model with the offset ("intercept")
 
 
 def _chunk_infer(  # noqa: PLR0917
@@ -303,8 +336,10 @@ def _chunk_infer(  # noqa: PLR0917
             null = float(
                 np.sum(np.where(pos, w * model.unit_deviance(model.y, nrow * inf.rate, nrow), 0.0))
             )
-        elif inf.null == "offset":
-            mu0 = model.mean_n(prob.off, nrow)
+        elif inf.null in {"intercept", "offset"}:
+            mu0 = model.mean_n(
+                prob.off + (inf.intercept if inf.null == "intercept" else 0.0), nrow
+            )
             null = float(np.sum(np.where(pos, w * model.unit_deviance(model.y, mu0, nrow), 0.0)))
     H = np.zeros((q, q))
     S = np.zeros((q, q))
@@ -488,7 +523,8 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     frac = min(1.0, 2 * m / n)
 
     # ---- the setup pass: checks, totals, start, sample
-    setup: _Setup = data.reduce(_chunk_setup, _Setup.__add__, frac, index=True)
+    stride = substart_stride(result_model, n, q)
+    setup: _Setup = data.reduce(_chunk_setup, _Setup.__add__, frac, stride, index=True)
     if setup.errors:
         raise ValueError(setup.errors[min(setup.errors)])
     if setup.nobs == 0:
@@ -545,12 +581,25 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     placeholder = np.zeros((0, q))  # the rows live in the chunks: only `q` is read
     prob = Problem(placeholder, result_model, np.zeros(0), np.zeros(0), None, unknowns_pen)
     prob.sums = chunked_sums
-    gamma0 = -solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
-    if not math.isfinite(solver_pass(prob, gamma0, 0)[0]):
-        if not intercept:
-            return in_memory("no starting point found in the natural domain")
+    # the in-memory start (expfam._glm._start): with a column of ones, an intercept
+    # from the setup's moments and slopes 0; else R's start, checked by a value pass
+    b0 = start_intercept(result_model, setup.moments) if setup.ones else None
+    if b0 is not None:
         gamma0 = np.zeros(q)
-        gamma0[0] = -1.0 - setup.off_max  # every eta <= -1
+        gamma0[0] = b0
+    else:
+        gamma0 = -solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
+        if not math.isfinite(solver_pass(prob, gamma0, 0)[0]):
+            if not intercept:
+                return in_memory("no starting point found in the natural domain")
+            gamma0 = np.zeros(q)
+            gamma0[0] = -1.0 - setup.off_max  # every eta <= -1
+    if stride:  # refined on the subsample, on the client (as in memory)
+        Xr, yr, wr, offr, nr = setup.sub
+        sub_model = model_cls(yr, dict(spec_fixed) | ({"n": nr} if per_row_n else {}), yr.size)
+        pen = unknowns_pen * (float(np.sum(wr)) / setup.wsum)
+        sub = Problem(Xr, sub_model, wr, offr, None, pen, ones=X is not None and bool(intercept))
+        gamma0 = subsample_fit(sub, gamma0)
     if gamma0.size >= LBFGS_MIN:
         gamma0 = lbfgs(prob, gamma0)
     gamma, iterations, converged = newton(prob, gamma0)
@@ -564,13 +613,22 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     reuse = model_cls.canonical and cov_type == "model" and prob.last is not None
     reuse = reuse and prob.last is not None and prob.last[0] is gamma
     has_intercept = setup.ones
-    # the null deviance as in memory: the deviance itself, a closed form, a refit of the
-    # intercept with the offset (a few more passes), or the offset alone
+    # the null deviance as in memory: the deviance itself, a closed form (no offset, or
+    # a log link with one), a refit of the intercept with the offset (a few more
+    # passes), or the offset alone
     null_mode = "offset" if setup.off_domain else "nan"
+    b_null = math.nan
     if has_intercept:
         same = q == 1 and bool(np.all(unknowns_pen == 0))
         null_mode = "same" if same else ("refit" if setup.off_any else "rate")
-    inf = _InferSpec(theta, not reuse, cov_type == "robust", null_mode, setup.wy / setup.wn)
+        if null_mode == "refit" and math.isfinite(setup.moments.a):
+            # a log link: the intercept-only MLE with the offset in closed form
+            b_fit = start_intercept(result_model, setup.moments)
+            if b_fit is not None:
+                null_mode, b_null = "intercept", b_fit
+    inf = _InferSpec(
+        theta, not reuse, cov_type == "robust", null_mode, setup.wy / setup.wn, b_null
+    )
     dev, chi2, loglik, null_dev, H, S = data.reduce(_chunk_infer, _add, inf)
     if reuse:
         assert prob.last is not None  # noqa: S101 - checked above

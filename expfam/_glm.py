@@ -8,10 +8,15 @@ gauge). Each Newton step is **one pass of sums over row blocks**: the objective,
 :math:`X^\top r` and :math:`X^\top W X` (:func:`solver_pass`), then a Cholesky solve
 (:func:`scipy.linalg.cho_factor`, an eigenvalue solve as fallback) and a backtracking
 (Armijo) line search that also keeps the iterates in the natural domain.
+
+One-parameter families start from the intercept-only fit (no pass over `X`), refined
+on large Bernoulli, Binomial and Poisson data by a fit on every k-th row; their sums
+add the intercept column themselves, so `X` is read in place, never copied.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +57,11 @@ __all__ = [
 F64 = NDArray[np.float64]
 
 _BLOCK = 32768
+_CACHE_DOUBLES = 1 << 15  # entries of X per block of a scalar pass (at least 1024 rows)
+_SUB_STRIDE = 8  # one in this many rows in the subsample of the start (at least)
+_SUB_SPREAD = 1024  # the stride times the columns (a decrement of about this on all rows)
+_SUB_ENTRIES = 1 << 22  # entries of X in that subsample (at most)
+_SYRK_MIN = 32  # columns from which BLAS syrk (half the products) beats a full gemm
 _MAXITER = 100
 SUBSET_MIN = 1000  # rows of the first existence and rank checks on large data
 LBFGS_MIN = 200  # unknowns from which softmax runs truncated Newton (else L-BFGS) first
@@ -75,11 +85,15 @@ def _design(X: Any, intercept: bool) -> tuple[F64 | None, list[str]]:
     Xa = as_float_array(np.asarray(X) if hasattr(X, "columns") else X, "X")
     if Xa.ndim != 2:
         raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
-    if not np.all(np.isfinite(Xa)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.sum(Xa))  # finite only if every entry is (one read, no mask)
+    if not math.isfinite(total) and not np.all(np.isfinite(Xa)):
         i, j = np.argwhere(~np.isfinite(Xa))[0]
         raise ValueError(f"`X` must be finite; found {Xa[i, j]} at row {i}, column {j}")
     names = names_of(X, Xa.shape[1])
-    return Xa.astype(np.float64), (["intercept", *names] if intercept else names)
+    if intercept:  # the design is a new array with the column of ones: no copy here
+        return Xa.astype(np.float64, copy=False), ["intercept", *names]
+    return Xa.astype(np.float64), names
 
 
 def _vector(a: ArrayLike, name: str, n: int) -> F64:
@@ -156,10 +170,12 @@ class Problem:
     #: the raw sums of :func:`sums` computed elsewhere: a Dask problem's are sums of
     #: the same function over chunks of rows, merged in a tree (one pass per call)
     sums: Callable[[F64, int], tuple[float, F64, F64]] | None = None
+    #: the design is ``[1, X]``: `X` (a scalar family's, not copied) omits the intercept
+    ones: bool = False
 
     @property
     def q(self) -> int:
-        return int(self.X.shape[1])
+        return int(self.X.shape[1]) + self.ones
 
     @property
     def p(self) -> int:
@@ -176,7 +192,24 @@ class Problem:
 
     def eta(self, theta: F64, rows: slice = slice(None)) -> F64:
         with np.errstate(invalid="ignore"):
+            if self.ones:
+                return np.asarray(self.X[rows] @ theta[1:] + (theta[0] + self.off[rows]))
             return np.asarray(self.X[rows] @ self.coef(theta) + self.off[rows])
+
+
+def design_rows(prob: Problem, rows: Any = slice(None)) -> F64:
+    """Return the rows `rows` of the design, with the column of ones if `X` omits it."""
+    Xr = prob.X[rows]
+    if not prob.ones:
+        return np.asarray(Xr)
+    return np.hstack([np.ones((Xr.shape[0], 1)), Xr])
+
+
+def has_ones(prob: Problem) -> bool:
+    """Return True if the first column of the design is all ones (an intercept)."""
+    if prob.ones:
+        return True
+    return prob.X.shape[1] > 0 and bool(np.all(prob.X[:, 0] == 1))
 
 
 def _rows_n(model: ScalarModel, rows: slice) -> F64:
@@ -204,6 +237,8 @@ def solver_pass(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]
 
 def sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
     """Return the sums of :func:`solver_pass` over the rows of `prob`, in coefficient (B) space."""
+    if isinstance(prob.model, ScalarModel):
+        return _scalar_sums(prob, theta, order)
     X, model, w = prob.X, prob.model, prob.w
     n, q = X.shape
     K = 1 if prob.Q is None else prob.Q.shape[0]
@@ -218,39 +253,126 @@ def sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
         eta = prob.eta(theta, rows)
         pr = np.zeros(0)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if isinstance(model, CategoricalModel):
-                model.set_block(rows)
-                vals, pr = model.value_and_probs(eta)
-            else:
-                nb = _rows_n(model, rows)
-                yb = model.y[rows]
-                vals, grad, hess = model.terms(eta, yb, nb, order)
+            model.set_block(rows)
+            vals, pr = model.value_and_probs(eta)
             f += float(np.sum(np.where(wb > 0, wb * vals, 0.0)))
         if order == 0:
             if not math.isfinite(f):
                 return f, G, H
             continue
-        if isinstance(model, CategoricalModel):
-            ws = wb * model.t_block
-            r = wb[:, None] * (model.t_block[:, None] * pr - model.y_block)
-            G += Xb.T @ r
-            if order >= 2:
-                for k in range(K):
-                    Xk = Xb * (ws * pr[:, k])[:, None]
-                    H[k::K, k::K] += Xb.T @ Xk
-                Z = (Xb[:, :, None] * (np.sqrt(ws)[:, None] * pr)[:, None, :]).reshape(-1, q * K)
-                U = _syrk(Z, U, -1.0)
-        else:
-            with np.errstate(over="ignore", invalid="ignore"):
-                r = wb * grad
-            G[:, 0] += Xb.T @ r
-            if order >= 2:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    h = wb * hess
-                U = _syrk(Xb * np.sqrt(h)[:, None], U, 1.0)
+        ws = wb * model.t_block
+        r = wb[:, None] * (model.t_block[:, None] * pr - model.y_block)
+        G += Xb.T @ r
+        if order >= 2:
+            for k in range(K):
+                Xk = Xb * (ws * pr[:, k])[:, None]
+                H[k::K, k::K] += Xb.T @ Xk
+            Z = (Xb[:, :, None] * (np.sqrt(ws)[:, None] * pr)[:, None, :]).reshape(-1, q * K)
+            U = _syrk(Z, U, -1.0)
     if order >= 2:
         H += U + np.triu(U, 1).T
     return f, G, H
+
+
+def _block_rows(q: int) -> int:
+    """Rows per block of a scalar pass: a block of `X` and its scaled copy stay in cache."""
+    return max(1024, min(8192, _CACHE_DOUBLES // q))
+
+
+def _weight_kind(w: F64) -> int:
+    """Return 2 if every weight is 1, 1 if every weight is positive, else 0."""
+    if w.size == 0:  # a chunk without rows
+        return 2
+    lo = float(w.min())
+    if lo == 1 and float(w.max()) == 1:
+        return 2
+    return 1 if lo > 0 else 0
+
+
+def _weigh(kind: int, wb: F64, terms: F64) -> F64:
+    """Return ``wb * terms`` by the weight kind, 0 on rows of weight 0 (whatever the term)."""
+    if kind == 2:
+        return terms
+    if kind == 1:
+        return wb * terms
+    return np.where(wb > 0, wb * terms, 0.0)
+
+
+def _add_hessian(Xb: F64, hess: F64, H: F64, Zb: F64) -> F64:
+    """Return ``H + Xb^T diag(hess) Xb`` on the upper triangle (at least)."""
+    if Xb.shape[1] >= _SYRK_MIN:  # syrk: half the products of a gemm, faster from here
+        np.multiply(Xb, np.sqrt(hess)[:, None], out=Zb)
+        return _syrk(Zb, H, 1.0)
+    np.multiply(Xb, hess[:, None], out=Zb)
+    H += Xb.T @ Zb
+    return H
+
+
+def _scalar_sums(prob: Problem, theta: F64, order: int) -> tuple[float, F64, F64]:
+    """Return the sums of a one-parameter family, reading each block of `X` once per pass.
+
+    Per block of rows (sized to stay in cache from the linear predictor to the
+    Hessian): ``eta = X_b theta + o_b``, the family's value, gradient and Hessian
+    weights from one set of transcendental functions, then ``X_b^T r`` and
+    ``X_b^T diag(h) X_b`` (its upper triangle). Weights enter only where they are not
+    all 1; rows of weight 0 are masked only where there are some. An intercept that
+    `X` omits (``prob.ones``) adds ``sum r``, ``sum h`` and ``X_b^T h``.
+    """
+    X, w, off = prob.X, prob.w, prob.off
+    model = prob.model
+    assert isinstance(model, ScalarModel)  # noqa: S101 - the scalar branch
+    n, p = X.shape
+    k = int(prob.ones)
+    kind = _weight_kind(w)
+    shifted = bool(np.any(off))
+    slopes = theta[k:]
+    f, r0, h0 = 0.0, 0.0, 0.0
+    g = np.zeros(p)
+    hx = np.zeros(p)
+    Hx = np.zeros((p, p))
+    step = _block_rows(max(p, 1))
+    eta_buf = np.empty(min(step, n))
+    Z_buf = np.empty((min(step, n), p) if order >= 2 else (0, p))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            Xb, wb = X[start:stop], w[start:stop]
+            eta = eta_buf[: stop - start]
+            np.dot(Xb, slopes, out=eta)
+            if shifted:
+                eta += off[start:stop]
+            if k:
+                eta += theta[0]
+            nb = model.n[start:stop] if model.n.size > 1 else model.n
+            vals, grad, hess = model.terms(eta, model.y[start:stop], nb, order)
+            f += float(_weigh(kind, wb, vals).sum())
+            if order == 0:
+                if not math.isfinite(f):
+                    return f, np.zeros((p + k, 1)), np.zeros((0, 0))
+                continue
+            r = _weigh(kind, wb, grad)
+            g += Xb.T @ r
+            if order >= 2:
+                h = _weigh(kind, wb, hess)
+                Hx = _add_hessian(Xb, h, Hx, Z_buf[: stop - start])
+                if k:
+                    hx += Xb.T @ h
+                    h0 += float(h.sum())
+            if k:
+                r0 += float(r.sum())
+    G = np.concatenate([[r0], g] if k else [g])[:, None]
+    return f, G, (_assemble(Hx, hx, h0, k) if order >= 2 else np.zeros((0, 0)))
+
+
+def _assemble(Hx: F64, hx: F64, h0: float, k: int) -> F64:
+    """Return the symmetric Hessian from the upper triangle of `X`'s block and the intercept's."""
+    p = Hx.shape[0]
+    H = np.empty((p + k, p + k))
+    H[k:, k:] = np.triu(Hx) + np.triu(Hx, 1).T
+    if k:
+        H[0, 0] = h0
+        H[0, 1:] = H[1:, 0] = hx
+    return H
 
 
 def _syrk(A: F64, C: F64, alpha: float) -> F64:
@@ -298,11 +420,12 @@ def fisher(prob: Problem, theta: F64, robust: bool) -> tuple[F64, F64 | None]:
             U = (X[rows][:, :, None] * (r @ prob.Q)[:, None, :]).reshape(-1, prob.p)
             S += U.T @ U
         return H, S
+    q = prob.q
     H = np.zeros((q, q))
     S = np.zeros((q, q)) if robust else None
     for start in range(0, n, _BLOCK):
         rows = slice(start, start + _BLOCK)
-        Xb, wb = X[rows], w[rows]
+        Xb, wb = design_rows(prob, rows), w[rows]
         eta = prob.eta(theta, rows)
         nb = _rows_n(model, rows)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -363,7 +486,17 @@ def inv_sym(H: F64) -> F64:
 def newton(  # noqa: C901 - one Newton loop, read top-down
     prob: Problem, gamma: F64, maxiter: int = _MAXITER
 ) -> tuple[F64, int, bool]:
-    """Minimise the objective over gamma; return (gamma, Hessian passes, converged)."""
+    """Minimise the objective over gamma; return (gamma, Hessian passes, converged).
+
+    Stopping: once the Newton decrement ``dec = g^T H^{-1} g`` (twice the predicted
+    decrease) is below ``1e-12 |f|``, full steps are taken while it shrinks, until it
+    is below ``1e-30 |f|`` (the error squared below rounding). The last step needs
+    no pass of its own when the decrements already prove it: after a full step from
+    a decrement ``d0`` to ``d``, quadratic convergence predicts ``d (d / d0)^2`` for
+    the next one; if that is below ``1e-30 |f|`` and ``d <= 1e-20 |f|`` (the step
+    moves the linear predictor by about ``1e-10``, so the Hessian at its start is
+    the Hessian at its end to that precision), the step is taken and the loop ends.
+    """
 
     def full(gm: F64) -> tuple[float, F64, F64]:
         f, g, H = solver_pass(prob, prob.theta(gm), 2)
@@ -379,6 +512,7 @@ def newton(  # noqa: C901 - one Newton loop, read top-down
         raise ConvergenceError("the starting point is outside the natural domain", f=f)
     polish = 0
     last = math.inf
+    before = math.inf  # the decrement before the full Newton step that led here
     for it in range(1, maxiter + 1):
         step = solve(H, g)
         dec = float(-g @ step)
@@ -389,8 +523,12 @@ def newton(  # noqa: C901 - one Newton loop, read top-down
             # done when the error is squared below rounding, or rounding stops it
             if dec <= 1e-30 * scale or dec >= last or polish >= 2:
                 return gamma, it, True
+            if dec <= 1e-20 * scale and dec * (dec / before) ** 2 <= 1e-30 * scale:
+                gamma = gamma + step  # proven by the decrements: no pass to confirm it
+                prob.last = (gamma, H)
+                return gamma, it, True
             polish += 1
-            last = dec
+            last = before = dec
             gamma = gamma + step
             f, g, H = full(gamma)
             continue
@@ -401,7 +539,9 @@ def newton(  # noqa: C901 - one Newton loop, read top-down
         last = math.inf
         if f_new <= f - 1e-4 * dec:
             gamma, f, g, H = trial, f_new, g_new, H_new
+            before = dec
             continue
+        before = math.inf
         t = 0.5
         while True:
             f_new = solver_pass(prob, prob.theta(gamma + t * step), 0)[0]
@@ -467,18 +607,173 @@ def start_sums(prob: Problem) -> tuple[F64, F64, bool]:
     for start in range(0, prob.X.shape[0], _BLOCK):
         rows = slice(start, start + _BLOCK)
         wb = np.where(ok[rows], prob.w[rows] * h[rows], 0.0)
-        Xb = prob.X[rows]
+        Xb = design_rows(prob, rows)
         G += Xb.T @ (Xb * wb[:, None])
         b += Xb.T @ np.where(ok[rows], wb * z[rows], 0.0)
     return G, b, bool(ok.any())
 
 
+@dataclass(frozen=True)
+class StartMoments:
+    """Weighted sums over the rows of positive weight that fix the start's intercept.
+
+    Sums over disjoint rows add (``+``), so chunks of rows give the same start.
+    """
+
+    wsum: float = 0.0  # sum w
+    wy: float = 0.0  # sum w y
+    wn: float = 0.0  # sum w n (n the trials; 1 but for Binomial)
+    wo: float = 0.0  # sum w o (o the offset)
+    a: float = 0.0  # the family's offset moments (log links, else nan)
+    b: float = 0.0
+    off_max: float = -math.inf
+    shifted: bool = False  # some offset is not 0
+
+    def __add__(self, other: StartMoments) -> StartMoments:
+        return StartMoments(
+            self.wsum + other.wsum,
+            self.wy + other.wy,
+            self.wn + other.wn,
+            self.wo + other.wo,
+            self.a + other.a,
+            self.b + other.b,
+            max(self.off_max, other.off_max),
+            self.shifted or other.shifted,
+        )
+
+
+def start_moments(model: ScalarModel, w: F64, off: F64) -> StartMoments:
+    """Return the :class:`StartMoments` of the rows (one pass over the vectors, not `X`)."""
+    nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+    wp, yp, op, nrow = _positive(w, w, model.y, off, nrow)
+    # every row's share, offset or not: chunks of rows add up to all of them
+    a, b = model.offset_moments(yp, wp, nrow, op)
+    return StartMoments(
+        float(np.sum(wp)),
+        float(wp @ yp),
+        float(wp @ nrow),
+        float(wp @ op),
+        a,
+        b,
+        float(np.max(op, initial=-math.inf)),
+        bool(np.any(off)),
+    )
+
+
+def _positive(w: F64, *arrays: F64) -> tuple[F64, ...]:
+    """Return `arrays` on the rows of positive weight (not copied if that is every row)."""
+    pos = w > 0
+    if bool(pos.all()):
+        return arrays
+    return tuple(a[pos] for a in arrays)
+
+
+def start_intercept(model: ScalarModel, m: StartMoments) -> float | None:
+    """Return the intercept of the start (all slopes 0), or None if there is none.
+
+    Without an offset it is the intercept-only MLE, the link of the weighted mean
+    response; with an offset, for a log link, the intercept-only MLE in closed form
+    (:meth:`~expfam._glm_families.ScalarModel.offset_moments`), else the link of the
+    mean minus the mean offset, moved below ``-max(offset)`` where the domain is
+    ``eta < 0``. The first Newton step from there is a weighted least-squares fit
+    with constant weights, as R's first IRLS step.
+    """
+    if not m.wn > 0:
+        return None
+    with np.errstate(all="ignore"):
+        mean = m.wy / m.wn
+        if not m.shifted:
+            b0 = model.link(mean)
+        elif math.isfinite(m.a) and math.isfinite(m.b):
+            b0 = math.log(m.a / m.b) if m.a > 0 and m.b > 0 else -math.inf
+        else:
+            b0 = model.link(mean) - m.wo / m.wsum
+            if model.negative_domain and b0 + m.off_max >= 0:
+                b0 = model.link(mean) - m.off_max
+    if not math.isfinite(b0):
+        return None
+    return float(b0)
+
+
 def _start(prob: Problem) -> F64:
-    """Return a starting gamma in the natural domain: least squares on the linked response."""
+    """Return a starting gamma: :func:`_start_point`, refined on a subsample of rows."""
+    gamma = _start_point(prob)
+    model = prob.model
+    n = prob.X.shape[0]
+    stride = substart_stride(model, n, prob.q) if prob.V is None else 0
+    if stride == 0:
+        return gamma
+    assert isinstance(model, ScalarModel)  # noqa: S101 - substart_stride says so
+    rows = slice(0, n, stride)
+    sub_model = copy.copy(model)
+    sub_model.y = model.y[rows]
+    sub_model.n = model.n[rows] if model.n.size > 1 else model.n
+    w = prob.w[rows]
+    pen = prob.pen * (float(np.sum(w)) / float(np.sum(prob.w)))
+    sub = Problem(np.ascontiguousarray(prob.X[rows]), sub_model, w, prob.off[rows], None, pen)
+    sub.ones = prob.ones
+    return subsample_fit(sub, gamma)
+
+
+def substart_stride(model: ScalarModel | CategoricalModel, n: int, q: int) -> int:
+    """Return the stride of the rows of the start's subsample (every k-th row), 0: none.
+
+    Only for Bernoulli, Binomial and Poisson (whose natural domain is all of R: every
+    coefficient vector is a start). One in ``k = 1024 / q`` rows: the decrement on all
+    rows at the subsample's fit is then about ``q k = 1024``, from which Newton needs
+    about four passes. ``k`` is at least 8 (else the subsample costs more than it
+    saves), at least what keeps the subsample below ``2**22`` entries of `X` (a Dask
+    sample is gathered on the client), and at most what leaves it
+    ``max(10 000, 100 q)`` rows; 0 if these conflict.
+    """
+    if not (isinstance(model, ScalarModel) and model.discrete and not model.negative_domain):
+        return 0
+    most = n // max(10 * SUBSET_MIN, 100 * q)
+    stride = min(max(_SUB_SPREAD // q, -(-n * q // _SUB_ENTRIES)), most)
+    return stride if stride >= _SUB_STRIDE and -(-n * q // stride) <= _SUB_ENTRIES else 0
+
+
+def subsample_fit(sub: Problem, gamma: F64) -> F64:
+    """Return the MLE on the subsample `sub` from `gamma`, or `gamma` where it is no help.
+
+    On a subsample of ``m`` of the ``n`` rows the MLE is within sampling error of the
+    full one, a Newton decrement of about ``q n / m`` on all rows instead of one of
+    order ``n``: two fewer passes over all rows, for a few over ``m / n`` of them. A
+    subsample may be separated where all rows are not; its fit then runs off along
+    the separating direction, where the curvature vanishes. Such a fit (some diagonal
+    entry of the Hessian below 1/100 of its value at `gamma`), or one that does not
+    converge in 30 steps, is not used.
+    """
+    try:
+        H0 = solver_pass(sub, gamma, 2)[2]
+        fit, _, converged = newton(sub, gamma, maxiter=30)
+    except ConvergenceError:
+        return gamma
+    if not converged or sub.last is None or not np.all(np.isfinite(fit)):
+        return gamma
+    if np.any(np.diag(sub.last[1]) < 1e-2 * np.diag(H0)):
+        return gamma
+    return fit
+
+
+def _start_point(prob: Problem) -> F64:
+    """Return a starting gamma in the natural domain.
+
+    With an intercept column (and no limit model): the intercept of
+    :func:`start_intercept` and slopes 0, no pass over `X`. Otherwise R's start, a
+    least-squares fit of the linked response (:func:`start_sums`, one pass), and if
+    that is outside the natural domain a linear program for every ``eta <= -1``.
+    """
     model = prob.model
     p = prob.p if prob.V is None else prob.V.shape[1]
     if isinstance(model, CategoricalModel):
         return np.zeros(p)
+    if prob.V is None and has_ones(prob):
+        b0 = start_intercept(model, start_moments(model, prob.w, prob.off))
+        if b0 is not None:
+            gamma = np.zeros(p)
+            gamma[0] = b0
+            return gamma
     pos = prob.w > 0
     G, b, any_ok = start_sums(prob)
     theta = -solve(G, -b) if any_ok else np.zeros(prob.p)
@@ -487,7 +782,7 @@ def _start(prob: Problem) -> F64:
     if math.isfinite(solver_pass(prob, prob.theta(gamma), 0)[0]):
         return gamma
     # the domain is eta < 0: find coefficients with every eta <= -1 by a linear program
-    Xp = prob.X[pos] if prob.V is None else prob.X[pos] @ prob.V
+    Xp = design_rows(prob, pos) if prob.V is None else design_rows(prob, pos) @ prob.V
     res = optimize.linprog(
         c=np.zeros(Xp.shape[1]),
         A_ub=Xp,
@@ -516,7 +811,7 @@ def constraint_rows(
     from scipy import sparse  # noqa: PLC0415 - only the existence program needs it
 
     model = prob.model
-    Xu = prob.X[np.ix_(pos, np.flatnonzero(unpen))]
+    Xu = design_rows(prob, pos)[:, unpen]
     if isinstance(model, ScalarModel):
         side = model.boundary(
             model.y[pos], _rows_n(model, slice(None))[pos] if model.n.size > 1 else model.n
@@ -639,7 +934,7 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
             sub = np.sort(rng.choice(pos, size=m, replace=False))
             # a subset proves existence only if its design has full column rank (a
             # direction it leaves free may recede on the other rows)
-            if null_space_rows(prob.X[sub][:, unpen], unknowns).shape[1] == 0:
+            if null_space_rows(design_rows(prob, sub)[:, unpen], unknowns).shape[1] == 0:
                 Z, side, _ = constraint_rows(prob, unpen, sub)
                 if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
                     return None
@@ -679,19 +974,20 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
 
 
 # ---------------------------------------------------------------------------------- glm
-def _check_rank(X: F64, w: F64, names: list[str]) -> None:
-    """Raise naming the dependent columns if `X` (rows of positive weight) is rank deficient.
+def _check_rank(prob: Problem, names: list[str]) -> None:
+    """Raise naming the dependent columns if the design (rows of weight > 0) is rank deficient.
 
     Adding rows never lowers the rank: a random subset of rows of full numerical rank
     settles it; only a deficient subset sends the check to all rows.
     """
-    pos = np.flatnonzero(w > 0)
-    m = max(SUBSET_MIN, 20 * X.shape[1])
+    pos = np.flatnonzero(prob.w > 0)
+    q = prob.q
+    m = max(SUBSET_MIN, 20 * q)
     if pos.size > 2 * m:
         sub = np.sort(np.random.default_rng(1).choice(pos, size=m, replace=False))
-        if null_space_rows(X[sub], X.shape[1]).shape[1] == 0:
+        if null_space_rows(design_rows(prob, sub), q).shape[1] == 0:
             return
-    raise_rank(null_space_rows(X[pos], X.shape[1]), names)
+    raise_rank(null_space_rows(design_rows(prob, pos), q), names)
 
 
 def raise_rank(null: F64, names: list[str]) -> None:
@@ -853,7 +1149,13 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         raise ValueError(f"`y` must have {n} rows, like `X`; got shape {np.shape(y)}")
     if n == 0:
         raise ValueError("`y` must hold at least one observation")
-    Xd = np.ones((n, 1)) if Xd is None else (np.hstack([np.ones((n, 1)), Xd]) if intercept else Xd)
+    # a scalar family's sums add the intercept themselves: its X is not copied
+    fold = Xd is not None and intercept and model_cls is not None
+    Xd = (
+        np.ones((n, 1))
+        if Xd is None
+        else (np.hstack([np.ones((n, 1)), Xd]) if intercept and not fold else Xd)
+    )
     w = np.ones(n) if weights is None else _vector(weights, "weights", n)
     if np.any(w < 0):
         raise ValueError(f"`weights` must be non-negative; found {w[w < 0][0]}")
@@ -881,13 +1183,13 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
         Q = None
         off = np.zeros(n) if offset is None else _vector(offset, "offset", n)
     m = 1 if Q is None else Q.shape[1]
-    q = Xd.shape[1]
+    q = Xd.shape[1] + fold
     pen_coef = np.full(q, l2f)
     if intercept:
         pen_coef[0] = 0.0
-    prob = Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m))
+    prob = Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m), ones=fold)
     if l2f == 0:
-        _check_rank(Xd, w, names)
+        _check_rank(prob, names)
     limit = None
     if model.discrete:
         limit = _existence(prob, pen_coef == 0)
@@ -935,10 +1237,10 @@ def _limit_problem(prob: Problem, limit: LimitInfo) -> Problem:
         off = np.where(limit.cells, -np.inf, prob.off)
         return Problem(prob.X, prob.model, prob.w, off, prob.Q, prob.pen, V)
     w = np.where(limit.rows, 0.0, prob.w)
-    return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V)
+    return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V, ones=prob.ones)
 
 
-def _result(  # noqa: PLR0917 - private, called once, read top-down
+def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
     full: Problem,
     prob: Problem,
     gamma: F64,
@@ -992,7 +1294,8 @@ def _result(  # noqa: PLR0917 - private, called once, read top-down
                 pear = model.pearson(model.y, mu, eta_fit, nrow)
                 chi2 = float(np.sum(np.where(pos, w * pear, 0.0)))
                 dispersion = chi2 / df_resid_ if df_resid_ > 0 else math.nan
-        loglik = model.loglik(model.y[pos], eta_fit[pos], w[pos], nrow[pos], dev)
+        yp, ep, wp, np_ = _positive(w, model.y, eta_fit, w, nrow)
+        loglik = model.loglik(yp, ep, wp, np_, dev)
         k_params = rank + (1 if model.has_dispersion else 0)
     coef = full.coef(theta)
     factor = dispersion if cov_type == "model" else 1.0
@@ -1012,7 +1315,8 @@ def _result(  # noqa: PLR0917 - private, called once, read top-down
         )
     else:
         recession = limit.null.T.copy() if limit is not None else np.zeros((0, *coef.shape))
-    null_dev = _null_deviance(full, model, fixed, family, link, dev)
+    ones = has_ones(full)
+    null_dev = _null_deviance(full, model, fixed, family, link, dev, ones)
     return GLMResult(
         family=family,
         link=link,
@@ -1035,7 +1339,7 @@ def _result(  # noqa: PLR0917 - private, called once, read top-down
         t_dist=not isinstance(model, CategoricalModel) and model.has_dispersion,
         limit=limit,
         model=model,
-        intercept=names[0] == "intercept" and bool(np.all(full.X[:, 0] == 1)),
+        intercept=names[0] == "intercept" and ones,
         fitted_eta=eta_fit,
         fitted_offset=full.off,
         fitted_X=full.X,
@@ -1061,9 +1365,9 @@ def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
     family: Any,
     link: str,
     dev: float,
+    has_intercept: bool,
 ) -> float:
     """Deviance of the intercept-only model (with the offset), as R's null.deviance."""
-    has_intercept = bool(np.all(full.X[:, 0] == 1))
     if has_intercept and full.q == 1 and np.all(full.pen == 0):
         return dev
     y = model.y
@@ -1077,10 +1381,18 @@ def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
                 ll0 = np.where(totals > 0, totals * np.log(totals / totals.sum()), 0.0)
                 return float(2 * (model.saturated(w) - ll0.sum()))
             nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+            yp, wp, np_ = _positive(w, y, w, nrow)
+            return model.constant_deviance(yp, wp, np_, float((wp @ yp) / (wp @ np_)))
+    if has_intercept and isinstance(model, ScalarModel):
+        # a log link solves the intercept's score equation with the offset in closed form
+        moments = start_moments(model, full.w, full.off)
+        b0 = start_intercept(model, moments)
+        if b0 is not None and math.isfinite(moments.a):
             pos = w > 0
-            rate = float(np.sum(w[pos] * y[pos]) / np.sum(w[pos] * nrow[pos]))
-            mu = nrow * rate
-            return float(np.sum(np.where(pos, w * model.unit_deviance(y, mu, nrow), 0.0)))
+            nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
+            with np.errstate(all="ignore"):
+                mu = model.mean_n(b0 + full.off, nrow)
+                return float(np.sum(np.where(pos, w * model.unit_deviance(y, mu, nrow), 0.0)))
     if has_intercept:
         res0 = glm(
             family,

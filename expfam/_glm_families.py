@@ -15,6 +15,7 @@ The test suite checks every closed form here against the families' public
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -133,10 +134,28 @@ class ScalarModel:
         """Return a starting linear predictor per row (in the domain)."""
         raise NotImplementedError
 
+    def link(self, m: float) -> float:
+        """Return the linear predictor whose mean (per trial) is `m` (the link function)."""
+        raise NotImplementedError
+
+    def offset_moments(self, y: F64, w: F64, n: F64, off: F64) -> tuple[float, float]:
+        """Return sums ``(a, b)``: ``log(a / b)`` is the intercept-only MLE given `off`.
+
+        Only for a log link (the score equation of the intercept is then solved in
+        closed form); ``(nan, nan)`` otherwise. `w` > 0 on every row given.
+        """
+        del y, w, n, off
+        return math.nan, math.nan
+
     # -------------------------------------------------------------- goodness of fit
     def unit_deviance(self, y: F64, mu: F64, n: F64) -> F64:
         """Return the unit deviance 2 (log p(y | saturated) - log p(y | mu)) per dispersion."""
         raise NotImplementedError
+
+    def constant_deviance(self, y: F64, w: F64, n: F64, rate: float) -> float:
+        """Return the deviance of the mean ``n rate`` on every row (weights `w` > 0)."""
+        with np.errstate(all="ignore"):
+            return float(np.sum(w * self.unit_deviance(y, n * rate, n)))
 
     def pearson(self, y: F64, mu: F64, eta: F64, n: F64) -> F64:
         """Squared Pearson residual per row, (y - mu)^2 / V(mu)."""
@@ -168,9 +187,21 @@ class ScalarModel:
         del n, dispersion
         return self.family.from_natural_params(eta[..., None])
 
+    def saturated(self, y: F64, w: F64, n: F64) -> float | None:
+        """Log-likelihood of the saturated model (every mean at its response), if closed.
+
+        Then the log-likelihood is this minus half the deviance (whose unit terms are
+        twice the saturated minus the fitted log-likelihood of each row); None: the
+        log-likelihood is summed from the fitted distributions' ``log_prob``.
+        """
+        del y, w, n
+        return None
+
     def loglik(self, y: F64, eta: F64, w: F64, n: F64, deviance: float) -> float:
-        """Log-likelihood as R's ``logLik`` computes it."""
-        del deviance
+        """Log-likelihood as R's ``logLik`` computes it (rows of positive weight given)."""
+        sat = self.saturated(y, w, n)
+        if sat is not None:
+            return sat - deviance / 2
         dist = self.distribution(eta, n, 1.0)
         lp = dist.log_prob(y)
         return float(np.sum(np.where(w > 0, w * lp, 0.0)))
@@ -196,21 +227,57 @@ class _Bernoulli(ScalarModel):
     def start(self, y: F64) -> F64:
         return np.asarray(special.logit((y + 0.5) / 2))
 
+    def link(self, m: float) -> float:
+        return float(special.logit(m))
+
     def unit_deviance(self, y: F64, mu: F64, n: F64) -> F64:
         del n
+        # y is 0 or 1 (other rows have weight 0): -2 log of the probability of y
         with np.errstate(divide="ignore"):
-            return -2 * (_xlogy0(y, mu) + _xlogy0(1 - y, 1 - mu))
+            return -2 * np.log(np.where(y == 1, mu, 1 - mu))
+
+    def saturated(self, y: F64, w: F64, n: F64) -> float | None:
+        del y, w, n
+        return 0.0
+
+    def constant_deviance(self, y: F64, w: F64, n: F64, rate: float) -> float:
+        # y is 0 or 1: the sum of w y and of w (1 - y) times -2 log of their probability
+        del n
+        wy = float(w @ y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = -2 * (
+                _xlogy0(np.array(wy), np.array(rate))
+                + _xlogy0(np.array(float(np.sum(w)) - wy), np.array(1 - rate))
+            )
+        return float(out)
 
     def boundary(self, y: F64, n: F64) -> NDArray[np.int8]:
         del n
         return np.where(y == 1, 1, -1).astype(np.int8)
 
     def terms(self, eta: F64, y: F64, n: F64, order: int) -> tuple[F64, F64, F64]:
-        vals = n * np.logaddexp(0.0, eta) - y * eta
+        # one exponential: e = exp(-|eta|) <= 1, a = 1 / (1 + e); the larger of
+        # p = expit(eta) and 1 - p is a, the smaller e a (each to an ulp), p (1 - p) = e a^2
+        e = np.abs(eta)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        vals = np.log1p(e)
+        vals += np.maximum(eta, 0.0)  # log(1 + exp(eta))
+        if n.size > 1 or n[0] != 1:
+            vals *= n
+        vals -= y * eta
         if order == 0:
             return vals, vals, vals
-        p, q = special.expit(eta), special.expit(-eta)
-        return vals, n * p - y, n * p * q
+        a = e + 1.0
+        np.reciprocal(a, out=a)
+        e *= a  # the smaller probability
+        grad = np.where(eta >= 0, a, e)
+        if n.size > 1 or n[0] != 1:
+            grad *= n
+            e *= n
+        grad -= y
+        e *= a
+        return vals, grad, e
 
 
 class _Binomial(ScalarModel):
@@ -270,6 +337,20 @@ class _Binomial(ScalarModel):
     def start(self, y: F64) -> F64:
         return np.asarray(special.logit((y + 0.5) / (self.n + 1)))
 
+    def link(self, m: float) -> float:
+        return float(special.logit(m))
+
+    def saturated(self, y: F64, w: F64, n: F64) -> float | None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lp = (
+                special.gammaln(n + 1)
+                - special.gammaln(y + 1)
+                - special.gammaln(n - y + 1)
+                + _xlogy0(y, y / n)
+                + _xlogy0(n - y, (n - y) / n)
+            )
+        return float(np.sum(w * lp))
+
     def unit_deviance(self, y: F64, mu: F64, n: F64) -> F64:
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2 * (_xlogy0(y, y / mu) + _xlogy0(n - y, (n - y) / (n - mu)))
@@ -305,10 +386,21 @@ class _Poisson(ScalarModel):
     def start(self, y: F64) -> F64:
         return np.log(y + 0.5)
 
+    def link(self, m: float) -> float:
+        return math.log(m) if m > 0 else -math.inf
+
+    def offset_moments(self, y: F64, w: F64, n: F64, off: F64) -> tuple[float, float]:
+        del n  # 1: the score of the intercept is sum w (exp(b + o) - y)
+        return float(w @ y), float(w @ np.exp(off))
+
     def unit_deviance(self, y: F64, mu: F64, n: F64) -> F64:
         del n
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2 * (_xlogy0(y, y / mu) - (y - mu))
+
+    def saturated(self, y: F64, w: F64, n: F64) -> float | None:
+        del n
+        return float(w @ (_xlogy0(y, y) - y - special.gammaln(y + 1)))
 
     def boundary(self, y: F64, n: F64) -> NDArray[np.int8]:
         del n
@@ -317,7 +409,9 @@ class _Poisson(ScalarModel):
     def terms(self, eta: F64, y: F64, n: F64, order: int) -> tuple[F64, F64, F64]:
         del n, order
         mu = np.exp(eta)
-        return mu - y * eta, mu - y, mu
+        vals = y * eta
+        np.subtract(mu, vals, out=vals)
+        return vals, mu - y, mu
 
 
 class _Geometric(ScalarModel):
@@ -343,6 +437,9 @@ class _Geometric(ScalarModel):
 
     def start(self, y: F64) -> F64:
         return np.log1p(-1 / (y + 0.5))
+
+    def link(self, m: float) -> float:
+        return math.log1p(-1 / m) if m > 1 else -math.inf
 
     def unit_deviance(self, y: F64, mu: F64, n: F64) -> F64:
         del n
@@ -372,6 +469,9 @@ class _Normal(ScalarModel):
 
     def start(self, y: F64) -> F64:
         return y
+
+    def link(self, m: float) -> float:
+        return m
 
     def unit_deviance(self, y: F64, mu: F64, n: F64) -> F64:
         del n
@@ -415,6 +515,9 @@ class _Gamma(ScalarModel):
 
     def start(self, y: F64) -> F64:
         return -1 / y
+
+    def link(self, m: float) -> float:
+        return -1 / m
 
     def unit_deviance(self, y: F64, mu: F64, n: F64) -> F64:
         del n
@@ -472,6 +575,13 @@ class _GammaLog(_Gamma):
 
     def start(self, y: F64) -> F64:
         return np.log(y)
+
+    def link(self, m: float) -> float:
+        return math.log(m)
+
+    def offset_moments(self, y: F64, w: F64, n: F64, off: F64) -> tuple[float, float]:
+        del n  # the score of the intercept is sum w (1 - y exp(-b - o))
+        return float(w @ (y * np.exp(-off))), float(np.sum(w))
 
     def pearson(self, y: F64, mu: F64, eta: F64, n: F64) -> F64:
         del eta, n

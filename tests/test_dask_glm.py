@@ -231,6 +231,60 @@ def test_each_newton_step_reads_the_data_once(monkeypatch: pytest.MonkeyPatch) -
     assert computes["n"] == len(memory) + 2
 
 
+def test_offset_zero_on_some_chunks() -> None:
+    # the moments of the start and of the null deviance add over chunks whose offsets
+    # are all 0 as over the others (log links: the intercept-only fit in closed form)
+    rng = np.random.default_rng(9)
+    for family, link in ((Poisson, "canonical"), (Gamma, "log"), (Exponential, "log")):
+        X, y, fixed = _data(family, link, rng, 300, 2)
+        off = np.where(np.arange(300) < 150, 0.0, rng.normal(scale=0.3, size=300))
+        ref = expfam.glm(family, X, y, offset=off, link=link, **fixed)
+        got = expfam.glm(family, da.from_array(X, chunks=(100, 2)), y, offset=off, link=link)
+        assert_same_glm(got, ref)
+
+
+def test_empty_chunks() -> None:
+    rng = np.random.default_rng(10)
+    X, y, _ = _data(Poisson, "canonical", rng, 100, 2)
+    w = np.linspace(0.5, 1.5, 100)
+    ref = expfam.glm(Poisson, X, y, weights=w)
+    got = expfam.glm(Poisson, da.from_array(X, chunks=((0, 50, 0, 50), (2,))), y, weights=w)
+    assert_same_glm(got, ref)
+
+
+def test_the_start_subsample_is_the_in_memory_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 170 000 rows: the start is refined on every 17th row (global index), gathered in
+    # the setup pass; then the same passes over all rows as in memory, and no other
+    rng = np.random.default_rng(8)
+    n = 170_000
+    X = rng.uniform(0.1, 1.0, size=(n, 3))
+    y = rng.poisson(np.exp(0.2 + X @ [0.5, -0.3, 0.8]))
+    off = rng.normal(scale=0.2, size=n)
+    memory: list[int] = []
+    sums = expfam._glm.sums
+
+    def counted_sums(prob: Any, theta: Any, order: int) -> Any:
+        if prob.X.shape[0] == n:  # all rows, not the subsample
+            memory.append(order)
+        return sums(prob, theta, order)
+
+    with monkeypatch.context() as m:
+        m.setattr(expfam._glm, "sums", counted_sums)
+        ref = expfam.glm(Poisson, X, y, offset=off)
+    assert expfam._glm.substart_stride(ref._model, n, 4) == 17  # every 17th row
+    dX, reads, orders, computes = _counted(monkeypatch, da.from_array(X, chunks=(23_456, 3)))
+    blocks = dX.numblocks[0]
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(Poisson, dX, y, offset=off)
+    assert_same_glm(res, ref)
+    assert set(reads.values()) == {computes["n"]}
+    assert collections.Counter(orders) == {
+        k: v * blocks for k, v in collections.Counter(memory).items()
+    }
+    assert computes["n"] == len(memory) + 2
+    assert len(memory) <= 4  # from the subsample's fit, not 6 or more from the intercept
+
+
 def test_inference_passes_of_gamma_robust(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(7)
     X, y, _ = _data(Gamma, "log", rng, 2000, 3)

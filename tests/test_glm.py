@@ -91,6 +91,10 @@ def test_poisson_cpunish_with_offset_matches_r() -> None:
     assert _rel(off.coef, ro.params) < 1e-6
     assert _rel(off.stderr, ro.bse) < 1e-3  # printed to 4 digits
     assert _rel(off.deviance, ro.deviance) < 1e-12
+    # the intercept-only fit with the offset: a closed form for the log link
+    assert _rel(off.null_deviance, ro.null_deviance) < 1e-12
+    assert _rel(off.loglik, ro.llf) < 1e-12
+    assert _rel(off.aic, ro.aic_R) < 1e-12
 
 
 def test_normal_longley_matches_r() -> None:
@@ -395,3 +399,122 @@ def test_adapter_closed_forms_match_the_families(
     np.testing.assert_allclose(n * model.cumulant(eta), A, rtol=1e-14, atol=1e-300)
     np.testing.assert_allclose(model.mean_n(eta, n), mu, rtol=1e-14)
     np.testing.assert_allclose(model.variance_n(eta, n), var, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("family", "link", "fixed"),
+    [
+        (expfam.Bernoulli, "canonical", {}),
+        (expfam.Binomial, "canonical", {"n": 7}),
+        (expfam.Poisson, "canonical", {}),
+        (expfam.Geometric, "canonical", {}),
+        (expfam.Normal, "canonical", {}),
+        (expfam.Gamma, "canonical", {}),
+        (expfam.Gamma, "log", {}),
+        (expfam.Exponential, "log", {}),
+    ],
+    ids=lambda v: getattr(v, "__name__", v if isinstance(v, str) else None),
+)
+def test_adapter_terms_link_and_saturated_loglik(
+    family: Any, link: str, fixed: dict[str, Any]
+) -> None:
+    # the solver's fused value, gradient and Hessian weights equal the separate forms,
+    # far into the tails too; the link inverts the mean; the log-likelihood from the
+    # saturated model and the deviance equals the fitted distributions' log_prob
+    from expfam._glm_families import ScalarModel, make_model
+
+    cls = make_model(family, link)
+    assert cls is not None
+    negative = cls.negative_domain
+    eta = np.array([-700.0, -40.0, -3.0, -0.5, -1e-3, 0.0, 1e-3, 0.7, 2.5, 40.0, 700.0])
+    eta = -np.abs(eta[eta != 0]) if negative else eta
+    cycle = np.arange(eta.size)
+    y = {
+        expfam.Bernoulli: cycle % 2,
+        expfam.Binomial: cycle % 8,
+        expfam.Poisson: cycle % 5,
+        expfam.Geometric: 1 + cycle % 4,
+    }.get(family, 0.5 + cycle % 3).astype(float)
+    model = cls(y, dict(fixed), eta.size)
+    n = np.broadcast_to(model.n, eta.shape)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        vals, grad, hess = model.terms(eta, y, model.n, 2)
+        ref = (model.value(eta, y, n), model.grad(eta, y, n), model.hess(eta, y, n))
+    for got, want in zip((vals, grad, hess), ref, strict=True):
+        fin = np.isfinite(want)
+        np.testing.assert_allclose(got[fin], want[fin], rtol=1e-13, atol=1e-300)
+        np.testing.assert_array_equal(got[~fin], want[~fin])
+    means = {expfam.Bernoulli: 0.06, expfam.Binomial: 0.06, expfam.Geometric: 1.0}
+    for m in np.array([0.3, 1.7, 4.0]) * means.get(family, 1.0) + (family is expfam.Geometric):
+        np.testing.assert_allclose(model.mean(np.array([model.link(m)])), [m], rtol=1e-14)
+    mid = np.abs(eta) < 5
+    e, yy, w, nn = eta[mid], y[mid], np.linspace(0.5, 2.0, int(mid.sum())), n[mid]
+    dev = float(np.sum(w * model.unit_deviance(yy, model.mean_n(e, nn), nn)))
+    if model.saturated(yy, w, nn) is not None:  # else loglik is the log_prob route itself
+        lp = float(np.sum(w * model.distribution(e, nn, 1.0).log_prob(yy)))
+        assert model.loglik(yy, e, w, nn, dev) == pytest.approx(lp, rel=1e-13)
+        assert ScalarModel.saturated(model, yy, w, nn) is None
+
+
+def test_offset_moments_solve_the_intercept_score() -> None:
+    from expfam._glm_families import make_model
+
+    rng = np.random.default_rng(4)
+    off, w = rng.normal(size=50), rng.uniform(0.5, 2.0, size=50)
+    for family, link, y in (
+        (expfam.Poisson, "canonical", rng.poisson(3.0, size=50).astype(float)),
+        (expfam.Gamma, "log", rng.gamma(2.0, 1.5, size=50)),
+        (expfam.Exponential, "log", rng.exponential(2.0, size=50)),
+    ):
+        cls = make_model(family, link)
+        assert cls is not None
+        model = cls(y, {}, 50)
+        a, b = model.offset_moments(y, w, model.n, off)
+        eta = np.log(a / b) + off
+        score = float(w @ model.grad(eta, y, model.n))
+        assert abs(score) < 1e-12 * float(w @ np.abs(model.grad(off, y, model.n)) + w.sum())
+
+
+def _counted_orders(monkeypatch: pytest.MonkeyPatch, n: int) -> list[int]:
+    """Record the orders of the in-memory passes over all `n` rows (not a subsample)."""
+    import expfam._glm as glm_module
+
+    orders: list[int] = []
+    inner = glm_module.sums
+
+    def counted(prob: Any, theta: Any, order: int) -> Any:
+        if prob.X.shape[0] == n:
+            orders.append(order)
+        return inner(prob, theta, order)
+
+    monkeypatch.setattr(glm_module, "sums", counted)
+    return orders
+
+
+def test_the_start_subsample_and_its_separation_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 160 000 rows: the start is refined on every 16th row. A rare level whose rows in
+    # that subsample all have y = 0 separates the subsample (not all rows): its fit is
+    # not used, and Newton runs from the intercept start without a shortened step.
+    n = 160_000
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(n)
+    level = np.arange(0, 640, 8)
+    d = np.zeros(n)
+    d[level] = 1.0
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + 0.8 * x)))).astype(float)
+    y[level] = np.where(level % 16 == 0, 0.0, np.arange(level.size) % 4 == 1)
+    X = np.column_stack([x, d])
+    orders = _counted_orders(monkeypatch, n)
+    res = expfam.glm(expfam.Bernoulli, X, y)
+    assert orders == [2] * len(orders)
+    assert len(orders) <= 7
+    ref = sm.GLM(y, np.column_stack([np.ones(n), X]), family=sm.families.Binomial()).fit(
+        tol=1e-14, maxiter=200
+    )
+    np.testing.assert_allclose(res.coef, ref.params, rtol=1e-9)
+    np.testing.assert_allclose(res.stderr, ref.bse, rtol=1e-8)
+    # without the rare level the subsample's fit is used: fewer passes over all rows
+    orders.clear()
+    expfam.glm(expfam.Bernoulli, X[:, :1], y)
+    assert orders == [2] * len(orders)
+    assert len(orders) <= 4
