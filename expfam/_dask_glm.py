@@ -320,7 +320,7 @@ def _chunk_infer(  # noqa: PLR0917
     nrow = _nrow(model, w.shape[0])
     mu = model.mean_n(eta, nrow)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ud = model.unit_deviance(model.y, mu, nrow)
+        ud = model.unit_deviance_eta(model.y, eta, nrow)
     dev = float(np.sum(np.where(pos, w * ud, 0.0)))
     chi2 = 0.0
     if model.has_dispersion:

@@ -1285,7 +1285,7 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
         nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
         mu = model.mean_n(eta_fit, nrow)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ud = model.unit_deviance(model.y, mu, nrow)
+            ud = model.unit_deviance_eta(model.y, eta_fit, nrow)
         dev = float(np.sum(np.where(pos, w * ud, 0.0)))
         dispersion = 1.0
         df_resid_ = nobs - rank

@@ -152,6 +152,14 @@ class ScalarModel:
         """Return the unit deviance 2 (log p(y | saturated) - log p(y | mu)) per dispersion."""
         raise NotImplementedError
 
+    def unit_deviance_eta(self, y: F64, eta: F64, n: F64) -> F64:
+        """Return the unit deviance at the linear predictor `eta` (the fitted rows).
+
+        Families whose mean rounds to its bound far out (``expit(40) == 1``) write it
+        in `eta`, where it stays finite; the others go through the mean.
+        """
+        return self.unit_deviance(y, self.mean_n(eta, n), n)
+
     def constant_deviance(self, y: F64, w: F64, n: F64, rate: float) -> float:
         """Return the deviance of the mean ``n rate`` on every row (weights `w` > 0)."""
         with np.errstate(all="ignore"):
@@ -235,6 +243,13 @@ class _Bernoulli(ScalarModel):
         # y is 0 or 1 (other rows have weight 0): -2 log of the probability of y
         with np.errstate(divide="ignore"):
             return -2 * np.log(np.where(y == 1, mu, 1 - mu))
+
+    def unit_deviance_eta(self, y: F64, eta: F64, n: F64) -> F64:
+        del n
+        # -2 log p(y) = 2 log(1 + exp(-s eta)), s = +1 for y = 1, -1 for y = 0: finite
+        # where 1 - expit(eta) rounds to 0 (a misfit row at eta = 40 has deviance 80)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(2 * np.logaddexp(0.0, np.where(y == 1, -eta, eta)))
 
     def saturated(self, y: F64, w: F64, n: F64) -> float | None:
         del y, w, n
@@ -355,6 +370,12 @@ class _Binomial(ScalarModel):
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2 * (_xlogy0(y, y / mu) + _xlogy0(n - y, (n - y) / (n - mu)))
 
+    def unit_deviance_eta(self, y: F64, eta: F64, n: F64) -> F64:
+        # n - mu = n expit(-eta): no cancellation where expit(eta) rounds to 1
+        p, q = special.expit(eta), special.expit(-eta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(2 * (_xlogy0(y, y / (n * p)) + _xlogy0(n - y, (n - y) / (n * q))))
+
     def boundary(self, y: F64, n: F64) -> NDArray[np.int8]:
         return np.where(y == n, 1, np.where(y == 0, -1, 0)).astype(np.int8)
 
@@ -447,6 +468,14 @@ class _Geometric(ScalarModel):
         with np.errstate(divide="ignore", invalid="ignore"):
             sat = -np.log(y) + _xlogy0(y - 1, 1 - 1 / y)
             fit = -np.log(mu) + _xlogy0(y - 1, 1 - 1 / mu)
+        return np.asarray(2 * (sat - fit))
+
+    def unit_deviance_eta(self, y: F64, eta: F64, n: F64) -> F64:
+        del n
+        # log p(y) = log(1 - e^eta) + (y - 1) eta: 1 - 1/mu = e^eta is not rounded
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sat = -np.log(y) + _xlogy0(y - 1, 1 - 1 / y)
+            fit = np.log(-np.expm1(eta)) + np.where(y > 1, (y - 1) * eta, 0.0)
         return np.asarray(2 * (sat - fit))
 
     def boundary(self, y: F64, n: F64) -> NDArray[np.int8]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -518,3 +519,66 @@ def test_the_start_subsample_and_its_separation_guard(monkeypatch: pytest.Monkey
     expfam.glm(expfam.Bernoulli, X[:, :1], y)
     assert orders == [2] * len(orders)
     assert len(orders) <= 4
+
+
+def _mp_binomial_deviance(k: Any, n: Any, eta: Any) -> float:
+    """2 sum [k log(k / (n p)) + (n - k) log((n - k) / (n q))] at 50 digits."""
+    mpmath.mp.dps = 50
+    total = mpmath.mpf(0)
+    for ki, ni, ei in zip(k.tolist(), n.tolist(), eta.tolist(), strict=True):
+        p = 1 / (1 + mpmath.exp(-mpmath.mpf(ei)))
+        q = 1 / (1 + mpmath.exp(mpmath.mpf(ei)))
+        if ki > 0:
+            total += ki * mpmath.log(ki / (ni * p))
+        if ni - ki > 0:
+            total += (ni - ki) * mpmath.log((ni - ki) / (ni * q))
+    return float(2 * total)
+
+
+def test_deviance_of_a_misfit_row_far_out_is_finite() -> None:
+    """A y = 0 row fitted at eta ~ 61: 1 - expit(eta) rounds to 0 (the deviance was inf).
+
+    statsmodels clips the mean (its deviance is 30 too small here), so the reference is
+    the deviance at 50 digits at the fitted coefficients, which statsmodels confirms.
+    """
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2_000) * 3
+    y = (rng.uniform(size=x.size) < 1 / (1 + np.exp(-4 * x))).astype(float)
+    x, y = np.append(x, 15.0), np.append(y, 0.0)
+    res = expfam.glm(expfam.Bernoulli, x[:, None], y)
+    ref = sm.GLM(y, sm.add_constant(x), family=sm.families.Binomial()).fit(tol=1e-12)
+    assert _rel(res.coef, ref.params) < 1e-8
+    eta = res.coef[0] + res.coef[1] * x
+    assert eta[-1] > 40  # the misfit row is far out
+    exact = _mp_binomial_deviance(y, np.ones_like(y), eta)
+    assert res.deviance == pytest.approx(exact, rel=1e-13)
+    assert res.loglik == pytest.approx(-exact / 2, rel=1e-13)
+    # the same rows as Binomial counts of n = 3 trials
+    k, n = 3 * y, np.full(y.size, 3.0)
+    res_b = expfam.glm(expfam.Binomial, x[:, None], k, n=n)
+    eta_b = res_b.coef[0] + res_b.coef[1] * x
+    assert res_b.deviance == pytest.approx(_mp_binomial_deviance(k, n, eta_b), rel=1e-13)
+
+
+def test_unit_deviance_in_eta_equals_the_one_in_the_mean() -> None:
+    """Where the mean is not rounded to its bound, both forms agree (every family)."""
+    from expfam._glm_families import GLM_FAMILIES
+
+    rng = np.random.default_rng(3)
+    eta = rng.uniform(-3.0, -0.05, size=200)
+    cases = {
+        expfam.Bernoulli: (rng.integers(0, 2, 200).astype(float), 1.0, eta + 1.5),
+        expfam.Binomial: (rng.integers(0, 6, 200).astype(float), 5.0, eta + 1.5),
+        expfam.Poisson: (rng.poisson(2.0, 200).astype(float), 1.0, eta + 1.5),
+        expfam.Geometric: (rng.integers(1, 9, 200).astype(float), 1.0, eta),
+        expfam.Gamma: (rng.gamma(2.0, size=200), 1.0, eta),
+    }
+    for family, (y, n, e) in cases.items():
+        model = GLM_FAMILIES[family]["canonical"](  # type: ignore[index]
+            y, {"n": n} if family is expfam.Binomial else {}, y.size
+        )
+        nrow = np.full(y.size, n)
+        via_mu = model.unit_deviance(y, model.mean_n(e, nrow), nrow)
+        np.testing.assert_allclose(
+            model.unit_deviance_eta(y, e, nrow), via_mu, rtol=1e-9, atol=1e-12
+        )
