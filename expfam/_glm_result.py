@@ -111,6 +111,12 @@ class GLMResult:
             self._cov = self._cov()
         return self._cov
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle with the covariance computed (the function computing it cannot be)."""
+        state = self.__dict__.copy()
+        state["_cov"] = self.cov
+        return state
+
     def _identified_mask(self) -> NDArray[np.bool_]:
         """Coefficients not moved by any recession direction."""
         if self.recession.shape[0] == 0:

@@ -8,6 +8,7 @@ the oracle here. The problems have more rows than twice the preconditioner's sub
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import numpy as np
@@ -146,3 +147,14 @@ def test_covariance_is_computed_on_first_access(monkeypatch: pytest.MonkeyPatch)
     lo, hi = np.moveaxis(res.conf_int(), -1, 0)
     assert np.all(lo < res.coef)
     assert np.all(res.coef < hi)
+
+
+def test_result_pickles_with_its_covariance() -> None:
+    """The lazy covariance is computed when the result is pickled (a worker's result)."""
+    X, y = _data(6, n=9000)
+    res = expfam.glm(expfam.Categorical, X, y)
+    back = pickle.loads(pickle.dumps(res))  # noqa: S301 - our own bytes
+    np.testing.assert_array_equal(back.cov, res.cov)
+    np.testing.assert_array_equal(back.predict(X[:5]).mean_params, res.predict(X[:5]).mean_params)
+    small = expfam.glm(expfam.Poisson, X[:50, :2], np.arange(50) % 4)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(small)).stderr, small.stderr)  # noqa: S301
