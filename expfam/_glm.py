@@ -1283,7 +1283,6 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
         k_params = rank
     else:
         nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, w.shape)
-        mu = model.mean_n(eta_fit, nrow)
         with np.errstate(divide="ignore", invalid="ignore"):
             ud = model.unit_deviance_eta(model.y, eta_fit, nrow)
         dev = float(np.sum(np.where(pos, w * ud, 0.0)))
@@ -1291,6 +1290,7 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
         df_resid_ = nobs - rank
         if model.has_dispersion:
             with np.errstate(divide="ignore", invalid="ignore"):
+                mu = model.mean_n(eta_fit, nrow)
                 pear = model.pearson(model.y, mu, eta_fit, nrow)
                 chi2 = float(np.sum(np.where(pos, w * pear, 0.0)))
                 dispersion = chi2 / df_resid_ if df_resid_ > 0 else math.nan
