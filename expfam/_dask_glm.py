@@ -464,6 +464,24 @@ def _undecided(reason: str, n: int, q: int) -> str:
 
 
 # ---------------------------------------------------------------------------------- glm
+def _check_rank(Xs: F64, frac: float, data: Any, nobs: int, names: list[str]) -> None:
+    """Raise naming the dependent columns if the design is rank deficient.
+
+    A full-rank sample `Xs` settles it (adding rows never lowers the rank); else the
+    sample is all the rows (``frac >= 1``), or one more pass reduces the rows to a
+    triangular factor (a tall-skinny QR) whose singular values decide.
+    """
+    q = Xs.shape[1]
+    if not null_space_rows(Xs, q).shape[1]:
+        return
+    if frac >= 1:
+        raise_rank(null_space_rows(Xs, q), names)
+    (R,) = data.reduce(_chunk_r, _merge_r)
+    _, sv, vt = linalg.svd(R, full_matrices=True)
+    tol = max(nobs, q) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0.0)
+    raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
+
+
 def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-down
     family: Any,
     X: Any,
@@ -551,13 +569,8 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         )
 
     # ---- rank (adding rows never lowers it: a full-rank sample settles it)
-    if l2 == 0 and null_space_rows(Xs, q).shape[1]:
-        if frac >= 1:
-            raise_rank(null_space_rows(Xs, q), names)
-        (R,) = data.reduce(_chunk_r, _merge_r)
-        _, sv, vt = linalg.svd(R, full_matrices=True)
-        tol = max(setup.nobs, q) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0.0)
-        raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
+    if l2 == 0:
+        _check_rank(Xs, frac, data, setup.nobs, names)
 
     # ---- existence, on the sample
     if model_cls.discrete:
@@ -969,13 +982,8 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
         )
 
     # ---- rank (adding rows never lowers it: a full-rank sample settles it)
-    if l2 == 0 and null_space_rows(Xs, q).shape[1]:
-        if frac >= 1:
-            raise_rank(null_space_rows(Xs, q), names)
-        (R,) = data.reduce(_chunk_r, _merge_r)
-        _, sv, vt = linalg.svd(R, full_matrices=True)
-        tol = max(setup.nobs, q) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0.0)
-        raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
+    if l2 == 0:
+        _check_rank(Xs, frac, data, setup.nobs, names)
 
     # ---- existence, on the sample (monotone in the rows)
     sub = Problem(Xs, CategoricalModel(_counts(spec, ys)), ws, offs, Q, np.zeros(p))
