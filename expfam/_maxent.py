@@ -40,7 +40,7 @@ _RTOL = 1e-12
 # Above this many states the global phase of the dual solve runs in float32.
 _LARGE = 1 << 14
 _BLOCK = 1 << 13  # rows per block when transposing the features
-_HBLOCK = 1 << 15  # states per block of the Hessian accumulation
+_HBLOCK = 1 << 13  # states per block of the dual's passes (rows of the block in L1/L2)
 # States per BLAS product of a block's Hessian: OpenBLAS runs a (5 x k) @ (k x 5)
 # product on several threads above k ~ 10000, which on a busy machine costs far more
 # than it saves (the passes here are memory-bound)
@@ -1035,7 +1035,7 @@ class _DualEval:
         c = (self.B @ eta).astype(self.GT.dtype)
         a, n = self.GT.shape
         top = -math.inf
-        s0 = 0.0
+        parts: list[float] = []  # block sums of the weights, added exactly at the end
         s1 = np.zeros(a)
         s2 = np.zeros((a, a))
         with np.errstate(under="ignore"):
@@ -1047,18 +1047,19 @@ class _DualEval:
                 mb = float(np.max(zb))
                 if mb > top:
                     shrink = math.exp(top - mb) if math.isfinite(top) else 0.0
-                    s0 *= shrink
+                    parts = [math.fsum(parts) * shrink]
                     s1 *= shrink
                     s2 *= shrink
                     top = mb
                 zb -= zb.dtype.type(top)
                 np.exp(zb, out=zb)
-                s0 += float(zb.sum(dtype=np.float64))
+                parts.append(float(zb.sum(dtype=np.float64)))
                 s1 += gb @ zb
                 if hess:
                     hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
                     for a0 in range(0, gb.shape[1], _GEMM):  # single-threaded BLAS sizes
                         s2 += hb[:, a0 : a0 + _GEMM] @ gb[:, a0 : a0 + _GEMM].T
+        s0 = math.fsum(parts)
         g = s1 / s0
         cov = s2 / s0 - np.outer(g, g) if hess else None
         if len(self.norms) >= 2:
@@ -1080,7 +1081,9 @@ class _DualEval:
         a, n = self.GT.shape
         q, logq = np.empty(n), np.empty(n)
         log_s = math.log(s_pred)
-        s0, h, zmax = 0.0, 0.0, -math.inf
+        zmax = -math.inf
+        parts: list[float] = []  # block sums of the weights and of q log q: added
+        hparts: list[float] = []  # exactly at the end
         s1 = np.zeros(a)
         buf = self.buf[0]
         with np.errstate(under="ignore"):
@@ -1093,13 +1096,14 @@ class _DualEval:
                 zmax = max(zmax, float(np.max(zb)))
                 zb -= top
                 np.exp(zb, out=qb)
-                s0 += float(np.add.reduce(qb))
+                parts.append(float(np.add.reduce(qb)))
                 s1 += gb @ qb
                 qb /= s_pred
                 zb -= log_s
                 w = buf[: qb.size]
                 np.multiply(qb, zb, out=w)
-                h -= float(np.add.reduce(w))
+                hparts.append(float(np.add.reduce(w)))
+        s0, h = math.fsum(parts), -math.fsum(hparts)
         if len(self.norms) >= 2:
             self.norms.pop(next(iter(self.norms)))
         self.norms[eta.tobytes()] = (top, s0)
@@ -1145,7 +1149,7 @@ class _DualEval:
         n = self.GT.shape[1]
         q, logq = np.empty(n), np.empty(n)
         buf = self.buf[0]
-        h = 0.0
+        hparts: list[float] = []  # block sums of q log q, added exactly at the end
         with np.errstate(under="ignore"):
             for i in range(0, n, _HBLOCK):
                 sl = slice(i, i + _HBLOCK)
@@ -1159,8 +1163,8 @@ class _DualEval:
                 zb -= math.log(s0)
                 w = buf[: qb.size]
                 np.multiply(qb, zb, out=w)
-                h -= float(np.add.reduce(w))
-        return q, logq, h
+                hparts.append(float(np.add.reduce(w)))
+        return q, logq, -math.fsum(hparts)
 
 
 def _newton(
