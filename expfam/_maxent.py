@@ -207,10 +207,12 @@ def max_entropy(
     polish below falls short) minimises the dual; float64 Newton steps then polish
     the multipliers until the residual stops decreasing, typically at a few ulp of
     ``max |f_i|``. A residual above ``1e-12 max |f_i|`` for some feature raises
-    :class:`ConvergenceError`. Above 16384 states this takes about seven passes over
+    :class:`ConvergenceError`. Above 16384 states this takes about six passes over
     the features: one centres them (transposed), scales them by powers of two and
-    writes their float32 copy; three damped Newton steps in float32 take one fused
-    pass each (value, gradient and Hessian); two float64 gradients polish, the last
+    writes their float32 copy, summing its Gram matrix (without a prior, the Hessian
+    of the dual at zero multipliers: the first Newton step needs no pass); the
+    further damped Newton steps in float32 take one fused pass each (value, gradient
+    and Hessian; typically two); two float64 gradients polish, the last
     of which also writes ``q`` and ``log q`` (normalised by the log-partition
     predicted to second order in its rounding-level step, checked against the sum).
     A single free feature (``m = 1``, or one left after pinning) uses the solver of
@@ -408,7 +410,12 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
-        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32)
+        start = None
+        if pi is None and rows.gram is not None:  # the Newton phase's start, uniform q
+            n = GT.shape[1]
+            g0 = rows.dsum / s / n
+            start = (math.log(n), g0, rows.gram / n - np.outer(g0, g0))
+        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32, start=start)
         iterations += sol.iterations
         if sol.suspicious and not lp_done:
             lp_done = True
@@ -463,8 +470,11 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
 class _Rows:
     """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics.
 
-    With `scale`, the rows of `D` are divided by it (powers of two: exactly) and `D32`
-    is their float32 copy; the statistics are always in the units of the features.
+    With `scale`, the rows of `D` are divided by it (powers of two: exactly), `D32`
+    is their float32 copy and `gram` the float32-accurate sum of ``d d^T`` over the
+    states of the scaled rows (the dual's Hessian at zero multipliers without a prior,
+    so the Newton phase needs no pass there); the other statistics are always in the
+    units of the features.
     """
 
     D: FloatArray
@@ -473,6 +483,7 @@ class _Rows:
     dsum: FloatArray
     scale: FloatArray | None = None
     D32: FloatArray | None = None
+    gram: FloatArray | None = None
 
     def subset(self, keep: list[int]) -> _Rows:
         """Return the rows `keep`."""
@@ -483,6 +494,7 @@ class _Rows:
             self.dsum[keep],
             None if self.scale is None else self.scale[keep],
             None if self.D32 is None else self.D32[keep],
+            None if self.gram is None else self.gram[np.ix_(keep, keep)],
         )
 
 
@@ -529,6 +541,8 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
         dsum = np.zeros(len(cols))
         scale = _pow2_scales(F[:, cols] if not every else F, mc, idx) if fused else None
         D32 = np.empty(D.shape, dtype=np.float32) if fused else None
+        gram = np.zeros((len(cols), len(cols)))
+        buf32 = np.empty((len(cols), _BLOCK), dtype=np.float32) if fused else None
         inv = None if scale is None else (1.0 / scale)[:, None]
         for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
             blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
@@ -536,9 +550,15 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                 blk = blk[:, cols]
             db = D[:, a : a + _BLOCK]
             np.subtract(blk.T, mc[:, None], out=db)
-            if inv is not None and D32 is not None:
+            if inv is not None and D32 is not None and buf32 is not None:
                 db *= inv  # powers of two: exact
-                D32[:, a : a + _BLOCK] = db
+                c32 = buf32[:, : db.shape[1]]
+                np.copyto(c32, db, casting="same_kind")
+                d32 = D32[:, a : a + _BLOCK]
+                d32[...] = c32
+                # two distinct operands: a general product (numpy would call the much
+                # slower syrk for d32 @ d32.T); single-threaded BLAS size (_GEMM)
+                gram += c32 @ d32.T
             np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
             np.maximum(dmax, db.max(axis=1), out=dmax)
             dsum += db.sum(axis=1)
@@ -562,7 +582,7 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
             for k in range(len(cols)):
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
-            rows = _Rows(D, dmin, dmax, dsum, scale, D32)
+            rows = _Rows(D, dmin, dmax, dsum, scale, D32, gram if fused else None)
             if scale is not None and not float(np.max(np.maximum(dmax, -dmin) / scale)) < 2.0**60:
                 # far beyond the subsample's range (float32 could overflow): unscaled
                 # again (exactly), and the general scaling decides
@@ -843,6 +863,7 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
     *,
     tol: FloatArray,
     GT32: FloatArray | None = None,
+    start: tuple[float, FloatArray, FloatArray] | None = None,
 ) -> _DualSolution:
     """Minimise the whitened dual for centred, scaled features `GT` on `support`.
 
@@ -873,7 +894,7 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
     if large:
         # one fused pass per Newton step (and per backtracking trial), float32, then
         # the float64 polish from its Hessian
-        eta, hm, passes, ok = _newton(ev, B, eta, gtol=1e-5)
+        eta, hm, passes, ok = _newton(ev, B, eta, gtol=1e-5, start=start)
         iterations += passes
         if ok:
             eta, g, steps = _polish(ev, ev64, B, eta, hm)
@@ -1168,17 +1189,24 @@ class _DualEval:
 
 
 def _newton(
-    ev: _DualEval, B: FloatArray, eta: FloatArray, *, gtol: float, maxiter: int = 60
+    ev: _DualEval,
+    B: FloatArray,
+    eta: FloatArray,
+    *,
+    gtol: float,
+    maxiter: int = 60,
+    start: tuple[float, FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, int, bool]:
     """Damped Newton on the whitened dual, one fused pass (value, gradient, Hessian) each.
 
     Backtracking (Armijo) from the full step; stops when every scaled residual
     ``|E_q[g_i]|`` is at most `gtol` or no step makes progress (rounding level of
     `ev`'s precision). Returns eta, the last whitened Hessian, passes and whether
-    `gtol` was met.
+    `gtol` was met. `start` (value, ``E_q[g]`` and ``Cov_q(g)`` at `eta`, known
+    without a pass) saves the first pass.
     """
-    f, g, cov = ev.moments(eta, hess=True)
-    passes = 1
+    f, g, cov = ev.moments(eta, hess=True) if start is None else start
+    passes = 1 if start is None else 0
     noise = 64 * float(np.finfo(ev.GT.dtype).eps)
     for _ in range(maxiter):
         hm = B.T @ cov @ B
