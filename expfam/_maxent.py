@@ -402,7 +402,8 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             # global phase of large problems), in one blocked pass
             s = np.maximum(dmax, -dmin)
             GT32 = _scale_rows(GT, s, f32=GT.shape[1] > _LARGE)
-        wh = _whitening(GT, pi, support, gbar=rows.dsum / s / GT.shape[1] if pi is None else None)
+        gbar = None if pi is not None or rows.dsum is None else rows.dsum / s / GT.shape[1]
+        wh = _whitening(GT, pi, support, gbar=gbar)
         if not lp_done and GT.shape[1] <= _LP_ALWAYS:
             lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B)
@@ -411,10 +412,10 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
                 support = face
                 continue
         start = None
-        if pi is None and rows.gram is not None:  # the Newton phase's start, uniform q
+        if pi is None and rows.sums is not None:  # the Newton phase's start, uniform q
             n = GT.shape[1]
-            g0 = rows.dsum / s / n
-            start = (math.log(n), g0, rows.gram / n - np.outer(g0, g0))
+            g0 = rows.sums[0] / n
+            start = (math.log(n), g0, rows.sums[1] / n - np.outer(g0, g0))
         sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32, start=start)
         iterations += sol.iterations
         if sol.suspicious and not lp_done:
@@ -471,19 +472,21 @@ class _Rows:
     """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics.
 
     With `scale`, the rows of `D` are divided by it (powers of two: exactly), `D32`
-    is their float32 copy and `gram` the float32-accurate sum of ``d d^T`` over the
-    states of the scaled rows (the dual's Hessian at zero multipliers without a prior,
-    so the Newton phase needs no pass there); the other statistics are always in the
+    is their float32 copy and `sums` the float32-accurate sums of ``d`` and of
+    ``d d^T`` over the states of the scaled rows (the dual's gradient and Hessian at
+    zero multipliers without a prior, so the Newton phase needs no pass there); then
+    `dsum` is not computed and `dmin`, `dmax` are those of the float32 copy when that
+    decides every sign (rounding is monotone), else exact. The statistics are in the
     units of the features.
     """
 
     D: FloatArray
     dmin: FloatArray
     dmax: FloatArray
-    dsum: FloatArray
+    dsum: FloatArray | None
     scale: FloatArray | None = None
     D32: FloatArray | None = None
-    gram: FloatArray | None = None
+    sums: tuple[FloatArray, FloatArray] | None = None
 
     def subset(self, keep: list[int]) -> _Rows:
         """Return the rows `keep`."""
@@ -491,10 +494,10 @@ class _Rows:
             self.D[keep],
             self.dmin[keep],
             self.dmax[keep],
-            self.dsum[keep],
+            None if self.dsum is None else self.dsum[keep],
             None if self.scale is None else self.scale[keep],
             None if self.D32 is None else self.D32[keep],
-            None if self.gram is None else self.gram[np.ix_(keep, keep)],
+            None if self.sums is None else (self.sums[0][keep], self.sums[1][np.ix_(keep, keep)]),
         )
 
 
@@ -541,29 +544,46 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
         dsum = np.zeros(len(cols))
         scale = _pow2_scales(F[:, cols] if not every else F, mc, idx) if fused else None
         D32 = np.empty(D.shape, dtype=np.float32) if fused else None
-        gram = np.zeros((len(cols), len(cols)))
-        buf32 = np.empty((len(cols), _BLOCK), dtype=np.float32) if fused else None
+        nc = len(cols)
+        gram = np.zeros((nc + 1, nc))  # sums of d d^T, then (last row) of d
+        buf32 = np.empty((nc + 1, _BLOCK), dtype=np.float32) if fused else None
+        if buf32 is not None:
+            buf32[nc] = 1.0
         inv = None if scale is None else (1.0 / scale)[:, None]
-        for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
-            blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
-            if not every:
-                blk = blk[:, cols]
-            db = D[:, a : a + _BLOCK]
-            np.subtract(blk.T, mc[:, None], out=db)
-            if inv is not None and D32 is not None and buf32 is not None:
-                db *= inv  # powers of two: exact
-                c32 = buf32[:, : db.shape[1]]
-                np.copyto(c32, db, casting="same_kind")
-                d32 = D32[:, a : a + _BLOCK]
-                d32[...] = c32
-                # two distinct operands: a general product (numpy would call the much
-                # slower syrk for d32 @ d32.T); single-threaded BLAS size (_GEMM)
-                gram += c32 @ d32.T
-            np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
-            np.maximum(dmax, db.max(axis=1), out=dmax)
-            dsum += db.sum(axis=1)
-        if scale is not None:  # back to the units of the features (exactly)
-            dmin, dmax, dsum = dmin * scale, dmax * scale, dsum * scale
+        # (an overflow to inf, in f - mu or in float32, is decided after the loop)
+        with np.errstate(over="ignore"):
+            for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
+                blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
+                if not every:
+                    blk = blk[:, cols]
+                db = D[:, a : a + _BLOCK]
+                np.subtract(blk.T, mc[:, None], out=db)
+                if inv is not None and D32 is not None and buf32 is not None:
+                    db *= inv  # powers of two: exact
+                    c32 = buf32[:nc, : db.shape[1]]
+                    np.copyto(c32, db, casting="same_kind")  # (beyond float32: see below)
+                    d32 = D32[:, a : a + _BLOCK]
+                    d32[...] = c32
+                    # two distinct operands: a general product (numpy would call the much
+                    # slower syrk for d32 @ d32.T); single-threaded BLAS size (_GEMM); the
+                    # row of ones gives the sums of d
+                    gram += buf32[:, : db.shape[1]] @ d32.T
+                    # extremes of the float32 copy (in cache: the same pass; half the bytes)
+                    np.minimum(dmin, c32.min(axis=1), out=dmin)
+                    np.maximum(dmax, c32.max(axis=1), out=dmax)
+                    continue
+                np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
+                np.maximum(dmax, db.max(axis=1), out=dmax)
+                dsum += db.sum(axis=1)
+        if scale is not None:
+            # float32 rounding is monotone, so fl(min d) = min fl(d) has the sign of
+            # min d unless it is 0 (or d underflows), and fl(min) < fl(max) implies
+            # min < max: when every float32 minimum is < 0 < maximum (finite), the
+            # decisions below are exact; otherwise take the exact extremes (a pass)
+            ends = np.concatenate([-dmin, dmax])
+            if not (np.all(ends > 0) and np.all(np.isfinite(ends))):
+                dmin, dmax = D.min(axis=1), D.max(axis=1)
+            dmin, dmax = dmin * scale, dmax * scale  # (units of the features: exact)
         if every and not (np.all(np.isfinite(dmin)) and np.all(np.isfinite(dmax))):
             _check_finite(F)  # (nan and inf show in the extremes of f - mu)
         pinned = -1
@@ -582,12 +602,17 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
             for k in range(len(cols)):
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
-            rows = _Rows(D, dmin, dmax, dsum, scale, D32, gram if fused else None)
+            sums = (gram[nc], gram[:nc])
+            rows = (
+                _Rows(D, dmin, dmax, None, scale, D32, sums)
+                if fused
+                else _Rows(D, dmin, dmax, dsum)
+            )
             if scale is not None and not float(np.max(np.maximum(dmax, -dmin) / scale)) < 2.0**60:
                 # far beyond the subsample's range (float32 could overflow): unscaled
                 # again (exactly), and the general scaling decides
                 D *= scale[:, None]
-                rows = _Rows(D, dmin, dmax, dsum)
+                rows = _Rows(D, dmin, dmax, None)
             if len(keep) < len(cols):
                 return [cols[k] for k in keep], rows.subset(keep)
             return [cols[k] for k in keep], rows
@@ -771,8 +796,7 @@ def _whitening(
     n = GT.shape[1]
     w0 = None
     if pi is None:
-        lp = None
-        gbar = GT.mean(axis=1) if gbar is None else gbar
+        lp = None  # (the mean of GT, when not given, is computed only if needed)
     else:
         ps = pi if full else pi[support]
         w0 = ps / accurate_sum(ps)
@@ -791,6 +815,7 @@ def _whitening(
         # nearly dependent features: eigenvalues of C are only accurate to eps*|C|, so
         # take singular values of the centred, weighted data instead, where exactly
         # dependent combinations show at rounding level (sigma ~ eps * sigma_max)
+        gbar = GT.mean(axis=1) if gbar is None else gbar
         Gc = GT - gbar[:, None]
         Gc *= np.sqrt(np.full(n, 1.0 / n) if w0 is None else w0)
         _, sv, vt = np.linalg.svd(Gc.T, full_matrices=False)
@@ -799,6 +824,7 @@ def _whitening(
     keep = nu > 1e-26 * nu[-1]
     flat = V[:, ~keep]
     if flat.shape[1]:
+        gbar = GT.mean(axis=1) if gbar is None else gbar
         off = gbar @ flat
         if np.any(np.abs(off) > 1e-10):
             raise InfeasibleError(
