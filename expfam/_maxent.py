@@ -563,14 +563,14 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                     c32 = buf32[:nc, : db.shape[1]]
                     np.copyto(c32, db, casting="same_kind")  # (beyond float32: see below)
                     d32 = D32[:, a : a + _BLOCK]
-                    d32[...] = c32
+                    np.copyto(d32, c32)
                     # two distinct operands: a general product (numpy would call the much
                     # slower syrk for d32 @ d32.T); single-threaded BLAS size (_GEMM); the
                     # row of ones gives the sums of d
                     gram += buf32[:, : db.shape[1]] @ d32.T
                     # extremes of the float32 copy (in cache: the same pass; half the bytes)
-                    np.minimum(dmin, c32.min(axis=1), out=dmin)
-                    np.maximum(dmax, c32.max(axis=1), out=dmax)
+                    np.minimum(dmin, np.minimum.reduce(c32, axis=1), out=dmin)
+                    np.maximum(dmax, np.maximum.reduce(c32, axis=1), out=dmax)
                     continue
                 np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
                 np.maximum(dmax, db.max(axis=1), out=dmax)
@@ -1091,7 +1091,9 @@ class _DualEval:
                 zb = c @ gb
                 if self.lp is not None:
                     zb += self.lp[i : i + _HBLOCK]
-                mb = float(np.max(zb))
+                # (ufunc methods: the same reductions without numpy's Python wrappers,
+                # whose microseconds add up over the blocks of a pass)
+                mb = float(np.maximum.reduce(zb))
                 if mb > top:
                     shrink = math.exp(top - mb) if math.isfinite(top) else 0.0
                     parts = [math.fsum(parts) * shrink]
@@ -1100,7 +1102,7 @@ class _DualEval:
                     top = mb
                 zb -= zb.dtype.type(top)
                 np.exp(zb, out=zb)
-                parts.append(float(zb.sum(dtype=np.float64)))
+                parts.append(float(np.add.reduce(zb, dtype=np.float64)))
                 s1 += gb @ zb
                 if hess:
                     hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
@@ -1140,7 +1142,7 @@ class _DualEval:
                 np.matmul(c, gb, out=zb)
                 if self.lp is not None:
                     zb += self.lp[sl]
-                zmax = max(zmax, float(np.max(zb)))
+                zmax = max(zmax, float(np.maximum.reduce(zb)))
                 zb -= top
                 np.exp(zb, out=qb)
                 parts.append(float(np.add.reduce(qb)))
