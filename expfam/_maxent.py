@@ -550,6 +550,9 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
         if buf32 is not None:
             buf32[nc] = 1.0
         inv = None if scale is None else (1.0 / scale)[:, None]
+        mcol = mc[:, None]
+        # extremes of each block of the float32 copy, reduced after the loop
+        ext32 = np.empty((2, -(-n // _BLOCK), nc), dtype=np.float32) if fused else None
         # (an overflow to inf, in f - mu or in float32, is decided after the loop)
         with np.errstate(over="ignore"):
             for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
@@ -557,8 +560,8 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                 if not every:
                     blk = blk[:, cols]
                 db = D[:, a : a + _BLOCK]
-                np.subtract(blk.T, mc[:, None], out=db)
-                if inv is not None and D32 is not None and buf32 is not None:
+                np.subtract(blk.T, mcol, out=db)
+                if inv is not None and D32 is not None and buf32 is not None and ext32 is not None:
                     db *= inv  # powers of two: exact
                     c32 = buf32[:nc, : db.shape[1]]
                     np.copyto(c32, db, casting="same_kind")  # (beyond float32: see below)
@@ -569,12 +572,15 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                     # row of ones gives the sums of d
                     gram += buf32[:, : db.shape[1]] @ d32.T
                     # extremes of the float32 copy (in cache: the same pass; half the bytes)
-                    np.minimum(dmin, np.minimum.reduce(c32, axis=1), out=dmin)
-                    np.maximum(dmax, np.maximum.reduce(c32, axis=1), out=dmax)
+                    np.minimum.reduce(c32, axis=1, out=ext32[0, a // _BLOCK])
+                    np.maximum.reduce(c32, axis=1, out=ext32[1, a // _BLOCK])
                     continue
                 np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
                 np.maximum(dmax, db.max(axis=1), out=dmax)
                 dsum += db.sum(axis=1)
+        if ext32 is not None:
+            dmin = np.minimum.reduce(ext32[0], axis=0).astype(np.float64)
+            dmax = np.maximum.reduce(ext32[1], axis=0).astype(np.float64)
         if scale is not None:
             # float32 rounding is monotone, so fl(min d) = min fl(d) has the sign of
             # min d unless it is 0 (or d underflows), and fl(min) < fl(max) implies
@@ -994,6 +1000,7 @@ class _DualEval:
         self.lp = lp
         self.B = B
         self.buf = np.empty((GT.shape[0], min(GT.shape[1], _HBLOCK)), GT.dtype)
+        self.zbuf = np.empty(self.buf.shape[1], GT.dtype)  # a block's log-weights
         self.cache: dict[bytes, tuple[float, FloatArray]] = {}
         self.slots = (np.empty_like(GT[0]), np.empty_like(GT[0]))
         self.hess_key = b""
@@ -1085,10 +1092,11 @@ class _DualEval:
         parts: list[float] = []  # block sums of the weights, added exactly at the end
         s1 = np.zeros(a)
         s2 = np.zeros((a, a))
+        shift = self.GT.dtype.type(top)
         with np.errstate(under="ignore"):
             for i in range(0, n, _HBLOCK):
                 gb = self.GT[:, i : i + _HBLOCK]
-                zb = c @ gb
+                zb = np.matmul(c, gb, out=self.zbuf[: gb.shape[1]])
                 if self.lp is not None:
                     zb += self.lp[i : i + _HBLOCK]
                 # (ufunc methods: the same reductions without numpy's Python wrappers,
@@ -1100,12 +1108,16 @@ class _DualEval:
                     s1 *= shrink
                     s2 *= shrink
                     top = mb
-                zb -= zb.dtype.type(top)
+                    shift = self.GT.dtype.type(top)
+                np.subtract(zb, shift, out=zb)
                 np.exp(zb, out=zb)
                 parts.append(float(np.add.reduce(zb, dtype=np.float64)))
                 s1 += gb @ zb
                 if hess:
                     hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
+                    if gb.shape[1] <= _GEMM:
+                        s2 += hb @ gb.T
+                        continue
                     for a0 in range(0, gb.shape[1], _GEMM):  # single-threaded BLAS sizes
                         s2 += hb[:, a0 : a0 + _GEMM] @ gb[:, a0 : a0 + _GEMM].T
         s0 = math.fsum(parts)
