@@ -40,7 +40,7 @@ _RTOL = 1e-12
 # Above this many states the global phase of the dual solve runs in float32.
 _LARGE = 1 << 14
 _BLOCK = 1 << 13  # rows per block when transposing the features
-_HBLOCK = 1 << 15  # states per block of the Hessian accumulation
+_HBLOCK = 1 << 13  # states per block of the dual's passes (rows of the block in L1/L2)
 # States per BLAS product of a block's Hessian: OpenBLAS runs a (5 x k) @ (k x 5)
 # product on several threads above k ~ 10000, which on a busy machine costs far more
 # than it saves (the passes here are memory-bound)
@@ -207,10 +207,12 @@ def max_entropy(
     polish below falls short) minimises the dual; float64 Newton steps then polish
     the multipliers until the residual stops decreasing, typically at a few ulp of
     ``max |f_i|``. A residual above ``1e-12 max |f_i|`` for some feature raises
-    :class:`ConvergenceError`. Above 16384 states this takes about seven passes over
+    :class:`ConvergenceError`. Above 16384 states this takes about six passes over
     the features: one centres them (transposed), scales them by powers of two and
-    writes their float32 copy; three damped Newton steps in float32 take one fused
-    pass each (value, gradient and Hessian); two float64 gradients polish, the last
+    writes their float32 copy, summing its Gram matrix (without a prior, the Hessian
+    of the dual at zero multipliers: the first Newton step needs no pass); the
+    further damped Newton steps in float32 take one fused pass each (value, gradient
+    and Hessian; typically two); two float64 gradients polish, the last
     of which also writes ``q`` and ``log q`` (normalised by the log-partition
     predicted to second order in its rounding-level step, checked against the sum).
     A single free feature (``m = 1``, or one left after pinning) uses the solver of
@@ -400,7 +402,8 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             # global phase of large problems), in one blocked pass
             s = np.maximum(dmax, -dmin)
             GT32 = _scale_rows(GT, s, f32=GT.shape[1] > _LARGE)
-        wh = _whitening(GT, pi, support, gbar=rows.dsum / s / GT.shape[1] if pi is None else None)
+        gbar = None if pi is not None or rows.dsum is None else rows.dsum / s / GT.shape[1]
+        wh = _whitening(GT, pi, support, gbar=gbar)
         if not lp_done and GT.shape[1] <= _LP_ALWAYS:
             lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B)
@@ -408,7 +411,12 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
-        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32)
+        start = None
+        if pi is None and rows.sums is not None:  # the Newton phase's start, uniform q
+            n = GT.shape[1]
+            g0 = rows.sums[0] / n
+            start = (math.log(n), g0, rows.sums[1] / n - np.outer(g0, g0))
+        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32, start=start)
         iterations += sol.iterations
         if sol.suspicious and not lp_done:
             lp_done = True
@@ -463,16 +471,22 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
 class _Rows:
     """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics.
 
-    With `scale`, the rows of `D` are divided by it (powers of two: exactly) and `D32`
-    is their float32 copy; the statistics are always in the units of the features.
+    With `scale`, the rows of `D` are divided by it (powers of two: exactly), `D32`
+    is their float32 copy and `sums` the float32-accurate sums of ``d`` and of
+    ``d d^T`` over the states of the scaled rows (the dual's gradient and Hessian at
+    zero multipliers without a prior, so the Newton phase needs no pass there); then
+    `dsum` is not computed and `dmin`, `dmax` are those of the float32 copy when that
+    decides every sign (rounding is monotone), else exact. The statistics are in the
+    units of the features.
     """
 
     D: FloatArray
     dmin: FloatArray
     dmax: FloatArray
-    dsum: FloatArray
+    dsum: FloatArray | None
     scale: FloatArray | None = None
     D32: FloatArray | None = None
+    sums: tuple[FloatArray, FloatArray] | None = None
 
     def subset(self, keep: list[int]) -> _Rows:
         """Return the rows `keep`."""
@@ -480,9 +494,10 @@ class _Rows:
             self.D[keep],
             self.dmin[keep],
             self.dmax[keep],
-            self.dsum[keep],
+            None if self.dsum is None else self.dsum[keep],
             None if self.scale is None else self.scale[keep],
             None if self.D32 is None else self.D32[keep],
+            None if self.sums is None else (self.sums[0][keep], self.sums[1][np.ix_(keep, keep)]),
         )
 
 
@@ -529,21 +544,52 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
         dsum = np.zeros(len(cols))
         scale = _pow2_scales(F[:, cols] if not every else F, mc, idx) if fused else None
         D32 = np.empty(D.shape, dtype=np.float32) if fused else None
+        nc = len(cols)
+        gram = np.zeros((nc + 1, nc))  # sums of d d^T, then (last row) of d
+        buf32 = np.empty((nc + 1, _BLOCK), dtype=np.float32) if fused else None
+        if buf32 is not None:
+            buf32[nc] = 1.0
         inv = None if scale is None else (1.0 / scale)[:, None]
-        for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
-            blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
-            if not every:
-                blk = blk[:, cols]
-            db = D[:, a : a + _BLOCK]
-            np.subtract(blk.T, mc[:, None], out=db)
-            if inv is not None and D32 is not None:
-                db *= inv  # powers of two: exact
-                D32[:, a : a + _BLOCK] = db
-            np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
-            np.maximum(dmax, db.max(axis=1), out=dmax)
-            dsum += db.sum(axis=1)
-        if scale is not None:  # back to the units of the features (exactly)
-            dmin, dmax, dsum = dmin * scale, dmax * scale, dsum * scale
+        mcol = mc[:, None]
+        # extremes of each block of the float32 copy, reduced after the loop
+        ext32 = np.empty((2, -(-n // _BLOCK), nc), dtype=np.float32) if fused else None
+        # (an overflow to inf, in f - mu or in float32, is decided after the loop)
+        with np.errstate(over="ignore"):
+            for a in range(0, n, _BLOCK):  # rows of F in cache-sized blocks, transposed
+                blk = F[a : a + _BLOCK] if idx is None else F[idx[a : a + _BLOCK]]
+                if not every:
+                    blk = blk[:, cols]
+                db = D[:, a : a + _BLOCK]
+                np.subtract(blk.T, mcol, out=db)
+                if inv is not None and D32 is not None and buf32 is not None and ext32 is not None:
+                    db *= inv  # powers of two: exact
+                    c32 = buf32[:nc, : db.shape[1]]
+                    np.copyto(c32, db, casting="same_kind")  # (beyond float32: see below)
+                    d32 = D32[:, a : a + _BLOCK]
+                    np.copyto(d32, c32)
+                    # two distinct operands: a general product (numpy would call the much
+                    # slower syrk for d32 @ d32.T); single-threaded BLAS size (_GEMM); the
+                    # row of ones gives the sums of d
+                    gram += buf32[:, : db.shape[1]] @ d32.T
+                    # extremes of the float32 copy (in cache: the same pass; half the bytes)
+                    np.minimum.reduce(c32, axis=1, out=ext32[0, a // _BLOCK])
+                    np.maximum.reduce(c32, axis=1, out=ext32[1, a // _BLOCK])
+                    continue
+                np.minimum(dmin, db.min(axis=1), out=dmin)  # in cache: the same pass
+                np.maximum(dmax, db.max(axis=1), out=dmax)
+                dsum += db.sum(axis=1)
+        if ext32 is not None:
+            dmin = np.minimum.reduce(ext32[0], axis=0).astype(np.float64)
+            dmax = np.maximum.reduce(ext32[1], axis=0).astype(np.float64)
+        if scale is not None:
+            # float32 rounding is monotone, so fl(min d) = min fl(d) has the sign of
+            # min d unless it is 0 (or d underflows), and fl(min) < fl(max) implies
+            # min < max: when every float32 minimum is < 0 < maximum (finite), the
+            # decisions below are exact; otherwise take the exact extremes (a pass)
+            ends = np.concatenate([-dmin, dmax])
+            if not (np.all(ends > 0) and np.all(np.isfinite(ends))):
+                dmin, dmax = D.min(axis=1), D.max(axis=1)
+            dmin, dmax = dmin * scale, dmax * scale  # (units of the features: exact)
         if every and not (np.all(np.isfinite(dmin)) and np.all(np.isfinite(dmax))):
             _check_finite(F)  # (nan and inf show in the extremes of f - mu)
         pinned = -1
@@ -562,12 +608,17 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
             for k in range(len(cols)):
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
-            rows = _Rows(D, dmin, dmax, dsum, scale, D32)
+            sums = (gram[nc], gram[:nc])
+            rows = (
+                _Rows(D, dmin, dmax, None, scale, D32, sums)
+                if fused
+                else _Rows(D, dmin, dmax, dsum)
+            )
             if scale is not None and not float(np.max(np.maximum(dmax, -dmin) / scale)) < 2.0**60:
                 # far beyond the subsample's range (float32 could overflow): unscaled
                 # again (exactly), and the general scaling decides
                 D *= scale[:, None]
-                rows = _Rows(D, dmin, dmax, dsum)
+                rows = _Rows(D, dmin, dmax, None)
             if len(keep) < len(cols):
                 return [cols[k] for k in keep], rows.subset(keep)
             return [cols[k] for k in keep], rows
@@ -751,8 +802,7 @@ def _whitening(
     n = GT.shape[1]
     w0 = None
     if pi is None:
-        lp = None
-        gbar = GT.mean(axis=1) if gbar is None else gbar
+        lp = None  # (the mean of GT, when not given, is computed only if needed)
     else:
         ps = pi if full else pi[support]
         w0 = ps / accurate_sum(ps)
@@ -771,6 +821,7 @@ def _whitening(
         # nearly dependent features: eigenvalues of C are only accurate to eps*|C|, so
         # take singular values of the centred, weighted data instead, where exactly
         # dependent combinations show at rounding level (sigma ~ eps * sigma_max)
+        gbar = GT.mean(axis=1) if gbar is None else gbar
         Gc = GT - gbar[:, None]
         Gc *= np.sqrt(np.full(n, 1.0 / n) if w0 is None else w0)
         _, sv, vt = np.linalg.svd(Gc.T, full_matrices=False)
@@ -779,6 +830,7 @@ def _whitening(
     keep = nu > 1e-26 * nu[-1]
     flat = V[:, ~keep]
     if flat.shape[1]:
+        gbar = GT.mean(axis=1) if gbar is None else gbar
         off = gbar @ flat
         if np.any(np.abs(off) > 1e-10):
             raise InfeasibleError(
@@ -843,6 +895,7 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
     *,
     tol: FloatArray,
     GT32: FloatArray | None = None,
+    start: tuple[float, FloatArray, FloatArray] | None = None,
 ) -> _DualSolution:
     """Minimise the whitened dual for centred, scaled features `GT` on `support`.
 
@@ -873,7 +926,7 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
     if large:
         # one fused pass per Newton step (and per backtracking trial), float32, then
         # the float64 polish from its Hessian
-        eta, hm, passes, ok = _newton(ev, B, eta, gtol=1e-5)
+        eta, hm, passes, ok = _newton(ev, B, eta, gtol=1e-5, start=start)
         iterations += passes
         if ok:
             eta, g, steps = _polish(ev, ev64, B, eta, hm)
@@ -947,6 +1000,7 @@ class _DualEval:
         self.lp = lp
         self.B = B
         self.buf = np.empty((GT.shape[0], min(GT.shape[1], _HBLOCK)), GT.dtype)
+        self.zbuf = np.empty(self.buf.shape[1], GT.dtype)  # a block's log-weights
         self.cache: dict[bytes, tuple[float, FloatArray]] = {}
         self.slots = (np.empty_like(GT[0]), np.empty_like(GT[0]))
         self.hess_key = b""
@@ -1035,30 +1089,38 @@ class _DualEval:
         c = (self.B @ eta).astype(self.GT.dtype)
         a, n = self.GT.shape
         top = -math.inf
-        s0 = 0.0
+        parts: list[float] = []  # block sums of the weights, added exactly at the end
         s1 = np.zeros(a)
         s2 = np.zeros((a, a))
+        shift = self.GT.dtype.type(top)
         with np.errstate(under="ignore"):
             for i in range(0, n, _HBLOCK):
                 gb = self.GT[:, i : i + _HBLOCK]
-                zb = c @ gb
+                zb = np.matmul(c, gb, out=self.zbuf[: gb.shape[1]])
                 if self.lp is not None:
                     zb += self.lp[i : i + _HBLOCK]
-                mb = float(np.max(zb))
+                # (ufunc methods: the same reductions without numpy's Python wrappers,
+                # whose microseconds add up over the blocks of a pass)
+                mb = float(np.maximum.reduce(zb))
                 if mb > top:
                     shrink = math.exp(top - mb) if math.isfinite(top) else 0.0
-                    s0 *= shrink
+                    parts = [math.fsum(parts) * shrink]
                     s1 *= shrink
                     s2 *= shrink
                     top = mb
-                zb -= zb.dtype.type(top)
+                    shift = self.GT.dtype.type(top)
+                np.subtract(zb, shift, out=zb)
                 np.exp(zb, out=zb)
-                s0 += float(zb.sum(dtype=np.float64))
+                parts.append(float(np.add.reduce(zb, dtype=np.float64)))
                 s1 += gb @ zb
                 if hess:
                     hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
+                    if gb.shape[1] <= _GEMM:
+                        s2 += hb @ gb.T
+                        continue
                     for a0 in range(0, gb.shape[1], _GEMM):  # single-threaded BLAS sizes
                         s2 += hb[:, a0 : a0 + _GEMM] @ gb[:, a0 : a0 + _GEMM].T
+        s0 = math.fsum(parts)
         g = s1 / s0
         cov = s2 / s0 - np.outer(g, g) if hess else None
         if len(self.norms) >= 2:
@@ -1080,7 +1142,9 @@ class _DualEval:
         a, n = self.GT.shape
         q, logq = np.empty(n), np.empty(n)
         log_s = math.log(s_pred)
-        s0, h, zmax = 0.0, 0.0, -math.inf
+        zmax = -math.inf
+        parts: list[float] = []  # block sums of the weights and of q log q: added
+        hparts: list[float] = []  # exactly at the end
         s1 = np.zeros(a)
         buf = self.buf[0]
         with np.errstate(under="ignore"):
@@ -1090,16 +1154,17 @@ class _DualEval:
                 np.matmul(c, gb, out=zb)
                 if self.lp is not None:
                     zb += self.lp[sl]
-                zmax = max(zmax, float(np.max(zb)))
+                zmax = max(zmax, float(np.maximum.reduce(zb)))
                 zb -= top
                 np.exp(zb, out=qb)
-                s0 += float(np.add.reduce(qb))
+                parts.append(float(np.add.reduce(qb)))
                 s1 += gb @ qb
                 qb /= s_pred
                 zb -= log_s
                 w = buf[: qb.size]
                 np.multiply(qb, zb, out=w)
-                h -= float(np.add.reduce(w))
+                hparts.append(float(np.add.reduce(w)))
+        s0, h = math.fsum(parts), -math.fsum(hparts)
         if len(self.norms) >= 2:
             self.norms.pop(next(iter(self.norms)))
         self.norms[eta.tobytes()] = (top, s0)
@@ -1145,7 +1210,7 @@ class _DualEval:
         n = self.GT.shape[1]
         q, logq = np.empty(n), np.empty(n)
         buf = self.buf[0]
-        h = 0.0
+        hparts: list[float] = []  # block sums of q log q, added exactly at the end
         with np.errstate(under="ignore"):
             for i in range(0, n, _HBLOCK):
                 sl = slice(i, i + _HBLOCK)
@@ -1159,22 +1224,29 @@ class _DualEval:
                 zb -= math.log(s0)
                 w = buf[: qb.size]
                 np.multiply(qb, zb, out=w)
-                h -= float(np.add.reduce(w))
-        return q, logq, h
+                hparts.append(float(np.add.reduce(w)))
+        return q, logq, -math.fsum(hparts)
 
 
 def _newton(
-    ev: _DualEval, B: FloatArray, eta: FloatArray, *, gtol: float, maxiter: int = 60
+    ev: _DualEval,
+    B: FloatArray,
+    eta: FloatArray,
+    *,
+    gtol: float,
+    maxiter: int = 60,
+    start: tuple[float, FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, int, bool]:
     """Damped Newton on the whitened dual, one fused pass (value, gradient, Hessian) each.
 
     Backtracking (Armijo) from the full step; stops when every scaled residual
     ``|E_q[g_i]|`` is at most `gtol` or no step makes progress (rounding level of
     `ev`'s precision). Returns eta, the last whitened Hessian, passes and whether
-    `gtol` was met.
+    `gtol` was met. `start` (value, ``E_q[g]`` and ``Cov_q(g)`` at `eta`, known
+    without a pass) saves the first pass.
     """
-    f, g, cov = ev.moments(eta, hess=True)
-    passes = 1
+    f, g, cov = ev.moments(eta, hess=True) if start is None else start
+    passes = 1 if start is None else 0
     noise = 64 * float(np.finfo(ev.GT.dtype).eps)
     for _ in range(maxiter):
         hm = B.T @ cov @ B

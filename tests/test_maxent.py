@@ -554,12 +554,13 @@ def test_non_finite_features_of_a_large_problem_raise(bad: float) -> None:
         expfam.max_entropy(F, mu)
 
 
-@pytest.mark.parametrize("outlier", [1e3, 1e30])
+@pytest.mark.parametrize("outlier", [1e3, 1e30, 1e300])
 def test_large_problem_with_an_outlier_beyond_the_scaling_subsample(outlier: float) -> None:
     """Scales from a strided subsample: one state far outside it is still solved.
 
     Beyond 2**60 times the subsample's range the features are scaled as for small
-    problems (the float32 copy could overflow otherwise).
+    problems (the float32 copy could overflow otherwise; at 1e300 it does, without a
+    warning, and the exact extremes decide).
     """
     rng = np.random.default_rng(4)
     F, mu, _ = _random_interior(rng, _maxent._LARGE + 5001, 3)
@@ -569,3 +570,25 @@ def test_large_problem_with_an_outlier_beyond_the_scaling_subsample(outlier: flo
     got = np.array([math.fsum((r.probs * F[:, i]).tolist()) for i in range(3)])
     np.testing.assert_allclose(got, mu, rtol=0, atol=1e-11 * outlier)
     assert abs(math.fsum(r.probs.tolist()) - 1) <= 1e-14
+
+
+def test_large_problem_pinned_feature_and_a_range_below_float32() -> None:
+    """The pinning pass reads the extremes of the float32 copy when their signs decide.
+
+    A moment at a feature's maximum (its float32 maximum is exactly 0, and so are
+    those of a feature whose differences from its moment, ±1e-300, round to ±0 in
+    float32): the exact float64 extremes are taken, the first feature is pinned, and
+    on its states the second is solved for (not taken as constant).
+    """
+    rng = np.random.default_rng(6)
+    K = _maxent._LARGE + 5000
+    F = rng.normal(size=(K, 3))
+    F[:100, 0] = 5.0  # the maximum of feature 0, attained by 100 states
+    mu = np.array([5.0, float(np.mean(F[:100, 1])), 0.0])
+    F[:, 2] = 0.0
+    F[7, 2], F[8, 2] = -1e-300, 1e-300  # (7 and 8 are among the pinned states)
+    r = expfam.max_entropy(F, mu)
+    assert r.multipliers[0] == np.inf
+    np.testing.assert_array_equal(r.support, F[:, 0] == 5.0)
+    assert r.probs[7] == r.probs[8] > 0  # symmetric about the moment 0
+    assert_feasible(r, F, mu)
