@@ -502,12 +502,15 @@ class _Rows:
 
 
 def _pow2_scales(F: FloatArray, mu: FloatArray, idx: Any) -> FloatArray:
-    """Powers of two at or above ``max |f_i - mu_i|`` over at most ~8192 strided states."""
+    """Powers of two at or above ``max |f_i - mu_i|`` (at most 2**1023), over ~8192 states."""
     n = F.shape[0] if idx is None else idx.size
     rows = slice(None, None, -(-n // _GEMM)) if idx is None else idx[:: -(-n // _GEMM)]
-    top = np.max(np.abs(F[rows] - mu), axis=0)
+    with np.errstate(over="ignore"):  # |f - mu| beyond the float range: 2**1023 below
+        top = np.max(np.abs(F[rows] - mu), axis=0)
     top[~(top > 0)] = 1.0  # (constant on the subsample: the first pass decides)
-    out: FloatArray = np.ldexp(1.0, np.frexp(top)[1])
+    # the largest power of two is 2**1023: differences near the float range get it
+    exponent = np.where(np.isfinite(top), np.frexp(np.where(np.isfinite(top), top, 1.0))[1], 1023)
+    out: FloatArray = np.ldexp(1.0, np.minimum(exponent, 1023))
     return out
 
 

@@ -592,3 +592,18 @@ def test_large_problem_pinned_feature_and_a_range_below_float32() -> None:
     np.testing.assert_array_equal(r.support, F[:, 0] == 5.0)
     assert r.probs[7] == r.probs[8] > 0  # symmetric about the moment 0
     assert_feasible(r, F, mu)
+
+
+@pytest.mark.parametrize("K", [30_000, 200_000])
+def test_features_spanning_the_float_range(K: int) -> None:
+    """|f - mu| near 3e308 (beyond the float range): scaled by 2**1023, no bare warning."""
+    rng = np.random.default_rng(0)
+    F = rng.uniform(-1, 1, size=(K, 2)) * 1.5e308
+    res = expfam.max_entropy(F, [1e306, -1e306])
+    q = res.probs
+    assert np.all(q >= 0)
+    assert abs(math.fsum(q) - 1) < 1e-14
+    # the moments, summed in units of 2**1023 so that the products stay finite
+    for j, target in enumerate([1e306, -1e306]):
+        got = math.fsum((q * (F[:, j] / 2.0**1023)).tolist()) * 2.0**1023
+        assert abs(got - target) <= 1e-12 * 1.5e308
