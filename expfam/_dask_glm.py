@@ -464,6 +464,29 @@ def _undecided(reason: str, n: int, q: int) -> str:
 
 
 # ---------------------------------------------------------------------------------- glm
+def _fit_in_memory(  # noqa: PLR0917 - the data of the fallback
+    reason: str,
+    frac: float,
+    n: int,
+    q: int,
+    arrays: dict[str, Any],
+    family: Any,
+    fixed: dict[str, Any],
+    **options: Any,
+) -> GLMResult:
+    """Compute the arrays and fit them in memory, where the sample cannot decide.
+
+    Only a design of at most ``IN_MEMORY`` entries (or one the sample already holds
+    whole) is computed; a larger one raises the ``ValueError`` of :func:`_undecided`.
+    """
+    if frac < 1 and n * q > IN_MEMORY:
+        raise ValueError(_undecided(reason, n, q))
+    keys = ("X", "y", "weights", "offset", "n")
+    Xc, yc, wc, oc, nc = _dask.compute(*[arrays.get(k) for k in keys])
+    per_row = {} if nc is None else {"n": nc}  # Binomial trials given per row
+    return glm(family, Xc, yc, weights=wc, offset=oc, **options, **fixed, **per_row)
+
+
 def _check_rank(Xs: F64, frac: float, data: Any, nobs: int, names: list[str]) -> None:
     """Raise naming the dependent columns if the design is rank deficient.
 
@@ -550,23 +573,10 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     Xs, ys, ws, offs, ns = setup.sample
 
     def in_memory(reason: str) -> GLMResult:
-        if frac < 1 and n * q > IN_MEMORY:
-            raise ValueError(_undecided(reason, n, q))
-        computed = _dask.compute(*[arrays.get(k) for k in ("X", "y", "weights", "offset", "n")])
-        Xc, yc, wc, oc, nc = computed
-        fixed_c = dict(spec_fixed) | ({"n": nc} if per_row_n else {})
-        return glm(
-            family,
-            Xc,
-            yc,
-            weights=wc,
-            offset=oc,
-            l2=l2,
-            intercept=intercept,
-            link=link,
-            cov_type=cov_type,
-            **fixed_c,
-        )
+        return _fit_in_memory(
+            reason, frac, n, q, arrays, family, spec_fixed,
+            l2=l2, intercept=intercept, link=link, cov_type=cov_type,
+        )  # fmt: skip
 
     # ---- rank (adding rows never lowers it: a full-rank sample settles it)
     if l2 == 0:
@@ -966,20 +976,10 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
         offs = np.zeros((ys.shape[0], K))
 
     def in_memory(reason: str) -> GLMResult:
-        if frac < 1 and n * q > IN_MEMORY:
-            raise ValueError(_undecided(reason, n, q))
-        Xc, yc, wc, oc = _dask.compute(*[arrays.get(k) for k in ("X", "y", "weights", "offset")])
-        return glm(
-            Categorical,
-            Xc,
-            yc,
-            weights=wc,
-            offset=oc,
-            l2=l2,
-            intercept=intercept,
-            cov_type=cov_type,
-            num_categories=K,
-        )
+        return _fit_in_memory(
+            reason, frac, n, q, arrays, Categorical, {"num_categories": K},
+            l2=l2, intercept=intercept, cov_type=cov_type,
+        )  # fmt: skip
 
     # ---- rank (adding rows never lowers it: a full-rank sample settles it)
     if l2 == 0:
