@@ -836,20 +836,18 @@ def _cat_chunk_infer(  # noqa: PLR0917
     prob = _chunk_problem(spec, xb, yb, wb, ob, nb)
     model, w = prob.model, prob.w
     assert isinstance(model, CategoricalModel)  # noqa: S101 - built above
-    model.set_block(slice(None))
-    pr = model.probs(prob.eta(inf.theta))
-    with np.errstate(invalid="ignore"):
-        dev = float(np.sum(w * model.unit_deviance(pr)))
-    y = model.y
-    with np.errstate(divide="ignore"):
-        lp = np.where(y > 0, y * np.log(np.where(y > 0, pr, 1.0)), 0.0)
-    loglik = float(np.sum(w * lp.sum(axis=1)))
+    # the chunk's terms of the in-memory sums (expfam._glm._result, _null_deviance)
+    saturated = model.saturated(w)
+    loglik = model.loglik(prob.eta(inf.theta), w)
+    dev = 2 * (saturated - loglik)
     null = 0.0
-    with np.errstate(all="ignore"):
-        if inf.null == "rate":
-            null = float(np.sum(w * model.unit_deviance(np.broadcast_to(inf.pbar, y.shape))))
-        elif inf.null == "offset":
-            null = float(np.sum(w * model.unit_deviance(model.probs(prob.off))))
+    if inf.null == "rate":  # the intercept-only fit: the global class shares pbar
+        totals = w @ model.y
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll0 = np.where(totals > 0, totals * np.log(inf.pbar), 0.0)
+        null = 2 * (saturated - float(ll0.sum()))
+    elif inf.null == "offset":
+        null = 2 * (saturated - model.loglik(prob.off, w))
     H = np.zeros((prob.p, prob.p))
     S = np.zeros((prob.p, prob.p))
     if inf.fisher:

@@ -1407,8 +1407,7 @@ def _null_deviance(  # noqa: PLR0911, PLR0917 - private, called once
     # no intercept: the null model is eta = offset
     with np.errstate(all="ignore"):
         if isinstance(model, CategoricalModel):
-            model.set_block(slice(None))
-            return float(np.sum(full.w * model.unit_deviance(model.probs(full.off))))
+            return 2 * (model.saturated(full.w) - model.loglik(full.off, full.w))
         nrow = model.n if model.n.size > 1 else np.broadcast_to(model.n, full.w.shape)
         if not np.all(model.in_domain(full.off)):
             return math.nan

@@ -717,14 +717,6 @@ class CategoricalModel:
             rows = np.where(self.y > 0, self.y * lp, 0.0).sum(axis=1)
         return float(np.sum(np.where(w > 0, w * rows, 0.0)))
 
-    def unit_deviance(self, p: F64) -> F64:
-        """2 sum_k c_k log(c_k / (s p_k)) per row."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sat = self.y / np.where(self.total > 0, self.total, 1.0)[:, None]
-            return np.asarray(
-                2 * _xlogy0(self.y, sat).sum(axis=1) - 2 * _xlogy0(self.y, p).sum(axis=1)
-            )
-
 
 GLM_FAMILIES: dict[type[ExponentialFamily], dict[str, type[ScalarModel]]] = {
     Bernoulli: {"canonical": _Bernoulli},
