@@ -401,10 +401,8 @@ def fisher(prob: Problem, theta: F64, robust: bool) -> tuple[F64, F64 | None]:
     S: F64 | None
     if isinstance(model, CategoricalModel):
         if prob.V is None and np.all(np.isfinite(prob.off)):
-            passes = _softmax_passes(prob)  # the Hessian in theta space, fewer products
-            passes.value_grad(theta)
-            passes.accept()
-            H = passes.hessian() + np.diag(prob.pen)
+            # the Hessian in theta space: fewer products than through B space
+            _, H = _softmax_passes(prob).gradient_and_hessian(theta)
         else:
             _, _, H = solver_pass(prob, theta, 2)
         if not robust:
@@ -891,9 +889,7 @@ def interior_certificate(sub: Problem) -> bool:
     if sub.p >= LBFGS_MIN:  # many unknowns: truncated Newton, one Hessian at the end
         passes = _softmax_passes(sub)
         gamma, _, _ = truncated_newton(passes, np.zeros(sub.p))
-        _, g = passes.value_grad(gamma)
-        passes.accept()
-        H = passes.hessian()
+        g, H = passes.gradient_and_hessian(gamma)  # (`sub` has no ridge)
     else:
         try:
             gamma, _, _ = newton(sub, np.zeros(sub.p), maxiter=30)

@@ -103,7 +103,8 @@ class SoftmaxPasses:
             top = P.max(axis=1)
             if self.labels is not None:
                 lab = self.labels[rows]
-                lin = P[np.arange(lab.size), lab]
+                at = (np.arange(lab.size), lab)
+                lin = P[at]
             else:
                 lin = np.einsum("ij,ij->i", self.Y[rows], P)
             P -= top[:, None]
@@ -114,7 +115,7 @@ class SoftmaxPasses:
             if self.labels is not None:
                 f += float(np.sum(lse - lin))
                 R = P.copy()
-                R[np.arange(lab.size), lab] -= 1.0
+                R[at] -= 1.0
             else:
                 wb = self.w[rows]
                 f += float(self.wt[rows] @ lse - wb @ lin)
@@ -172,6 +173,12 @@ class SoftmaxPasses:
         QQ = self.Q[:, :, None] * self.Q[:, None, :]  # (K, m, m)
         diag = np.einsum("jlk,kab->jalb", grams.reshape(q, q, K), QQ)
         return np.asarray(H + diag.reshape(q * m, q * m))
+
+    def gradient_and_hessian(self, theta: F64) -> tuple[F64, F64]:
+        """Return the gradient and the full Hessian (with the ridge) at `theta` (two passes)."""
+        _, g = self.value_grad(theta)
+        self.accept()
+        return g, self.hessian() + np.diag(self.pen)
 
 
 def _cholesky(H: F64) -> F64 | None:
