@@ -615,6 +615,18 @@ def _centred_sums(e: FloatArray, t: float, c: float, buf: FloatArray) -> tuple[f
     return tuple(s)
 
 
+def _scaled_into(
+    out: FloatArray, x: FloatArray, ref: float, span: float, below: bool
+) -> FloatArray:
+    """Write the scaled energies ``(x - ref) / span`` (``(ref - x) / span``) into `out`."""
+    if below:
+        np.subtract(x, ref, out=out)
+    else:
+        np.subtract(ref, x, out=out)
+    out /= span
+    return out
+
+
 def _solve_large(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one pipeline, read top-down
     x: FloatArray, target: float, *, lo: float, hi: float, below: bool
 ) -> Scalar | None:
@@ -668,12 +680,7 @@ def _solve_large(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one pipeline, read 
     with np.errstate(under="ignore"):
         for i in range(0, n, BLOCK):
             sl = slice(i, i + BLOCK)
-            eb = e[sl]
-            if below:
-                np.subtract(x[sl], ref, out=eb)
-            else:
-                np.subtract(ref, x[sl], out=eb)
-            eb /= span
+            eb = _scaled_into(e[sl], x[sl], ref, span, below)
             nonzero += int(np.count_nonzero(eb))
             fb, a, ae = f32[0, : eb.size], f32[1, : eb.size], f32[2, : eb.size]
             fb[...] = eb
@@ -804,12 +811,7 @@ def _scaled(
     mass, g0, e1 = 0.0, 0.0, 1.0
     for i in range(0, n, BLOCK):
         sl = slice(i, i + BLOCK)
-        eb = e[sl]
-        if below:
-            np.subtract(xs[sl], ref, out=eb)
-        else:
-            np.subtract(ref, xs[sl], out=eb)
-        eb /= span
+        eb = _scaled_into(e[sl], xs[sl], ref, span, below)
         if e32 is not None:
             e32[sl] = eb
         z = eb == 0
