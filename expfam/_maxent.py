@@ -395,15 +395,19 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             )
         dmin, dmax = rows.dmin, rows.dmax
         fmax = np.maximum(np.abs(mu[active] + dmin), np.abs(mu[active] + dmax))  # max |f_i|
-        if rows.scale is not None:  # scaled (and copied to float32) in the pinning pass
-            s, GT32 = rows.scale, rows.D32
-        else:
-            # centred at the moments, scaled to [-1, 1] (and a float32 copy for the
-            # global phase of large problems), in one blocked pass
+        if rows.scale is not None:  # scaled in the pinning pass
+            s = rows.scale
+        else:  # centred at the moments, scaled to [-1, 1], in one blocked pass
             s = np.maximum(dmax, -dmin)
-            GT32 = _scale_rows(GT, s, f32=GT.shape[1] > _LARGE)
+            _scale_rows(GT, s)
         gbar = None if pi is not None or rows.dsum is None else rows.dsum / s / GT.shape[1]
-        wh = _whitening(GT, pi, support, gbar=gbar)
+        start = cov0 = None
+        if pi is None and rows.sums is not None:  # the Newton phase's start, uniform q
+            n = GT.shape[1]
+            g0 = rows.sums[0] / n
+            cov0 = rows.sums[1] / n - np.outer(g0, g0)
+            start = (math.log(n), g0, cov0)
+        wh = _whitening(GT, pi, support, gbar=gbar, cov=cov0)
         if not lp_done and GT.shape[1] <= _LP_ALWAYS:
             lp_done = True
             face = _minimal_face(GT, s, support, active, wh.B)
@@ -411,12 +415,7 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
-        start = None
-        if pi is None and rows.sums is not None:  # the Newton phase's start, uniform q
-            n = GT.shape[1]
-            g0 = rows.sums[0] / n
-            start = (math.log(n), g0, rows.sums[1] / n - np.outer(g0, g0))
-        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, GT32=GT32, start=start)
+        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, start=start)
         iterations += sol.iterations
         if sol.suspicious and not lp_done:
             lp_done = True
@@ -464,6 +463,7 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             iterations=iterations,
             known=(active, sol.resid),
             entropy=sol.entropy,
+            positive=sol.positive,
         )
 
 
@@ -471,8 +471,8 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
 class _Rows:
     """The differences ``f_i - mu_i`` on the support (a row per feature), row statistics.
 
-    With `scale`, the rows of `D` are divided by it (powers of two: exactly), `D32`
-    is their float32 copy and `sums` the float32-accurate sums of ``d`` and of
+    With `scale`, the rows of `D` are divided by it (powers of two: exactly) and
+    `sums` are the float32-accurate sums of ``d`` and of
     ``d d^T`` over the states of the scaled rows (the dual's gradient and Hessian at
     zero multipliers without a prior, so the Newton phase needs no pass there); then
     `dsum` is not computed and `dmin`, `dmax` are those of the float32 copy when that
@@ -485,7 +485,6 @@ class _Rows:
     dmax: FloatArray
     dsum: FloatArray | None
     scale: FloatArray | None = None
-    D32: FloatArray | None = None
     sums: tuple[FloatArray, FloatArray] | None = None
 
     def subset(self, keep: list[int]) -> _Rows:
@@ -496,7 +495,6 @@ class _Rows:
             self.dmax[keep],
             None if self.dsum is None else self.dsum[keep],
             None if self.scale is None else self.scale[keep],
-            None if self.D32 is None else self.D32[keep],
             None if self.sums is None else (self.sums[0][keep], self.sums[1][np.ix_(keep, keep)]),
         )
 
@@ -546,7 +544,6 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
         dmin, dmax = np.full(len(cols), np.inf), np.full(len(cols), -np.inf)
         dsum = np.zeros(len(cols))
         scale = _pow2_scales(F[:, cols] if not every else F, mc, idx) if fused else None
-        D32 = np.empty(D.shape, dtype=np.float32) if fused else None
         nc = len(cols)
         gram = np.zeros((nc + 1, nc))  # sums of d d^T, then (last row) of d
         buf32 = np.empty((nc + 1, _BLOCK), dtype=np.float32) if fused else None
@@ -564,17 +561,15 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                     blk = blk[:, cols]
                 db = D[:, a : a + _BLOCK]
                 np.subtract(blk.T, mcol, out=db)
-                if inv is not None and D32 is not None and buf32 is not None and ext32 is not None:
+                if inv is not None and buf32 is not None and ext32 is not None:
                     db *= inv  # powers of two: exact
                     c32 = buf32[:nc, : db.shape[1]]
                     np.copyto(c32, db, casting="same_kind")  # (beyond float32: see below)
-                    d32 = D32[:, a : a + _BLOCK]
-                    np.copyto(d32, c32)
-                    # two distinct operands: a general product (numpy would call the much
-                    # slower syrk for d32 @ d32.T); single-threaded BLAS size (_GEMM); the
+                    # a general product of different shapes (numpy would call the much
+                    # slower syrk for c32 @ c32.T); single-threaded BLAS size (_GEMM); the
                     # row of ones gives the sums of d
-                    gram += buf32[:, : db.shape[1]] @ d32.T
-                    # extremes of the float32 copy (in cache: the same pass; half the bytes)
+                    gram += buf32[:, : db.shape[1]] @ c32.T
+                    # extremes of the float32 block (in cache: the same pass; half the bytes)
                     np.minimum.reduce(c32, axis=1, out=ext32[0, a // _BLOCK])
                     np.maximum.reduce(c32, axis=1, out=ext32[1, a // _BLOCK])
                     continue
@@ -612,11 +607,7 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
             sums = (gram[nc], gram[:nc])
-            rows = (
-                _Rows(D, dmin, dmax, None, scale, D32, sums)
-                if fused
-                else _Rows(D, dmin, dmax, dsum)
-            )
+            rows = _Rows(D, dmin, dmax, None, scale, sums) if fused else _Rows(D, dmin, dmax, dsum)
             if scale is not None and not float(np.max(np.maximum(dmax, -dmin) / scale)) < 2.0**60:
                 # far beyond the subsample's range (float32 could overflow): unscaled
                 # again (exactly), and the general scaling decides
@@ -677,16 +668,9 @@ def _raise_if_beyond_face(
             )
 
 
-def _scale_rows(GT: FloatArray, s: FloatArray, *, f32: bool) -> FloatArray | None:
-    """Divide the rows of `GT` by `s` in place; return a float32 copy if `f32`."""
-    out = np.empty_like(GT, dtype=np.float32) if f32 else None
-    inv = s[:, None]
-    for a in range(0, GT.shape[1], _HBLOCK):
-        gb = GT[:, a : a + _HBLOCK]
-        gb /= inv
-        if out is not None:
-            out[:, a : a + _HBLOCK] = gb
-    return out
+def _scale_rows(GT: FloatArray, s: FloatArray) -> None:
+    """Divide the rows of `GT` by `s` in place."""
+    GT /= s[:, None]
 
 
 def _restricted_prior(
@@ -780,6 +764,7 @@ class _DualSolution:
     iterations: int
     message: str
     entropy: float  # -sum q log q
+    positive: bool  # known: every q > 0
 
 
 @dataclass
@@ -794,8 +779,12 @@ def _whitening(
     support: NDArray[np.bool_],
     *,
     gbar: FloatArray | None = None,
+    cov: FloatArray | None = None,
 ) -> _Whitening:
     """Whitening of the centred, scaled features `GT`, dropping constant directions.
+
+    `cov`, the covariance of `GT` under uniform weights when known (and no prior),
+    replaces the estimate from a subsample.
 
     Raises :class:`InfeasibleError` when the moments leave the affine hull of the
     feature vectors (a combination of features constant on the support but not at
@@ -813,13 +802,14 @@ def _whitening(
         gbar = GT @ w0
     # Covariance for whitening, from at most ~8192 strided states: whitening only
     # conditions the problem; near-dependence is re-checked on all states below.
-    step = -(-n // _GEMM)  # ceil: at most 8192 states (a single-threaded BLAS product)
-    Gs = GT[:, ::step]
-    ws = np.full(Gs.shape[1], 1.0 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
-    Gs = Gs - (Gs @ ws)[:, None]
-    C = (Gs * ws) @ Gs.T
-    del Gs
-    nu, V = np.linalg.eigh(C)
+    if cov is None or w0 is not None:
+        step = -(-n // _GEMM)  # ceil: at most 8192 states (a single-threaded BLAS product)
+        Gs = GT[:, ::step]
+        ws = np.full(Gs.shape[1], 1 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
+        Gs = Gs - (Gs @ ws)[:, None]
+        cov = (Gs * ws) @ Gs.T
+        del Gs
+    nu, V = np.linalg.eigh(cov)
     if nu[0] < 1e-8 * nu[-1]:
         # nearly dependent features: eigenvalues of C are only accurate to eps*|C|, so
         # take singular values of the centred, weighted data instead, where exactly
@@ -851,14 +841,18 @@ def _polish(
     B: FloatArray,
     eta: FloatArray,
     hm: FloatArray | None = None,
+    *,
+    g: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, int]:
     """Newton steps with float64 gradients from `eta`; return eta, the gradient, steps.
 
-    The Hessian is the last one of the trust-region phase (of `ev`, float32 for large
-    problems): near the solution it changes little, and the steps still converge in
-    2-3 iterations.
+    The Hessian is `hm`, else the last one of `ev` (float32 for large problems after
+    the trust-region phase): near the solution it changes little, and the steps still
+    converge in 2-3 iterations. `g`, the float64 ``E_q[g]`` at `eta` if known, saves
+    a pass.
     """
-    g = ev64.grad_accurate(eta)
+    if g is None:
+        g = ev64.grad_accurate(eta)
     if hm is None:
         hm = ev.hess_value if ev.hess_value.size else ev.hess(eta)
     steps = 0
@@ -872,7 +866,7 @@ def _polish(
             break
         eta2 = eta + step
         norm = ev64.norms.get(eta.tobytes())
-        if norm is not None and ev64.GT.dtype == np.float64:
+        if norm is not None and ev64.dtype == np.float64:
             # log Z at eta2 to second order in the (rounding-level) step: this pass
             # also writes q and log q, the final ones if the polish stops here
             gw = B.T @ g
@@ -885,19 +879,18 @@ def _polish(
             break
         eta, g = eta2, g2
         if gn > 1e-3:  # far from the solution: refresh the Hessian
-            cov = ev.moments(eta, hess=True)[2]
+            cov = ev.moments(eta, hess=True, hess32=True)[2]
             hm = B.T @ cov @ B
     return eta, g, steps
 
 
-def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one place
+def _dual_solve(
     GT: FloatArray,
     s: FloatArray,
     support: NDArray[np.bool_],
     wh: _Whitening,
     *,
     tol: FloatArray,
-    GT32: FloatArray | None = None,
     start: tuple[float, FloatArray, FloatArray] | None = None,
 ) -> _DualSolution:
     """Minimise the whitened dual for centred, scaled features `GT` on `support`.
@@ -909,34 +902,31 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
     n = GT.shape[1]
     B, lp = wh.B, wh.lp
     r = B.shape[1]
-    # Global phase: trust-region Newton on the dual in whitened coordinates (float32 for
-    # large problems, whose exp is several times faster); then float64 Newton steps with
-    # float64 gradients polish the multipliers to rounding level.
+    # Large problems: damped Newton, one fused pass (value, gradient, Hessian) per
+    # step, then Newton steps that also write q polish the multipliers to rounding
+    # level. Else, or if that fails: trust-region Newton on the dual in whitened
+    # coordinates (float32 first for large problems, whose exp is several times
+    # faster; float64 from where it stopped), then the same polish.
     large = n > _LARGE
     ev64 = _DualEval(GT, lp, B)
-    ev = ev64
-    if large:
-        g32 = GT.astype(np.float32) if GT32 is None else GT32
-        ev = _DualEval(g32, None if lp is None else lp.astype(np.float32), B)
-    # At eta = 0 the whitened Hessian is the identity, so the first Newton step is -g0:
-    # start with a trust radius that admits it. A float32 phase that leaves the
-    # polish short (large multipliers: float32 cannot resolve the tail) is followed by
-    # a float64 one from where it stopped.
     eta: FloatArray = np.zeros(r)
     iterations = 0
     message = "fused Newton"
     done = False
     if large:
-        # one fused pass per Newton step (and per backtracking trial), float32, then
-        # the float64 polish from its Hessian
-        eta, hm, passes, ok = _newton(ev, B, eta, gtol=1e-5, start=start)
+        eta, hm, passes, ok, g = _newton(ev64, B, eta, gtol=1e-5, start=start, switch=1e-2)
         iterations += passes
         if ok:
-            eta, g, steps = _polish(ev, ev64, B, eta, hm)
+            eta, g, steps = _polish(ev64, ev64, B, eta, hm, g=g)
             iterations += steps
             done = bool(np.all(np.abs(g) <= tol))
         if not done:
             eta = np.zeros(r)
+    ev = ev64
+    if large and not done:  # (a float32 copy of the features, for the fallback only)
+        ev = _DualEval(GT.astype(np.float32), None if lp is None else lp.astype(np.float32), B)
+    # At eta = 0 the whitened Hessian is the identity, so the first Newton step is -g0:
+    # start with a trust radius that admits it
     radius = 1.0 if done else max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
     for evk in [] if done else [ev, ev64] if large else [ev64]:
         with np.errstate(over="ignore", under="ignore"):
@@ -962,12 +952,12 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
         if bool(np.all(np.abs(g) <= tol)):
             break
         radius = 1.0
-    qs, logq_s, entropy = ev64.final(eta)
+    qs, logq_s, entropy, logq_min = ev64.final(eta)
     lam_active = (B @ eta) / s
     resid = np.abs(g) * s  # |E_q[f_i] - mu_i| from the float64 E_q[g]
     converged = bool(np.all(np.abs(g) <= tol))
-    lr = logq_s if lp is None else logq_s - lp
-    ratio_min = float(np.min(lr)) + (math.log(n) if lp is None else 0.0)
+    # (min log(q / prior) + log n: the smallest weight relative to the uniform one)
+    ratio_min = logq_min + math.log(n) if lp is None else float(np.min(logq_s - lp))
     suspicious = (not converged) or ratio_min < math.log(_SUSPECT)
     if full:
         q_full, logq_full = qs, logq_s
@@ -987,6 +977,8 @@ def _dual_solve(  # noqa: PLR0915 - global phase, fallback and polish in one pla
         iterations=iterations,
         message=message,
         entropy=entropy + 0.0,
+        # (q >= exp(-700) > 0 wherever log q >= -700)
+        positive=full and logq_min >= -700.0,
     )
 
 
@@ -1000,6 +992,7 @@ class _DualEval:
 
     def __init__(self, GT: FloatArray, lp: FloatArray | None, B: FloatArray) -> None:
         self.GT = GT
+        self.dtype = GT.dtype
         self.lp = lp
         self.B = B
         self.buf = np.empty((GT.shape[0], min(GT.shape[1], _HBLOCK)), GT.dtype)
@@ -1010,8 +1003,8 @@ class _DualEval:
         self.hess_value: FloatArray = np.zeros((0, 0))
         # (shift, sum of shifted weights) of the last two moments passes, by eta
         self.norms: dict[bytes, tuple[float, float]] = {}
-        # q, log q and the entropy written by grad_writing, with its eta
-        self.written: tuple[bytes, FloatArray, FloatArray, float] | None = None
+        # q, log q, the entropy and min log q written by grad_writing, with its eta
+        self.written: tuple[bytes, FloatArray, FloatArray, float, float] | None = None
 
     def evaluate(self, eta: FloatArray) -> tuple[float, FloatArray]:
         """Dual value and ``q`` at `eta` (in one of two reused buffers)."""
@@ -1023,7 +1016,7 @@ class _DualEval:
             self.cache.pop(next(iter(self.cache)))  # evict the oldest, free its buffer
         used = {id(v[1]) for v in self.cache.values()}
         w = next(b for b in self.slots if id(b) not in used)
-        np.matmul((self.B @ eta).astype(self.GT.dtype), self.GT, out=w)
+        np.matmul((self.B @ eta).astype(self.dtype), self.GT, out=w)
         if self.lp is not None:
             w += self.lp
         zmax = float(np.max(w))
@@ -1038,7 +1031,7 @@ class _DualEval:
     def log_probs(self, eta: FloatArray) -> FloatArray:
         """``log q`` at `eta` (a new array)."""
         value = self.evaluate(eta)[0]
-        z = (self.B @ eta).astype(self.GT.dtype) @ self.GT
+        z = (self.B @ eta).astype(self.dtype) @ self.GT
         if self.lp is not None:
             z += self.lp
         z -= value
@@ -1081,21 +1074,30 @@ class _DualEval:
         return self.moments(eta, hess=False)[1]
 
     def moments(
-        self, eta: FloatArray, *, hess: bool
+        self, eta: FloatArray, *, hess: bool, hess32: bool = False
     ) -> tuple[float, FloatArray, FloatArray | None]:
         """Dual value, ``E_q[g]`` and (if `hess`) ``Cov_q(g)``, in one pass over ``GT``.
 
         The weights of each cache-sized block are shifted by the running maximum of
         the log-weights (accumulators rescaled when it grows), so nothing overflows
-        and ``q`` is never stored.
+        and ``q`` is never stored. With `hess32`, the second moments are summed from
+        float32 copies of each block (in cache; half the work of float64 products,
+        relative error ~1e-7, ample for a Hessian that steers a Newton step).
         """
-        c = (self.B @ eta).astype(self.GT.dtype)
+        h32 = None
+        if hess and hess32 and self.dtype == np.float64:
+            h32 = (
+                np.empty(self.buf.shape, np.float32),  # the block, in float32
+                np.empty(self.buf.shape[1], np.float32),  # its weights
+                np.empty(self.buf.shape, np.float32),  # their products
+            )
+        c = (self.B @ eta).astype(self.dtype)
         a, n = self.GT.shape
         top = -math.inf
         parts: list[float] = []  # block sums of the weights, added exactly at the end
         s1 = np.zeros(a)
         s2 = np.zeros((a, a))
-        shift = self.GT.dtype.type(top)
+        shift = self.dtype.type(top)
         with np.errstate(under="ignore"):
             for i in range(0, n, _HBLOCK):
                 gb = self.GT[:, i : i + _HBLOCK]
@@ -1111,12 +1113,18 @@ class _DualEval:
                     s1 *= shrink
                     s2 *= shrink
                     top = mb
-                    shift = self.GT.dtype.type(top)
+                    shift = self.dtype.type(top)
                 np.subtract(zb, shift, out=zb)
                 np.exp(zb, out=zb)
                 parts.append(float(np.add.reduce(zb, dtype=np.float64)))
                 s1 += gb @ zb
-                if hess:
+                if h32 is not None:
+                    nb = gb.shape[1]
+                    g32, w32, p32 = h32[0][:, :nb], h32[1][:nb], h32[2][:, :nb]
+                    np.copyto(g32, gb, casting="same_kind")
+                    np.copyto(w32, zb, casting="same_kind")
+                    s2 += np.multiply(g32, w32, out=p32) @ g32.T
+                elif hess:
                     hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
                     if gb.shape[1] <= _GEMM:
                         s2 += hb @ gb.T
@@ -1141,11 +1149,11 @@ class _DualEval:
         ulp or two between them is divided out (``q``, ``log q`` and the entropy), so
         that the total is that of a softmax, not the prediction's.
         """
-        c = (self.B @ eta).astype(self.GT.dtype)
+        c = (self.B @ eta).astype(self.dtype)
         a, n = self.GT.shape
         q, logq = np.empty(n), np.empty(n)
         log_s = math.log(s_pred)
-        zmax = -math.inf
+        zmax, zmin = -math.inf, math.inf
         parts: list[float] = []  # block sums of the weights and of q log q: added
         hparts: list[float] = []  # exactly at the end
         s1 = np.zeros(a)
@@ -1158,6 +1166,7 @@ class _DualEval:
                 if self.lp is not None:
                     zb += self.lp[sl]
                 zmax = max(zmax, float(np.maximum.reduce(zb)))
+                zmin = min(zmin, float(np.minimum.reduce(zb)))
                 zb -= top
                 np.exp(zb, out=qb)
                 parts.append(float(np.add.reduce(qb)))
@@ -1174,27 +1183,30 @@ class _DualEval:
         ok = zmax <= top + 1.0 and abs(s0 / s_pred - 1.0) <= 2 * EPS
         self.written = None
         if ok:
+            lmin = (zmin - top) - log_s  # min log q (rounding is monotone)
             if s0 != s_pred:
                 r = s_pred / s0  # q <- r q: log q <- log q + log r, sum q log q likewise
                 q *= r
                 logq += math.log(r)
+                lmin += math.log(r)
                 h = h * r - math.log(r)
-            self.written = (eta.tobytes(), q, logq, h)
+            self.written = (eta.tobytes(), q, logq, h, lmin)
         return s1 / s0
 
-    def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray, float]:
-        """``q``, ``log q`` (new arrays) and ``-sum q log q`` at `eta`: one pass over ``GT``.
+    def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray, float, float]:
+        """``q``, ``log q`` (new arrays), ``-sum q log q`` and ``min log q`` at `eta`.
 
-        After a :meth:`moments` pass at `eta` its shift and sum normalise the weights
-        as they are computed (the same blocks, so the same values), block by block;
-        after :meth:`grad_writing` at `eta`, nothing is left to compute.
+        One pass over ``GT``: after a :meth:`moments` pass at `eta` its shift and sum
+        normalise the weights as they are computed (the same blocks, so the same
+        values), block by block; after :meth:`grad_writing` at `eta`, nothing is left
+        to compute.
         """
         if self.written is not None and self.written[0] == eta.tobytes():
-            return self.written[1], self.written[2], self.written[3]
+            return self.written[1:]
         norm = self.norms.get(eta.tobytes())
-        if norm is not None and self.GT.dtype == np.float64:
+        if norm is not None and self.dtype == np.float64:
             return self._final_blocked(eta, *norm)
-        z = (self.B @ eta).astype(self.GT.dtype) @ self.GT
+        z = (self.B @ eta).astype(self.dtype) @ self.GT
         if self.lp is not None:
             z += self.lp
         zmax = float(np.max(z))
@@ -1204,16 +1216,17 @@ class _DualEval:
         s0 = float(q.sum(dtype=np.float64))
         q /= q.dtype.type(s0)
         z -= z.dtype.type(math.log(s0))
-        return q, z, -dot(q, z)
+        return q, z, -dot(q, z), float(np.min(z))
 
     def _final_blocked(
         self, eta: FloatArray, top: float, s0: float
-    ) -> tuple[FloatArray, FloatArray, float]:
-        c = (self.B @ eta).astype(self.GT.dtype)
+    ) -> tuple[FloatArray, FloatArray, float, float]:
+        c = (self.B @ eta).astype(self.dtype)
         n = self.GT.shape[1]
         q, logq = np.empty(n), np.empty(n)
         buf = self.buf[0]
         hparts: list[float] = []  # block sums of q log q, added exactly at the end
+        zmin = math.inf
         with np.errstate(under="ignore"):
             for i in range(0, n, _HBLOCK):
                 sl = slice(i, i + _HBLOCK)
@@ -1221,6 +1234,7 @@ class _DualEval:
                 np.matmul(c, self.GT[:, sl], out=zb)
                 if self.lp is not None:
                     zb += self.lp[sl]
+                zmin = min(zmin, float(np.minimum.reduce(zb)))
                 zb -= top
                 np.exp(zb, out=qb)
                 qb /= s0  # correctly rounded quotients, as in a softmax
@@ -1228,7 +1242,7 @@ class _DualEval:
                 w = buf[: qb.size]
                 np.multiply(qb, zb, out=w)
                 hparts.append(float(np.add.reduce(w)))
-        return q, logq, -math.fsum(hparts)
+        return q, logq, -math.fsum(hparts), (zmin - top) - math.log(s0)
 
 
 def _newton(
@@ -1239,40 +1253,47 @@ def _newton(
     gtol: float,
     maxiter: int = 60,
     start: tuple[float, FloatArray, FloatArray] | None = None,
-) -> tuple[FloatArray, FloatArray, int, bool]:
+    switch: float = 0.0,
+) -> tuple[FloatArray, FloatArray, int, bool, FloatArray]:
     """Damped Newton on the whitened dual, one fused pass (value, gradient, Hessian) each.
 
     Backtracking (Armijo) from the full step; stops when every scaled residual
     ``|E_q[g_i]|`` is at most `gtol` or no step makes progress (rounding level of
-    `ev`'s precision). Returns eta, the last whitened Hessian, passes and whether
-    `gtol` was met. `start` (value, ``E_q[g]`` and ``Cov_q(g)`` at `eta`, known
-    without a pass) saves the first pass.
+    `ev`'s precision). `start` (value, ``E_q[g]`` and ``Cov_q(g)`` at `eta`, known
+    without a pass) saves the first pass. A pass from a point whose largest scaled
+    residual is above `switch` computes its Hessian in float32 (:meth:`_DualEval.moments`):
+    there the Hessian only steers the next step, and the step that meets `gtol`
+    comes from a point below `switch`, with the float64 Hessian the polish uses.
+
+    Returns eta, the last whitened Hessian, passes, whether `gtol` was met and
+    ``E_q[g]`` at eta.
     """
     f, g, cov = ev.moments(eta, hess=True) if start is None else start
     passes = 1 if start is None else 0
-    noise = 64 * float(np.finfo(ev.GT.dtype).eps)
+    noise = 64 * float(np.finfo(ev.dtype).eps)
     for _ in range(maxiter):
         hm = B.T @ cov @ B
-        if float(np.max(np.abs(g))) <= gtol:
-            return eta, hm, passes, True
+        gmax = float(np.max(np.abs(g)))
+        if gmax <= gtol:
+            return eta, hm, passes, True, g
         gw = B.T @ g
         try:
             step = np.linalg.solve(hm, -gw)
         except np.linalg.LinAlgError:
-            return eta, hm, passes, False
+            return eta, hm, passes, False, g
         slope = float(gw @ step)  # < 0
         alpha = 1.0
         while True:
             trial = eta + alpha * step
-            ft, gt, ct = ev.moments(trial, hess=True)
+            ft, gt, ct = ev.moments(trial, hess=True, hess32=gmax > switch)
             passes += 1
             if ft <= f + 1e-4 * alpha * slope + noise * max(1.0, abs(f)):
                 break
             alpha *= 0.25
             if alpha < 1e-8:
-                return eta, hm, passes, False
+                return eta, hm, passes, False, g
         eta, f, g, cov = trial, ft, gt, ct
-    return eta, B.T @ cov @ B, passes, False
+    return eta, B.T @ cov @ B, passes, False, g
 
 
 def _finish(
@@ -1287,15 +1308,17 @@ def _finish(
     iterations: int,
     known: tuple[list[int], FloatArray] | None,
     entropy: float | None = None,
+    positive: bool = False,
 ) -> MaxEntResult:
     """Assemble the result; `known` carries residuals already computed by the solver.
 
-    `entropy`, when the solver summed it, saves a pass. The sums are blocked and
+    `entropy`, when the solver summed it, saves a pass, as does `positive` (every
+    ``q > 0``, known to the solver). The sums are blocked and
     pairwise (:func:`expfam._summation.dot`), not BLAS dot products, whose threads
     cost more than they save on a busy machine.
     """
     kl = None
-    if bool(np.all(q > 0)):
+    if positive or bool(np.all(q > 0)):
         if entropy is None:
             entropy = -dot(q, logq)
         if pi is not None:
