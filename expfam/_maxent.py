@@ -407,19 +407,23 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             g0 = rows.sums[0] / n
             cov0 = rows.sums[1] / n - np.outer(g0, g0)
             start = (math.log(n), g0, cov0)
-        wh = _whitening(GT, pi, support, gbar=gbar, cov=cov0)
+        wh = _whitening(
+            GT, pi, support, gbar=gbar, cov=cov0, inv=1.0 / s if rows.unscaled else None
+        )
         if not lp_done and GT.shape[1] <= _LP_ALWAYS:
             lp_done = True
-            face = _minimal_face(GT, s, support, active, wh.B)
+            face = _minimal_face(rows.scaled(), s, support, active, wh.B)
             if face is not None:  # a proper face: restrict and reduce again
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
                 continue
-        sol = _dual_solve(GT, s, support, wh, tol=_RTOL * fmax / s, start=start)
+        sol = _dual_solve(
+            GT, s, support, wh, tol=_RTOL * fmax / s, start=start, unscaled=rows.unscaled
+        )
         iterations += sol.iterations
         if sol.suspicious and not lp_done:
             lp_done = True
-            face = _minimal_face(GT, s, support, active, wh.B)
+            face = _minimal_face(rows.scaled(), s, support, active, wh.B)
             if face is not None:
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
@@ -428,7 +432,7 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             # a near-face problem (weights below ~1e-30) that the tight program called
             # interior: at HiGHS's default tolerance the face is a solution within ours
             loose_done = lp_done = True
-            face = _minimal_face(GT, s, support, active, wh.B, loose=True)
+            face = _minimal_face(rows.scaled(), s, support, active, wh.B, loose=True)
             if face is not None:
                 before_face = before_face or (support.copy(), lam.copy())
                 support = face
@@ -437,7 +441,9 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             # the face (found at the program's tolerance) cannot meet the moments: they
             # are off its affine hull by more than our tolerance. If every state lies on
             # the face's side of them, they are outside the hull (infeasible)
-            _raise_if_beyond_face(F, mu, support=before_face[0], GT=GT, s=s, active=active)
+            _raise_if_beyond_face(
+                F, mu, support=before_face[0], GT=rows.scaled(), s=s, active=active
+            )
             support, lam = before_face  # no more faces: the interior solve decides
             before_face = None
             continue
@@ -486,6 +492,14 @@ class _Rows:
     dsum: FloatArray | None
     scale: FloatArray | None = None
     sums: tuple[FloatArray, FloatArray] | None = None
+    unscaled: bool = False  # D not yet divided by scale
+
+    def scaled(self) -> FloatArray:
+        """`D` divided by `scale` (in place, once)."""
+        if self.unscaled and self.scale is not None:
+            self.D *= (1.0 / self.scale)[:, None]
+            self.unscaled = False
+        return self.D
 
     def subset(self, keep: list[int]) -> _Rows:
         """Return the rows `keep`."""
@@ -496,6 +510,7 @@ class _Rows:
             None if self.dsum is None else self.dsum[keep],
             None if self.scale is None else self.scale[keep],
             None if self.sums is None else (self.sums[0][keep], self.sums[1][np.ix_(keep, keep)]),
+            unscaled=self.unscaled,
         )
 
 
@@ -550,6 +565,10 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
         if buf32 is not None:
             buf32[nc] = 1.0
         inv = None if scale is None else (1.0 / scale)[:, None]
+        # scales within 2**+-100: the rows stay unscaled (the dual's evaluator scales
+        # its multipliers and sums instead, by the same powers of two: the same numbers
+        # exactly, and one operation per element fewer here)
+        moderate = scale is not None and bool(np.all((scale >= 2.0**-100) & (scale <= 2.0**100)))
         mcol = mc[:, None]
         # extremes of each block of the float32 copy, reduced after the loop
         ext32 = np.empty((2, -(-n // _BLOCK), nc), dtype=np.float32) if fused else None
@@ -562,9 +581,12 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                 db = D[:, a : a + _BLOCK]
                 np.subtract(blk.T, mcol, out=db)
                 if inv is not None and buf32 is not None and ext32 is not None:
-                    db *= inv  # powers of two: exact
                     c32 = buf32[:nc, : db.shape[1]]
-                    np.copyto(c32, db, casting="same_kind")  # (beyond float32: see below)
+                    if moderate:  # D stays unscaled; its float32 copy is scaled
+                        np.multiply(db, inv, out=c32, casting="same_kind")
+                    else:
+                        db *= inv  # powers of two: exact
+                        np.copyto(c32, db, casting="same_kind")  # (beyond float32: see below)
                     # a general product of different shapes (numpy would call the much
                     # slower syrk for c32 @ c32.T); single-threaded BLAS size (_GEMM); the
                     # row of ones gives the sums of d
@@ -585,9 +607,11 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
             # min < max: when every float32 minimum is < 0 < maximum (finite), the
             # decisions below are exact; otherwise take the exact extremes (a pass)
             ends = np.concatenate([-dmin, dmax])
+            dmin, dmax = dmin * scale, dmax * scale  # (units of the features: exact)
             if not (np.all(ends > 0) and np.all(np.isfinite(ends))):
                 dmin, dmax = D.min(axis=1), D.max(axis=1)
-            dmin, dmax = dmin * scale, dmax * scale  # (units of the features: exact)
+                if not moderate:
+                    dmin, dmax = dmin * scale, dmax * scale
         if every and not (np.all(np.isfinite(dmin)) and np.all(np.isfinite(dmax))):
             _check_finite(F)  # (nan and inf show in the extremes of f - mu)
         pinned = -1
@@ -607,11 +631,16 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                 if dmin[k] == dmax[k]:  # constant and equal to the moment: satisfied
                     done[cols[k]] = True
             sums = (gram[nc], gram[:nc])
-            rows = _Rows(D, dmin, dmax, None, scale, sums) if fused else _Rows(D, dmin, dmax, dsum)
+            rows = (
+                _Rows(D, dmin, dmax, None, scale, sums, unscaled=moderate)
+                if fused
+                else _Rows(D, dmin, dmax, dsum)
+            )
             if scale is not None and not float(np.max(np.maximum(dmax, -dmin) / scale)) < 2.0**60:
                 # far beyond the subsample's range (float32 could overflow): unscaled
-                # again (exactly), and the general scaling decides
-                D *= scale[:, None]
+                # (exactly), and the general scaling decides
+                if not moderate:
+                    D *= scale[:, None]
                 rows = _Rows(D, dmin, dmax, None)
             if len(keep) < len(cols):
                 return [cols[k] for k in keep], rows.subset(keep)
@@ -780,11 +809,13 @@ def _whitening(
     *,
     gbar: FloatArray | None = None,
     cov: FloatArray | None = None,
+    inv: FloatArray | None = None,
 ) -> _Whitening:
     """Whitening of the centred, scaled features `GT`, dropping constant directions.
 
     `cov`, the covariance of `GT` under uniform weights when known (and no prior),
-    replaces the estimate from a subsample.
+    replaces the estimate from a subsample. With `inv`, `GT` holds the rows unscaled:
+    they are multiplied by `inv` where used.
 
     Raises :class:`InfeasibleError` when the moments leave the affine hull of the
     feature vectors (a combination of features constant on the support but not at
@@ -799,12 +830,12 @@ def _whitening(
         ps = pi if full else pi[support]
         w0 = ps / accurate_sum(ps)
         lp = np.log(w0)
-        gbar = GT @ w0
+        gbar = GT @ w0 if inv is None else (GT @ w0) * inv
     # Covariance for whitening, from at most ~8192 strided states: whitening only
     # conditions the problem; near-dependence is re-checked on all states below.
     if cov is None or w0 is not None:
         step = -(-n // _GEMM)  # ceil: at most 8192 states (a single-threaded BLAS product)
-        Gs = GT[:, ::step]
+        Gs = GT[:, ::step] if inv is None else GT[:, ::step] * inv[:, None]
         ws = np.full(Gs.shape[1], 1 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
         Gs = Gs - (Gs @ ws)[:, None]
         cov = (Gs * ws) @ Gs.T
@@ -814,6 +845,9 @@ def _whitening(
         # nearly dependent features: eigenvalues of C are only accurate to eps*|C|, so
         # take singular values of the centred, weighted data instead, where exactly
         # dependent combinations show at rounding level (sigma ~ eps * sigma_max)
+        if inv is not None:
+            GT = GT * inv[:, None]  # (a scaled copy: nearly dependent features only)
+            inv = None
         gbar = GT.mean(axis=1) if gbar is None else gbar
         Gc = GT - gbar[:, None]
         Gc *= np.sqrt(np.full(n, 1.0 / n) if w0 is None else w0)
@@ -823,7 +857,8 @@ def _whitening(
     keep = nu > 1e-26 * nu[-1]
     flat = V[:, ~keep]
     if flat.shape[1]:
-        gbar = GT.mean(axis=1) if gbar is None else gbar
+        if gbar is None:
+            gbar = GT.mean(axis=1) if inv is None else GT.mean(axis=1) * inv
         off = gbar @ flat
         if np.any(np.abs(off) > 1e-10):
             raise InfeasibleError(
@@ -892,10 +927,12 @@ def _dual_solve(
     *,
     tol: FloatArray,
     start: tuple[float, FloatArray, FloatArray] | None = None,
+    unscaled: bool = False,
 ) -> _DualSolution:
     """Minimise the whitened dual for centred, scaled features `GT` on `support`.
 
-    Converged when every scaled residual ``|E_q[g_i]|`` is at most ``tol[i]``.
+    Converged when every scaled residual ``|E_q[g_i]|`` is at most ``tol[i]``. With
+    `unscaled`, `GT` holds the rows before their division by `s`.
     """
     K = support.size
     full = bool(np.all(support))
@@ -908,7 +945,7 @@ def _dual_solve(
     # coordinates (float32 first for large problems, whose exp is several times
     # faster; float64 from where it stopped), then the same polish.
     large = n > _LARGE
-    ev64 = _DualEval(GT, lp, B)
+    ev64 = _DualEval(GT, lp, B, scale=s if unscaled else None)
     eta: FloatArray = np.zeros(r)
     iterations = 0
     message = "fused Newton"
@@ -924,7 +961,8 @@ def _dual_solve(
             eta = np.zeros(r)
     ev = ev64
     if large and not done:  # (a float32 copy of the features, for the fallback only)
-        ev = _DualEval(GT.astype(np.float32), None if lp is None else lp.astype(np.float32), B)
+        g32 = (GT * (1.0 / s)[:, None] if unscaled else GT).astype(np.float32)
+        ev = _DualEval(g32, None if lp is None else lp.astype(np.float32), B)
     # At eta = 0 the whitened Hessian is the identity, so the first Newton step is -g0:
     # start with a trust radius that admits it
     radius = 1.0 if done else max(1.0, 2.0 * float(np.linalg.norm(ev.jac(np.zeros(r)))))
@@ -990,11 +1028,22 @@ class _DualEval:
     few points are cached, as optimisers ask for value, gradient and Hessian separately.
     """
 
-    def __init__(self, GT: FloatArray, lp: FloatArray | None, B: FloatArray) -> None:
+    def __init__(
+        self,
+        GT: FloatArray,
+        lp: FloatArray | None,
+        B: FloatArray,
+        scale: FloatArray | None = None,
+    ) -> None:
         self.GT = GT
         self.dtype = GT.dtype
         self.lp = lp
         self.B = B
+        # With `scale`, GT holds the rows unscaled (f_i - mu_i): the multipliers on
+        # them are B eta / scale, and E_q[g], Cov_q(g) are those of the rows divided
+        # by scale, by outer(scale, scale) (powers of two: the same numbers exactly)
+        self.inv = None if scale is None else 1.0 / scale
+        self.Bc = B if self.inv is None else B * self.inv[:, None]
         self.buf = np.empty((GT.shape[0], min(GT.shape[1], _HBLOCK)), GT.dtype)
         self.zbuf = np.empty(self.buf.shape[1], GT.dtype)  # a block's log-weights
         self.cache: dict[bytes, tuple[float, FloatArray]] = {}
@@ -1016,7 +1065,7 @@ class _DualEval:
             self.cache.pop(next(iter(self.cache)))  # evict the oldest, free its buffer
         used = {id(v[1]) for v in self.cache.values()}
         w = next(b for b in self.slots if id(b) not in used)
-        np.matmul((self.B @ eta).astype(self.dtype), self.GT, out=w)
+        np.matmul((self.Bc @ eta).astype(self.dtype), self.GT, out=w)
         if self.lp is not None:
             w += self.lp
         zmax = float(np.max(w))
@@ -1031,7 +1080,7 @@ class _DualEval:
     def log_probs(self, eta: FloatArray) -> FloatArray:
         """``log q`` at `eta` (a new array)."""
         value = self.evaluate(eta)[0]
-        z = (self.B @ eta).astype(self.dtype) @ self.GT
+        z = (self.Bc @ eta).astype(self.dtype) @ self.GT
         if self.lp is not None:
             z += self.lp
         z -= value
@@ -1044,6 +1093,8 @@ class _DualEval:
     def jac(self, eta: FloatArray) -> FloatArray:
         """Gradient in whitened coordinates."""
         g = np.asarray(self.GT @ self.evaluate(eta)[1], dtype=np.float64)
+        if self.inv is not None:
+            g *= self.inv
         return np.asarray(self.B.T @ g)
 
     def hess(self, eta: FloatArray) -> FloatArray:
@@ -1059,10 +1110,14 @@ class _DualEval:
         q = self.evaluate(eta)[1]
         g = np.asarray(self.GT @ q, dtype=np.float64)
         second = np.zeros((self.GT.shape[0],) * 2)
+        if self.inv is not None:
+            g *= self.inv
         for a in range(0, q.size, _HBLOCK):  # cache-sized blocks of states
             gb = self.GT[:, a : a + _HBLOCK]
             hb = np.multiply(gb, q[a : a + _HBLOCK], out=self.buf[:, : gb.shape[1]])
             second += hb @ gb.T
+        if self.inv is not None:
+            second *= np.outer(self.inv, self.inv)
         return np.asarray(self.B.T @ (second - np.outer(g, g)) @ self.B)
 
     def grad_accurate(self, eta: FloatArray) -> FloatArray:
@@ -1091,7 +1146,7 @@ class _DualEval:
                 np.empty(self.buf.shape[1], np.float32),  # its weights
                 np.empty(self.buf.shape, np.float32),  # their products
             )
-        c = (self.B @ eta).astype(self.dtype)
+        c = (self.Bc @ eta).astype(self.dtype)
         a, n = self.GT.shape
         top = -math.inf
         parts: list[float] = []  # block sums of the weights, added exactly at the end
@@ -1118,26 +1173,41 @@ class _DualEval:
                 np.exp(zb, out=zb)
                 parts.append(float(np.add.reduce(zb, dtype=np.float64)))
                 s1 += gb @ zb
-                if h32 is not None:
-                    nb = gb.shape[1]
-                    g32, w32, p32 = h32[0][:, :nb], h32[1][:nb], h32[2][:, :nb]
-                    np.copyto(g32, gb, casting="same_kind")
-                    np.copyto(w32, zb, casting="same_kind")
-                    s2 += np.multiply(g32, w32, out=p32) @ g32.T
-                elif hess:
-                    hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
-                    if gb.shape[1] <= _GEMM:
-                        s2 += hb @ gb.T
-                        continue
-                    for a0 in range(0, gb.shape[1], _GEMM):  # single-threaded BLAS sizes
-                        s2 += hb[:, a0 : a0 + _GEMM] @ gb[:, a0 : a0 + _GEMM].T
+                if hess:
+                    self._second(gb, zb, s2, h32)
         s0 = math.fsum(parts)
         g = s1 / s0
+        if self.inv is not None:
+            g *= self.inv
+            if h32 is None:
+                s2 *= np.outer(self.inv, self.inv)
         cov = s2 / s0 - np.outer(g, g) if hess else None
         if len(self.norms) >= 2:
             self.norms.pop(next(iter(self.norms)))
         self.norms[eta.tobytes()] = (top, s0)
         return top + math.log(s0), g, cov
+
+    def _second(
+        self,
+        gb: FloatArray,
+        zb: FloatArray,
+        s2: FloatArray,
+        h32: tuple[FloatArray, FloatArray, FloatArray] | None,
+    ) -> None:
+        """Add the weighted second moments of a block to `s2` (float32 with `h32`)."""
+        if h32 is not None:
+            nb = gb.shape[1]
+            g32, w32, p32 = h32[0][:, :nb], h32[1][:nb], h32[2][:, :nb]
+            if self.inv is None:
+                np.copyto(g32, gb, casting="same_kind")
+            else:  # (scaled: float32 products of unscaled rows could overflow)
+                np.multiply(gb, self.inv[:, None], out=g32, casting="same_kind")
+            np.copyto(w32, zb, casting="same_kind")
+            s2 += np.multiply(g32, w32, out=p32) @ g32.T
+            return
+        hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
+        for a0 in range(0, gb.shape[1], _GEMM):  # single-threaded BLAS sizes
+            s2 += hb[:, a0 : a0 + _GEMM] @ gb[:, a0 : a0 + _GEMM].T
 
     def grad_writing(self, eta: FloatArray, top: float, s_pred: float) -> FloatArray:
         """:meth:`grad_accurate`, also writing ``q`` and ``log q`` for :meth:`final`.
@@ -1149,7 +1219,7 @@ class _DualEval:
         ulp or two between them is divided out (``q``, ``log q`` and the entropy), so
         that the total is that of a softmax, not the prediction's.
         """
-        c = (self.B @ eta).astype(self.dtype)
+        c = (self.Bc @ eta).astype(self.dtype)
         a, n = self.GT.shape
         q, logq = np.empty(n), np.empty(n)
         log_s = math.log(s_pred)
@@ -1191,7 +1261,7 @@ class _DualEval:
                 lmin += math.log(r)
                 h = h * r - math.log(r)
             self.written = (eta.tobytes(), q, logq, h, lmin)
-        return s1 / s0
+        return s1 / s0 if self.inv is None else s1 / s0 * self.inv
 
     def final(self, eta: FloatArray) -> tuple[FloatArray, FloatArray, float, float]:
         """``q``, ``log q`` (new arrays), ``-sum q log q`` and ``min log q`` at `eta`.
@@ -1206,7 +1276,7 @@ class _DualEval:
         norm = self.norms.get(eta.tobytes())
         if norm is not None and self.dtype == np.float64:
             return self._final_blocked(eta, *norm)
-        z = (self.B @ eta).astype(self.dtype) @ self.GT
+        z = (self.Bc @ eta).astype(self.dtype) @ self.GT
         if self.lp is not None:
             z += self.lp
         zmax = float(np.max(z))
@@ -1221,7 +1291,7 @@ class _DualEval:
     def _final_blocked(
         self, eta: FloatArray, top: float, s0: float
     ) -> tuple[FloatArray, FloatArray, float, float]:
-        c = (self.B @ eta).astype(self.dtype)
+        c = (self.Bc @ eta).astype(self.dtype)
         n = self.GT.shape[1]
         q, logq = np.empty(n), np.empty(n)
         buf = self.buf[0]

@@ -10,7 +10,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import optimize
@@ -185,7 +185,8 @@ def test_invariances() -> None:
 
 
 def test_large_problem_float32_phase() -> None:
-    # more states than the float32 threshold: float32 trust region, float64 polish
+    # more states than the float32 threshold: fused Newton passes (float32 Hessians
+    # far from the solution), float64 polish
     rng = np.random.default_rng(12)
     F, mu, lam = _random_interior(rng, _maxent._LARGE + 5000, 3)
     r = expfam.max_entropy(F, mu)
@@ -196,6 +197,30 @@ def test_large_problem_float32_phase() -> None:
     terms = [float(-qj * mpmath.log(qj)) for qj in r.probs.tolist()]
     assert r.entropy == pytest.approx(math.fsum(terms), rel=8 * EPS)
     assert abs(math.fsum(r.probs.tolist()) - 1) <= 4 * EPS
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.sampled_from([-400, -120, -101, -100, -3, 0, 7, 100, 101, 150, 400]),
+)
+def test_large_problem_is_exactly_invariant_under_powers_of_two(seed: int, k: int) -> None:
+    """Features and moments times 2**k: the same probabilities, bit for bit.
+
+    Between 2**-100 and 2**100 the pinning pass leaves the rows unscaled and the
+    dual's evaluator scales its multipliers and sums instead; outside, the rows are
+    scaled in place. Powers of two commute with every rounding, so both routes (and
+    every k) must give the same numbers exactly, not just close ones.
+    """
+    rng = np.random.default_rng(seed)
+    F, mu, _ = _random_interior(rng, _maxent._LARGE + 3000, 3)
+    r = expfam.max_entropy(F, mu)
+    rk = expfam.max_entropy(np.ldexp(F, k), np.ldexp(mu, k))
+    np.testing.assert_array_equal(rk.probs, r.probs)
+    np.testing.assert_array_equal(rk.logits, r.logits)
+    np.testing.assert_array_equal(rk.multipliers, np.ldexp(r.multipliers, -k))
+    assert rk.entropy == r.entropy
+    assert rk.residual == math.ldexp(r.residual, k)
 
 
 def test_prior_zeros_exclude_states() -> None:
