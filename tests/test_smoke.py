@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,11 @@ def test_lazily_imported_paths_still_work() -> None:
     for family in (expfam.Poisson, expfam.Normal):  # normal reference, then Student t
         p = expfam.glm(family, x, y).p_values
         assert np.all((p > 0) & (p < 1)), p
+
+
+def test_blas_threads_pinned_before_numpy_loaded(numpy_loaded_before_conftest: bool) -> None:
+    # conftest sets the BLAS thread variables; OpenBLAS reads them only when numpy loads
+    # it, so a pytest plugin that imports numpy first would make the pin ineffective
+    assert not numpy_loaded_before_conftest
+    assert os.environ["OPENBLAS_NUM_THREADS"]
+    assert os.environ["OMP_NUM_THREADS"]
