@@ -26,12 +26,12 @@ from expfam._families._beta_dirichlet import (
     _dirichlet_kl,
     _fisher_alpha,
     _mean_alpha,
+    _SpreadStatistics,
 )
 from expfam._families._common import (
     _cast,
     _check_positive,
     _keep,
-    _merge_spread,
     _natural64,
     _no_fixed,
     _open_support,
@@ -39,7 +39,6 @@ from expfam._families._common import (
     _readonly,
     _require,
     _size,
-    _spread_parts,
     _usual,
 )
 from expfam._families.beta import Beta
@@ -56,7 +55,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- the family
-class Dirichlet(ExponentialFamily):
+class Dirichlet(_SpreadStatistics):
     r"""Dirichlet distributions over the probability simplex of :math:`K \ge 2` categories.
 
     See the module docstring for the exponential-family form: :math:`T(x) = \log x`,
@@ -242,21 +241,8 @@ class Dirichlet(ExponentialFamily):
         return _cast(kl, np.result_type(self.dtype, other.dtype))
 
     # ------------------------------------------------------------------ statistics
-    # parts: compensated sums of T(x), and whether the observations differ at all
-    @classmethod
-    def _stats_block(
-        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
-    ) -> SufficientStatistics:
-        out = super()._stats_block(probe, x, w)
-        out._parts.update(_spread_parts(x.astype(np.float64), w, event_ndim=1))
-        return out
-
-    @classmethod
-    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
-        parts = super()._stats_merge(a, b)
-        parts.update(_merge_spread(a._parts, b._parts, event_ndim=1))
-        return parts
-
+    # parts: compensated sums of T(x), and whether the observations differ at all (the
+    # block, combine and merge hooks of _SpreadStatistics)
     @classmethod
     def _fit_stats(cls, s: SufficientStatistics) -> Dirichlet:
         """Maximum-likelihood fit (see :meth:`ExponentialFamily.fit`).
@@ -273,11 +259,7 @@ class Dirichlet(ExponentialFamily):
                 "`x` has a component equal to 0: the Dirichlet MLE needs every "
                 "x_k > 0 (on the faces of the simplex the likelihood is unbounded)"
             )
-        if np.any(s._parts["varies"] == 0):
-            raise InfeasibleError(
-                "`x` has no spread (all observations are equal): the Dirichlet MLE does not "
-                "exist (the mean parameters lie on the boundary of their domain)"
-            )
+        cls._check_spread(s)
         return cls.from_mean_params(_cast(cls._stats_mean(s), s.dtype))
 
     def sample(
