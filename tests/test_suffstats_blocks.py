@@ -365,6 +365,7 @@ def test_dirichlet_lean_path_leaves_batches_and_float32_to_the_checked_path() ->
         ([0.5, 0.5 + 1e-9], ValueError, "on the simplex"),
         ([0.5, np.nan], ValueError, "non-negative"),
         ([1.5, -0.5], ValueError, "non-negative"),
+        ([1e308, 1e308], ValueError, r"on the simplex .*; found inf"),  # no overflow warning
     ],
 )
 def test_dirichlet_lean_path_leaves_the_errors_to_the_checks(

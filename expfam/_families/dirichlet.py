@@ -178,7 +178,8 @@ class Dirichlet(_SpreadStatistics):
             )
         with np.errstate(invalid="ignore"):
             _require(a >= 0, a, "x", "non-negative (a point of the simplex)")
-        total = a.astype(np.float64).sum(axis=-1)
+        with np.errstate(over="ignore"):  # a sum beyond the float max: inf, refused below
+            total = a.astype(np.float64).sum(axis=-1)
         tol = 8 * float(np.finfo(a.dtype).eps) * np.sqrt(k)
         _require(
             np.abs(total - 1) <= tol, total, "x", "on the simplex (sum to 1 along the last axis)"
