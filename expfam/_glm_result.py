@@ -7,7 +7,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from expfam._families.categorical import Categorical
 from expfam._family import ExponentialFamily
@@ -137,6 +136,8 @@ class GLMResult:
             return np.where(self._identified, self.coef / self.stderr, np.nan)
 
     def _ref(self) -> Any:
+        from scipy import stats  # noqa: PLC0415 - scipy.stats costs ~0.3 s at import; only this path needs it
+
         return stats.t(self.df_resid) if self._t_dist else stats.norm()
 
     @property

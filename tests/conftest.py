@@ -1,4 +1,12 @@
-"""Test configuration: hypothesis profiles, and a Dask cluster for the tests that use it.
+"""Test configuration: BLAS threads, hypothesis profiles, and a Dask cluster.
+
+BLAS runs on one thread (unless the environment says otherwise): the tests multiply
+small matrices, for which OpenBLAS's threads only contend with each other and with
+other processes (on a 2-core machine ``tests/test_glm_softmax.py`` took 14 s with
+OpenBLAS's default of two threads, 6 s with one; more on a loaded one). OpenBLAS reads
+the variables once, when numpy loads it, so they are set here, before anything
+imports numpy; pytest loads this file before collecting the tests, and its plugins
+(hypothesis) do not import numpy. Dask workers inherit the environment.
 
 ``ci`` (chosen when ``CI`` is set) is thorough and derandomized: the same examples on
 every run, so a submission's result is reproducible and a red run can be replayed.
@@ -9,13 +17,19 @@ find is pinned as an explicit regression test.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings  # none of these imports loads numpy
+
+#: Whether numpy was loaded before the variables below were set (then they came too late).
+NUMPY_LOADED_FIRST = "numpy" in sys.modules
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 settings.register_profile(
     "ci",
@@ -59,3 +73,9 @@ def dask_client() -> Iterator[Any]:
             warnings.simplefilter("ignore")
             client.close()
             cluster.close()
+
+
+@pytest.fixture(scope="session")
+def numpy_loaded_before_conftest() -> bool:
+    """Whether numpy was imported before this file pinned the BLAS threads."""
+    return NUMPY_LOADED_FIRST

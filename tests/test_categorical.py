@@ -19,8 +19,11 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from expfam import (
+    Bernoulli,
     Categorical,
+    Dirichlet,
     ExponentialFamily,
+    Poisson,
     cross_entropy_with_logits,
     entropy,
     kl_divergence,
@@ -441,6 +444,7 @@ def test_fit_from_labels() -> None:
         (([0, 1], 0), {}, ValueError, "`num_categories` must be at least 1"),
         (([0, 1], 2.5), {}, TypeError, "`num_categories` must be an integer"),
         (([0, 1], True), {}, TypeError, "`num_categories` must be an integer"),
+        (([0, True], 3), {}, TypeError, r"^`x` must hold integer labels; found the bool True"),
     ],
 )
 def test_fit_errors(
@@ -448,6 +452,78 @@ def test_fit_errors(
 ) -> None:
     with pytest.raises(error, match=match):
         Categorical.fit(*args, **kwargs)
+
+
+# bool labels: a label is a category index, and numpy reads a bool array as a mask, so
+# a bool among labels is a TypeError (numpy alone would turn [0, True] into [0, 1])
+BOOL_LABELS: list[Any] = [
+    [0, True],
+    [False, 1],
+    (0.0, True),
+    [0, np.True_],
+    [np.ones((), dtype=bool), 0],  # a 0-d bool array in a list
+    np.array([True, False]),
+]
+BOOL_LABEL_ERROR = r"^`x` must hold integer labels; (found the bool (True|False)|got dtype bool)"
+
+
+ENTRY_POINTS: dict[str, Any] = {
+    "fit": lambda x: Categorical.fit(x, 3),
+    "weighted fit": lambda x: Categorical.fit(x, 3, weights=[1.0, 2.0]),
+    "suffstats": lambda x: Categorical.suffstats(x, num_categories=3),
+    "posterior": lambda x: Dirichlet(concentration=[1.0, 1.0, 1.0]).posterior(Categorical, x),
+    "log_prob": lambda x: Categorical(probs=[0.2, 0.3, 0.5]).log_prob(x),
+    "sufficient_statistic": lambda x: Categorical(logits=[0.0, 0.0, 0.0]).sufficient_statistic(x),
+    "log_base_measure": lambda x: Categorical(logits=[0.0, 0.0, 0.0]).log_base_measure(x),
+}
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("x", BOOL_LABELS, ids=repr)
+def test_bool_labels_raise_in_every_entry_point(x: Any, entry: str) -> None:
+    with pytest.raises(TypeError, match=BOOL_LABEL_ERROR):
+        ENTRY_POINTS[entry](x)
+
+
+@pytest.mark.parametrize("x", [True, np.False_, [[0, 1], [2, False]]], ids=repr)
+def test_bool_labels_raise_for_scalars_and_nested_lists(x: Any) -> None:
+    d = Categorical(probs=[0.2, 0.3, 0.5])
+    with pytest.raises(TypeError, match=BOOL_LABEL_ERROR):
+        d.log_prob(x)
+
+
+def test_bool_labels_raise_for_dask_arrays() -> None:
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(np.array([True, False, True]), chunks=2)
+    with pytest.raises(TypeError, match=BOOL_LABEL_ERROR):
+        Categorical.suffstats(x, num_categories=3)
+
+
+@given(
+    labels=st.lists(st.integers(0, 3), min_size=1, max_size=30),
+    where=st.integers(0, 30),
+    flag=st.booleans(),
+)
+def test_a_bool_anywhere_among_labels_raises(labels: list[int], where: int, flag: bool) -> None:
+    # the same labels as integers fit; with one bool put in anywhere they raise
+    counts = np.bincount(labels, minlength=4)
+    np.testing.assert_array_equal(Categorical.fit(labels, 4).probs, counts / len(labels))
+    with_bool: list[Any] = [*labels]
+    with_bool.insert(where % (len(labels) + 1), flag)
+    with pytest.raises(TypeError, match=f"found the bool {flag}"):
+        Categorical.fit(with_bool, 4)
+
+
+def test_bools_stay_numbers_where_they_are_counts_or_weights() -> None:
+    # the dtype policy: bool input is 0/1 (counts, weights, Bernoulli-like outcomes)
+    onehot = np.array([[True, False, False], [False, False, True]])
+    np.testing.assert_array_equal(
+        Categorical.fit_counts(onehot).probs, Categorical.fit_counts(onehot.astype(int)).probs
+    )
+    weighted = Categorical.fit([0, 1, 2], 3, weights=[True, False, True])
+    np.testing.assert_array_equal(weighted.probs, [0.5, 0.0, 0.5])
+    assert float(Poisson.fit([True, False, True, True]).rate) == 0.75
+    assert float(Bernoulli.fit(np.array([True, False, True, True])).probs) == 0.75
 
 
 def test_fit_counts() -> None:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 
 import expfam
 
@@ -20,3 +26,45 @@ def test_helpers_importable() -> None:
     from tests.helpers import assert_close
 
     assert_close(expfam.logsumexp([0.0, 0.0]), 0.6931471805599453, dtype="float64", shape=())
+
+
+LAZY = ("scipy.stats",)  # each costs a noticeable share of `import expfam`; loaded on first use
+
+
+def test_import_does_not_load_heavy_scipy_submodules() -> None:
+    # a fresh interpreter: this test session has long since imported scipy.stats itself
+    code = "import sys, expfam; print(*sorted(m for m in sys.argv[1:] if m in sys.modules))"
+    r = subprocess.run(  # noqa: S603 - our own interpreter and package
+        [sys.executable, "-c", code, *LAZY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [], f"`import expfam` loaded {r.stdout.strip()}"
+
+
+def test_lazily_imported_paths_still_work() -> None:
+    # each caller that imports scipy.stats on first use, run once
+    prior = expfam.Beta(a=2.0, b=3.0)
+    assert prior.posterior_predictive(expfam.Binomial, n=4).pmf(1) > 0
+    assert prior.posterior_predictive(expfam.Geometric).pmf(1) > 0
+    assert prior.posterior_predictive(expfam.NegativeBinomial, r=2).pmf(1) > 0
+    gamma = expfam.Gamma(shape=2.0, rate=3.0)
+    assert gamma.posterior_predictive(expfam.Poisson).pmf(1) > 0
+    assert gamma.posterior_predictive(expfam.Exponential).pdf(1.0) > 0
+    assert np.isfinite(expfam.NegativeBinomial(r=3, probs=0.25).entropy())
+    x, y = np.arange(6.0)[:, None], np.array([0.0, 1, 1, 3, 2, 5])
+    for family in (expfam.Poisson, expfam.Normal):  # normal reference, then Student t
+        p = expfam.glm(family, x, y).p_values
+        assert np.all((p > 0) & (p < 1)), p
+
+
+def test_blas_threads_pinned_before_numpy_loaded(numpy_loaded_before_conftest: bool) -> None:
+    # conftest sets the BLAS thread variables; OpenBLAS reads them only when numpy loads
+    # it, so a pytest plugin that imports numpy first would make the pin ineffective
+    assert not numpy_loaded_before_conftest
+    assert os.environ["OPENBLAS_NUM_THREADS"]
+    assert os.environ["OMP_NUM_THREADS"]

@@ -10,14 +10,17 @@ log-moment gap with mpmath) as closely as merged chunks do.
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import mpmath
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 import expfam._families.gamma as gamma_module
 import expfam._family
-from expfam import Bernoulli, Beta, Categorical, Exponential, Gamma, Normal, Poisson
+from expfam import Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Normal, Poisson
 from expfam._special import _BERNOULLI_2K, _log_sum_fixed, _log_table, _phi_terms
 from tests.helpers import assert_same_fit
 from tests.registry import FamilyCase, get_registry
@@ -276,3 +279,112 @@ def test_gamma_blocks_take_the_exact_log_sums_where_their_bound_allows(
         gap = (float(s._parts["g"]) + float(s._parts["g_lo"])) / s.total_weight
         ref = _gap_reference(x)
         assert abs(gap - ref) <= eps * ref, (shape, abs(gap - ref) / (eps * ref))
+
+
+# ---------------------------------------------------------------------- Dirichlet lean path
+def _dirichlet_stats(x: Any, block: int, *, lean: bool) -> tuple[Any, list[bool]]:
+    """Dirichlet statistics of `x` in blocks of `block` elements, by the lean path or not.
+
+    Also returns, per block, whether the lean path took it.
+    """
+    taken: list[bool] = []
+    fast = Dirichlet._stats_fast.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: Any, *args: Any) -> Any:
+        out = fast(cls, *args) if lean else None
+        taken.append(out is not None)
+        return out
+
+    with (
+        mock.patch.object(expfam._family, "_BLOCK", block),
+        mock.patch.object(Dirichlet, "_stats_fast", classmethod(spy)),
+    ):
+        return Dirichlet.suffstats(x), taken
+
+
+def _assert_same_statistics(a: Any, b: Any) -> None:
+    assert (a.count, a._weight, a.batch_shape) == (b.count, b._weight, b.batch_shape)
+    assert a.dtype == b.dtype
+    assert set(a._parts) == set(b._parts)
+    for key in a._parts:
+        np.testing.assert_array_equal(a._parts[key], b._parts[key], err_msg=key)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(2, 9),
+    n=st.integers(1, 400),
+    log_scale=st.floats(-2.5, 3.5),
+    block=st.sampled_from([1, 7, 64, 1000, 1 << 16]),
+)
+@example(seed=0, k=3, n=50, log_scale=-2.5, block=1 << 16)  # exact zeros: the checked path
+@example(seed=1, k=2, n=1, log_scale=0.0, block=1 << 16)  # one observation: no spread
+def test_dirichlet_lean_statistics_equal_the_checked_ones(
+    seed: int, k: int, n: int, log_scale: float, block: int
+) -> None:
+    # bit for bit, over random data, concentrations from 3e-3 to 3e3 and chunkings
+    rng = np.random.default_rng(seed)
+    x = rng.dirichlet(10.0**log_scale * rng.uniform(0.2, 5.0, k), size=n)
+    lean, taken = _dirichlet_stats(x, block, lean=True)
+    checked, _ = _dirichlet_stats(x, block, lean=False)
+    _assert_same_statistics(lean, checked)
+    if np.all(x > 0) and block >= k:  # positive rows: every block takes the lean path
+        assert all(taken), taken
+
+
+def test_dirichlet_lean_path_where_the_splitter_needs_the_logs() -> None:
+    # min x_0 = exp(-2), so -log(min x_0) is within rounding of a power of two: the
+    # branch that takes the splitter's exponent from the logs themselves
+    x = np.random.default_rng(4).dirichlet([20.0, 3.0, 4.0], size=500)
+    x[x[:, 0] < 0.25] = [0.5, 0.25, 0.25]
+    x[17] = [np.exp(-2.0), 0.5, 0.5 - np.exp(-2.0)]
+    assert abs(-np.log(x[:, 0].min()) - 2.0) < 1e-15
+    for data in (x, np.tile(x[17], (20, 1))):  # and rows all equal (no spread)
+        lean, taken = _dirichlet_stats(data, 1 << 16, lean=True)
+        assert taken == [True]
+        _assert_same_statistics(lean, _dirichlet_stats(data, 1 << 16, lean=False)[0])
+
+
+def test_dirichlet_lean_path_leaves_batches_and_float32_to_the_checked_path() -> None:
+    x = np.random.default_rng(5).dirichlet([2.0, 3.0, 4.0], size=600)
+    _, taken = _dirichlet_stats(x.reshape(200, 3, 3), 1 << 16, lean=True)  # batch (3,)
+    assert taken == [False]
+    # float32 data are checked with float32's tolerance and their logs summed in
+    # float32; also rows that sum to 1 exactly (dyadic), which pass float64's check
+    a = np.random.default_rng(6).integers(1, 1000, size=(600, 2)) / 2048
+    dyadic = np.column_stack([a, 1 - a.sum(axis=1)])
+    for x32 in (x.astype(np.float32), dyadic.astype(np.float32)):
+        lean32, taken = _dirichlet_stats(x32, 1 << 16, lean=True)
+        assert taken == [False]
+        _assert_same_statistics(lean32, _dirichlet_stats(x32, 1 << 16, lean=False)[0])
+
+
+@pytest.mark.parametrize(
+    ("row", "error", "match"),
+    [
+        ([0.5, 0.5 + 1e-9], ValueError, "on the simplex"),
+        ([0.5, np.nan], ValueError, "non-negative"),
+        ([1.5, -0.5], ValueError, "non-negative"),
+        ([1e308, 1e308], ValueError, r"on the simplex .*; found inf"),  # no overflow warning
+    ],
+)
+def test_dirichlet_lean_path_leaves_the_errors_to_the_checks(
+    row: list[float], error: type[Exception], match: str
+) -> None:
+    x = np.random.default_rng(6).dirichlet([2.0, 3.0], size=300)
+    x[123] = row
+    with pytest.raises(error, match=match):
+        Dirichlet.suffstats(x)
+
+
+@pytest.mark.parametrize("family", [Beta, Dirichlet], ids=lambda f: f.__name__)
+def test_no_spread_is_infeasible_in_every_chunking(family: Any) -> None:
+    x = np.full(300, 0.25) if family is Beta else np.tile([0.25, 0.75], (300, 1))
+    match = f"no spread .* the {family.__name__} MLE does not exist"
+    for block in (1, 64, 1 << 16):
+        with mock.patch.object(expfam._family, "_BLOCK", block):
+            with pytest.raises(expfam.InfeasibleError, match=match):
+                family.fit(x)
+            y = x.copy()
+            y[-1] = 0.5 if family is Beta else [0.5, 0.5]  # the last block differs
+            assert family.fit(y).batch_shape == ()

@@ -4,7 +4,9 @@ The Dirichlet log-partition, mean map and Fisher information in natural and usua
 parameters, the inverse mean map (a Newton solve on the convex dual, started from
 Minka's fixed point), and the entropy and KL divergence computed without the
 cancellation of the textbook formulas. A Beta is the two-category Dirichlet of
-:math:`(x, 1 - x)`.
+:math:`(x, 1 - x)`. And their statistics (:class:`_SpreadStatistics`): the sums of
+:math:`T(x)` with a record of whether the observations differ, without which the
+maximum-likelihood estimate does not exist.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from scipy import special
 
 from expfam._dual import DualProblem, solve_dual
 from expfam._errors import InfeasibleError
+from expfam._family import ExponentialFamily
 from expfam._kernels import logsumexp
 from expfam._special import (
     _digamma_diff,
@@ -24,6 +27,8 @@ from expfam._special import (
     _lgamma_bregman,
     _log_beta,
 )
+from expfam._suffstats import Block, SufficientStatistics
+from expfam._validation import FloatArray
 
 __all__ = []
 
@@ -99,6 +104,86 @@ def _dirichlet_kl(alpha_p: F64, alpha_q: F64) -> F64:
         mu = _digamma_diff(ap, _others(ap))
         out[far] = _log_beta(aq) - _log_beta(ap) - ((aq - ap) * mu).sum(axis=-1)
     return _f64(np.maximum(out, 0.0))
+
+
+# ---------------------------------------------------------------------- statistics
+class _SpreadStatistics(ExponentialFamily):
+    r"""The statistics of :class:`Beta` and :class:`Dirichlet`: sums of T(x) and the spread.
+
+    Their maximum-likelihood estimate exists only if the observations are not all
+    equal, which the sums of :math:`T(x) = \log x` cannot tell; the parts ``x0`` and
+    ``varies`` (:func:`_spread_parts`) record it per batch member, next to the
+    compensated sums ``t``, ``t_lo``, through every block, combine and merge.
+    """
+
+    @classmethod
+    def _stats_block(
+        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
+    ) -> SufficientStatistics:
+        out = super()._stats_block(probe, x, w)
+        out._parts.update(_spread_parts(x.astype(np.float64), w, cls.event_ndim))
+        return out
+
+    @classmethod
+    def _stats_combine(cls, blocks: list[Block]) -> Block:
+        """Exact sums of the statistics and the spread of all blocks at once."""
+        sums = [(wt, {k: p[k] for k in ("t", "t_lo")}) for wt, p in blocks]
+        weight, parts = super()._stats_combine(sums)
+        parts.update(_combine_spread([p for _, p in blocks], cls.event_ndim))
+        return weight, parts
+
+    @classmethod
+    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
+        parts = super()._stats_merge(a, b)
+        parts.update(_merge_spread(a._parts, b._parts, cls.event_ndim))
+        return parts
+
+    @classmethod
+    def _check_spread(cls, s: SufficientStatistics) -> None:
+        """Raise ``InfeasibleError`` if all observations (of a batch member) are equal."""
+        if np.any(s._parts["varies"] == 0):
+            raise InfeasibleError(
+                f"`x` has no spread (all observations are equal): the {cls.__name__} MLE "
+                "does not exist (the mean parameters lie on the boundary of their domain)"
+            )
+
+
+def _spread_parts(a: F64, w: F64 | None, event_ndim: int = 0) -> dict[str, F64]:
+    """Parts recording whether a block's weighted observations differ (per batch member).
+
+    ``x0``: the first observation of positive weight (nan if there is none);
+    ``varies``: 1.0 where another observation of positive weight differs from it.
+    """
+    keep = a if w is None else a[w > 0]
+    if keep.shape[0] == 0:
+        x0 = np.full(a.shape[1:], np.nan)
+        return {"x0": x0, "varies": np.zeros(a.shape[1 : a.ndim - event_ndim])}
+    differ = keep != keep[:1]
+    varies = np.any(differ, axis=(0, *range(differ.ndim - event_ndim, differ.ndim)))
+    return {"x0": _f64(keep[0]), "varies": varies.astype(np.float64)}
+
+
+def _merge_spread(pa: dict[str, F64], pb: dict[str, F64], event_ndim: int = 0) -> dict[str, F64]:
+    """Merge :func:`_spread_parts` of two chunks."""
+    a_none, b_none = np.isnan(pa["x0"]), np.isnan(pb["x0"])
+    differ = ~a_none & ~b_none & (pa["x0"] != pb["x0"])
+    if event_ndim:
+        differ = np.any(differ, axis=tuple(range(-event_ndim, 0)))
+    varies = np.maximum(np.maximum(pa["varies"], pb["varies"]), differ.astype(np.float64))
+    return {"x0": _f64(np.where(a_none, pb["x0"], pa["x0"])), "varies": _f64(varies)}
+
+
+def _combine_spread(parts: list[dict[str, F64]], event_ndim: int = 0) -> dict[str, F64]:
+    """Merge :func:`_spread_parts` of many blocks at once (as :func:`_merge_spread` would)."""
+    x0 = np.stack([p["x0"] for p in parts])
+    none = np.isnan(x0)
+    first = np.argmax(~none, axis=0)  # the first block with an observation of weight
+    ref = np.take_along_axis(x0, first[None], axis=0)[0]
+    differ = ~none & (x0 != ref)
+    if event_ndim:
+        differ = np.any(differ, axis=tuple(range(-event_ndim, 0)))
+    varies = np.maximum(np.stack([p["varies"] for p in parts]).max(axis=0), differ.max(axis=0))
+    return {"x0": _f64(ref), "varies": _f64(varies)}
 
 
 # ---------------------------------------------------------------------- beta

@@ -10,7 +10,6 @@ from numpy.typing import ArrayLike, NDArray
 from expfam._errors import InfeasibleError
 from expfam._family import ExponentialFamily
 from expfam._sampling import sample_shape
-from expfam._special import _f64
 from expfam._validation import FloatArray, as_float_array
 
 __all__ = []
@@ -192,42 +191,3 @@ def _stat_dtype(dist: ExponentialFamily, x: ArrayLike) -> np.dtype[Any]:
     if dist.__dict__.get("_probe", False):
         return as_float_array(x, "x").dtype
     return dist.dtype
-
-
-# ---------------------------------------------------------------------- spread in statistics
-def _spread_parts(a: F64, w: F64 | None, event_ndim: int = 0) -> dict[str, F64]:
-    """Parts recording whether a block's weighted observations differ (per batch member).
-
-    ``x0``: the first observation of positive weight (nan if there is none);
-    ``varies``: 1.0 where another observation of positive weight differs from it.
-    """
-    keep = a if w is None else a[w > 0]
-    if keep.shape[0] == 0:
-        x0 = np.full(a.shape[1:], np.nan)
-        return {"x0": x0, "varies": np.zeros(a.shape[1 : a.ndim - event_ndim])}
-    differ = keep != keep[:1]
-    varies = np.any(differ, axis=(0, *range(differ.ndim - event_ndim, differ.ndim)))
-    return {"x0": _f64(keep[0]), "varies": varies.astype(np.float64)}
-
-
-def _merge_spread(pa: dict[str, F64], pb: dict[str, F64], event_ndim: int = 0) -> dict[str, F64]:
-    """Merge :func:`_spread_parts` of two chunks."""
-    a_none, b_none = np.isnan(pa["x0"]), np.isnan(pb["x0"])
-    differ = ~a_none & ~b_none & (pa["x0"] != pb["x0"])
-    if event_ndim:
-        differ = np.any(differ, axis=tuple(range(-event_ndim, 0)))
-    varies = np.maximum(np.maximum(pa["varies"], pb["varies"]), differ.astype(np.float64))
-    return {"x0": _f64(np.where(a_none, pb["x0"], pa["x0"])), "varies": _f64(varies)}
-
-
-def _combine_spread(parts: list[dict[str, F64]], event_ndim: int = 0) -> dict[str, F64]:
-    """Merge :func:`_spread_parts` of many blocks at once (as :func:`_merge_spread` would)."""
-    x0 = np.stack([p["x0"] for p in parts])
-    none = np.isnan(x0)
-    first = np.argmax(~none, axis=0)  # the first block with an observation of weight
-    ref = np.take_along_axis(x0, first[None], axis=0)[0]
-    differ = ~none & (x0 != ref)
-    if event_ndim:
-        differ = np.any(differ, axis=tuple(range(-event_ndim, 0)))
-    varies = np.maximum(np.stack([p["varies"] for p in parts]).max(axis=0), differ.max(axis=0))
-    return {"x0": _f64(ref), "varies": _f64(varies)}

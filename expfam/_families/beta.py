@@ -22,14 +22,13 @@ from expfam._families._beta_dirichlet import (
     _dirichlet_entropy,
     _dirichlet_inverse,
     _dirichlet_kl,
+    _SpreadStatistics,
 )
 from expfam._families._common import (
     _cast,
     _check_positive,
-    _combine_spread,
     _keep,
     _mean_input,
-    _merge_spread,
     _natural64,
     _no_fixed,
     _open_support,
@@ -37,7 +36,6 @@ from expfam._families._common import (
     _readonly,
     _require,
     _size,
-    _spread_parts,
     _usual,
 )
 from expfam._family import ExponentialFamily
@@ -52,7 +50,7 @@ __all__ = ["Beta"]
 F64 = NDArray[np.float64]
 
 
-class Beta(ScalarFamily):
+class Beta(_SpreadStatistics, ScalarFamily):
     r"""Beta distributions with shape parameters :math:`a > 0` and :math:`b > 0`.
 
     Density :math:`x^{a-1}(1-x)^{b-1}/B(a, b)` on :math:`0 < x < 1`. As an
@@ -221,15 +219,8 @@ class Beta(ScalarFamily):
         return _cast(kl, np.result_type(self.dtype, other.dtype))
 
     # ------------------------------------------------------------------ statistics
-    # parts: compensated sums of T(x), and whether the observations differ at all
-    @classmethod
-    def _stats_block(
-        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
-    ) -> SufficientStatistics:
-        out = super()._stats_block(probe, x, w)
-        out._parts.update(_spread_parts(x.astype(np.float64), w, event_ndim=0))
-        return out
-
+    # parts: compensated sums of T(x), and whether the observations differ at all (the
+    # block, combine and merge hooks of _SpreadStatistics)
     @classmethod
     def _stats_fast(
         cls,
@@ -264,20 +255,6 @@ class Beta(ScalarFamily):
         return (float(x.shape[0]), 0.0), parts
 
     @classmethod
-    def _stats_combine(cls, blocks: list[Block]) -> Block:
-        """Exact sums of the statistics and the spread of all blocks at once."""
-        sums = [(wt, {k: p[k] for k in ("t", "t_lo")}) for wt, p in blocks]
-        weight, parts = super()._stats_combine(sums)
-        parts.update(_combine_spread([p for _, p in blocks]))
-        return weight, parts
-
-    @classmethod
-    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
-        parts = super()._stats_merge(a, b)
-        parts.update(_merge_spread(a._parts, b._parts, event_ndim=0))
-        return parts
-
-    @classmethod
     def _fit_stats(cls, s: SufficientStatistics) -> Beta:
         """Maximum-likelihood fit (see :meth:`ExponentialFamily.fit`).
 
@@ -294,11 +271,7 @@ class Beta(ScalarFamily):
                     f"`x` contains {value!r}: the Beta MLE needs 0 < x < 1 (at 0 and 1 the "
                     "likelihood is unbounded)"
                 )
-        if np.any(s._parts["varies"] == 0):
-            raise InfeasibleError(
-                "`x` has no spread (all observations are equal): the Beta MLE does not "
-                "exist (the mean parameters lie on the boundary of their domain)"
-            )
+        cls._check_spread(s)
         return cls.from_mean_params(_cast(cls._stats_mean(s), s.dtype))
 
     def sample(

@@ -370,7 +370,7 @@ class Categorical(ExponentialFamily):
         ValueError
             If a label is outside ``[0, K)`` or `x` does not broadcast against the batch.
         TypeError
-            If `x` does not hold integers.
+            If `x` does not hold integers (a bool label is not one).
 
         Examples
         --------
@@ -586,6 +586,9 @@ class Categorical(ExponentialFamily):
         ValueError
             If a label is outside ``[0, K)``, a weight or pseudocount is negative or not
             finite, the shapes disagree, or the total count is 0.
+        TypeError
+            If `x` does not hold integers: a bool label (a bool array, or ``True``
+            among the labels) is not one; numpy reads a bool array as a mask.
 
         See Also
         --------
@@ -613,6 +616,49 @@ class Categorical(ExponentialFamily):
                 "weight and `pseudocount` is 0"
             )
         return cls.fit_counts(counts, pseudocount=pseudocount)
+
+    @classmethod
+    def suffstats(
+        cls, x: ArrayLike, /, *, weights: ArrayLike | None = None, **fixed: Any
+    ) -> SufficientStatistics:
+        """Sufficient statistics of integer labels `x`: the (weighted) label counts.
+
+        As :meth:`ExponentialFamily.suffstats
+        <expfam.ExponentialFamily.suffstats>`, with ``num_categories=`` required.
+        A label is a category index, so bool labels (a bool array, or ``True`` in a
+        list of labels) raise :class:`TypeError`; numpy reads a bool array as a mask.
+
+        Parameters
+        ----------
+        x : array_like of int or dask.array.Array
+            Labels in ``[0, num_categories)``, shape ``(n,)``.
+        weights : array_like, optional
+            Finite, non-negative weights of shape ``(n,)``.
+        **fixed
+            ``num_categories``, the number of categories ``K``.
+
+        Returns
+        -------
+        SufficientStatistics
+
+        Raises
+        ------
+        ValueError
+            If a label is outside ``[0, K)``, a weight is negative or not finite, or the
+            shapes disagree.
+        TypeError
+            If `x` does not hold integers (a bool label is not one), or
+            ``num_categories`` is missing.
+
+        Examples
+        --------
+        >>> from expfam import Categorical
+        >>> s = Categorical.suffstats([0, 2, 2], num_categories=3)
+        >>> s.count, s.mean_params
+        (3, array([0.33333333, 0.        , 0.66666667]))
+        """
+        _reject_bool_labels(x)
+        return super().suffstats(x, weights=weights, **fixed)
 
     @classmethod
     def _stats_fast(
@@ -976,7 +1022,46 @@ def _check_nonneg_finite(a: FloatArray, name: str) -> None:
         raise ValueError(f"`{name}` must be non-negative; found {a[a < 0].flat[0].item()}")
 
 
+def _reject_bool_labels(x: object) -> None:
+    """Raise ``TypeError`` naming `x` if it holds a bool: a label is a category index.
+
+    Arrays (numpy, Dask) are judged by their dtype; other input (a Python bool, nested
+    lists) element by element, since numpy silently turns ``[0, True]`` into integers.
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        if getattr(dtype, "kind", None) == "b":
+            raise TypeError(
+                f"`x` must hold integer labels; got dtype {dtype} (a bool array is a mask, "
+                "not labels: convert it with `.astype(int)` if 0/1 are meant)"
+            )
+        return
+    if isinstance(x, (str, bytes)):
+        return  # not labels either: the conversion raises its own error
+    items: Any = x if isinstance(x, (list, tuple)) else [x]
+    kinds = set(map(type, items))  # a flat list: its elements' types (twice as fast)
+    if any(issubclass(k, (list, tuple, np.ndarray)) for k in kinds):  # nested
+        try:
+            items = np.asarray(x, dtype=object).ravel()
+        except (ValueError, TypeError):
+            return  # ragged input: the conversion raises its own error
+        kinds = set(map(type, items))
+    if any(issubclass(k, (bool, np.bool_, np.ndarray)) for k in kinds):
+        bad = next((e for e in items if _is_bool(e)), None)
+        if bad is not None:
+            raise TypeError(
+                f"`x` must hold integer labels; found the bool {bool(bad)} (a label is a "
+                "category index: write 0/1 labels as integers)"
+            )
+
+
+def _is_bool(e: object) -> bool:
+    """Whether `e` is a bool scalar (Python, numpy or a 0-d bool array)."""
+    return isinstance(e, (bool, np.bool_)) or (isinstance(e, np.ndarray) and e.dtype.kind == "b")
+
+
 def _check_labels(x: ArrayLike, K: int) -> NDArray[np.intp]:
+    _reject_bool_labels(x)
     a = np.asarray(x)
     if a.dtype.kind == "f":
         if not (np.all(np.isfinite(a)) and np.all(a == np.round(a))):

@@ -11,6 +11,7 @@ with :math:`\alpha_0 = \sum_k \alpha_k`, mean parameters
 
 from __future__ import annotations
 
+import math
 import operator
 from functools import cached_property
 from typing import Any
@@ -26,12 +27,12 @@ from expfam._families._beta_dirichlet import (
     _dirichlet_kl,
     _fisher_alpha,
     _mean_alpha,
+    _SpreadStatistics,
 )
 from expfam._families._common import (
     _cast,
     _check_positive,
     _keep,
-    _merge_spread,
     _natural64,
     _no_fixed,
     _open_support,
@@ -39,14 +40,13 @@ from expfam._families._common import (
     _readonly,
     _require,
     _size,
-    _spread_parts,
     _usual,
 )
 from expfam._families.beta import Beta
 from expfam._family import ExponentialFamily
 from expfam._kernels import softmax
 from expfam._special import _f64, _log_beta
-from expfam._suffstats import SufficientStatistics
+from expfam._suffstats import Block, SufficientStatistics, exact_block_sum
 from expfam._support import out_dtype
 from expfam._validation import FloatArray, as_float_array
 
@@ -56,7 +56,7 @@ F64 = NDArray[np.float64]
 
 
 # ---------------------------------------------------------------------- the family
-class Dirichlet(ExponentialFamily):
+class Dirichlet(_SpreadStatistics):
     r"""Dirichlet distributions over the probability simplex of :math:`K \ge 2` categories.
 
     See the module docstring for the exponential-family form: :math:`T(x) = \log x`,
@@ -178,7 +178,8 @@ class Dirichlet(ExponentialFamily):
             )
         with np.errstate(invalid="ignore"):
             _require(a >= 0, a, "x", "non-negative (a point of the simplex)")
-        total = a.astype(np.float64).sum(axis=-1)
+        with np.errstate(over="ignore"):  # a sum beyond the float max: inf, refused below
+            total = a.astype(np.float64).sum(axis=-1)
         tol = 8 * float(np.finfo(a.dtype).eps) * np.sqrt(k)
         _require(
             np.abs(total - 1) <= tol, total, "x", "on the simplex (sum to 1 along the last axis)"
@@ -242,20 +243,71 @@ class Dirichlet(ExponentialFamily):
         return _cast(kl, np.result_type(self.dtype, other.dtype))
 
     # ------------------------------------------------------------------ statistics
-    # parts: compensated sums of T(x), and whether the observations differ at all
+    # parts: compensated sums of T(x), and whether the observations differ at all (the
+    # block, combine and merge hooks of _SpreadStatistics)
     @classmethod
-    def _stats_block(
-        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
-    ) -> SufficientStatistics:
-        out = super()._stats_block(probe, x, w)
-        out._parts.update(_spread_parts(x.astype(np.float64), w, event_ndim=1))
-        return out
+    def _stats_fast(
+        cls,
+        probe: ExponentialFamily,  # noqa: ARG003 - the base's signature
+        x: NDArray[Any],
+        w: F64 | None,
+        buf: F64,
+    ) -> Block | None:
+        r"""Return the parts of :meth:`_stats_block` for an unweighted block ``(n, K)``, lean.
 
-    @classmethod
-    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
-        parts = super()._stats_merge(a, b)
-        parts.update(_merge_spread(a._parts, b._parts, event_ndim=1))
-        return parts
+        The checks of :meth:`_check_x` and the spread come from a transposed copy of
+        the block, one contiguous row per coordinate, where numpy's reductions are
+        fast: every coordinate positive (a 0, where a statistic is infinite, takes
+        :meth:`_stats_block`), every row's sum within the simplex tolerance by a
+        margin for the order of the sum (a row near the tolerance takes
+        :meth:`_stats_block`, which decides), the spread from the coordinates' minima
+        and maxima. The sums are those of :meth:`_stats_block` bit for bit: the same
+        logs, and the same splitter, whose exponent is that of
+        :math:`\max|\log x| = -\log \min x` per coordinate.
+
+        Only float64 data take it: a float32 block arrives converted to float64, and
+        :meth:`_stats_block` checks it with float32's tolerance and sums its logs
+        rounded to float32. A block whose first row is exactly representable in
+        float32 may be one, and takes :meth:`_stats_block`.
+        """
+        if w is not None or x.ndim != 2 or x.dtype != np.float64 or not x.flags.c_contiguous:
+            return None
+        n, k = x.shape
+        eps = float(np.finfo(np.float64).eps)
+        # the tolerance of _check_x, less the largest difference between two orders of
+        # summing a row whose sum is about 1
+        room = 8 * eps * math.sqrt(k) - 1.01 * (k - 1) * eps
+        if n == 0 or k < 2 or not room > 0:
+            return None
+        with np.errstate(over="ignore"):  # data off the simplex: _stats_block says so
+            if np.array_equal(x[0].astype(np.float32), x[0]):
+                return None
+        xt = buf[3].reshape(k, n)
+        np.copyto(xt, x.T)
+        lowest, highest = xt.min(axis=1), xt.max(axis=1)
+        if not np.all(lowest > 0):  # False at nan
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):  # rows off the simplex
+            if not np.all(np.abs(xt.sum(axis=0) - 1) <= room):
+                return None
+        logs = np.log(x, out=buf[0])
+        # the splitter of the sums depends only on the binade of max|log x| per
+        # coordinate; -log(min x) is that maximum to an ulp or two (log is monotone to
+        # within its rounding; a log > 0, of an x a little above 1, is below 1e-6), so
+        # where it lies clear of a power of two it gives that binade
+        top = -np.log(lowest)
+        below, above = np.frexp(top * (1 - 1e-12))[1], np.frexp(top * (1 + 1e-12))[1]
+        safe = (top > 1e-6) & (below == above)
+        if not np.all(safe):
+            top = np.max(np.abs(logs), axis=0)
+        hi, lo = exact_block_sum(logs, top=top)
+        parts = {
+            "t": hi,
+            "t_lo": lo,
+            "x0": np.array(x[0]),
+            "varies": np.asarray(float(np.any(lowest != highest))),
+        }
+        return (float(n), 0.0), parts
 
     @classmethod
     def _fit_stats(cls, s: SufficientStatistics) -> Dirichlet:
@@ -273,11 +325,7 @@ class Dirichlet(ExponentialFamily):
                 "`x` has a component equal to 0: the Dirichlet MLE needs every "
                 "x_k > 0 (on the faces of the simplex the likelihood is unbounded)"
             )
-        if np.any(s._parts["varies"] == 0):
-            raise InfeasibleError(
-                "`x` has no spread (all observations are equal): the Dirichlet MLE does not "
-                "exist (the mean parameters lie on the boundary of their domain)"
-            )
+        cls._check_spread(s)
         return cls.from_mean_params(_cast(cls._stats_mean(s), s.dtype))
 
     def sample(

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from expfam._conjugate import register_conjugate
 from expfam._distfns import ScalarFamily
@@ -275,6 +274,8 @@ def _beta_predictive(prior: Beta, **fixed: Any) -> Any:
     """Beta-geometric ``scipy.stats.betanbinom(1, a, b, loc=1)``."""
     if fixed:
         raise TypeError(f"a Geometric likelihood takes no fixed parameters; got {sorted(fixed)}")
+    from scipy import stats  # noqa: PLC0415 - scipy.stats costs ~0.3 s at import; only this path needs it
+
     a, b = prior._params64
     return stats.betanbinom(1, a, b, loc=1)
 

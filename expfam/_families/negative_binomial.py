@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from expfam._conjugate import register_conjugate
 from expfam._distfns import ScalarFamily
@@ -216,6 +216,8 @@ class NegativeBinomial(ScalarFamily):
         lo, hi = _window(mean, var)
         # the geometric right tail is heavier than Bernstein's bound assumes
         p64 = self._geometric._pq[0].reshape(-1)
+        from scipy import stats  # noqa: PLC0415 - scipy.stats costs ~0.3 s at import; only this path needs it
+
         with np.errstate(invalid="ignore", over="ignore"):
             tail = stats.nbinom.isf(1e-22, r, p64)
         hi = np.maximum(hi, np.where(np.isfinite(tail), tail, hi) + 1)
@@ -336,6 +338,8 @@ def _beta_predictive(prior: Beta, **fixed: Any) -> Any:
     """Beta negative binomial ``scipy.stats.betanbinom(r, a, b)``."""
     if set(fixed) != {"r"}:
         raise TypeError("a NegativeBinomial likelihood needs its number of successes: pass `r=`")
+    from scipy import stats  # noqa: PLC0415 - scipy.stats costs ~0.3 s at import; only this path needs it
+
     a, b = prior._params64
     return stats.betanbinom(_check_r(fixed["r"]), a, b)
 
