@@ -37,7 +37,8 @@ _LP_ALWAYS = 5000
 _SUSPECT = 1e-8
 # Relative residual required of a solution (per feature, against max |f_i|).
 _RTOL = 1e-12
-# Above this many states the global phase of the dual solve runs in float32.
+# Above this many states the dual solve starts with fused Newton passes (its fallback
+# with a float32 copy of the features).
 _LARGE = 1 << 14
 _BLOCK = 1 << 13  # rows per block when transposing the features
 _HBLOCK = 1 << 13  # states per block of the dual's passes (rows of the block in L1/L2)
@@ -202,19 +203,21 @@ def max_entropy(
     whitened with the prior covariance (directions in which the features are constant
     are dropped after checking that :math:`\mu` lies in their affine hull), so the dual
     Hessian starts at the identity. :func:`scipy.optimize.minimize` (``trust-exact``,
-    analytic gradient and Hessian = covariance of the features, log-domain weights;
-    float32 above 16384 states, followed by a float64 run from where it stopped if the
-    polish below falls short) minimises the dual; float64 Newton steps then polish
-    the multipliers until the residual stops decreasing, typically at a few ulp of
-    ``max |f_i|``. A residual above ``1e-12 max |f_i|`` for some feature raises
-    :class:`ConvergenceError`. Above 16384 states this takes about six passes over
-    the features: one centres them (transposed), scales them by powers of two and
-    writes their float32 copy, summing its Gram matrix (without a prior, the Hessian
-    of the dual at zero multipliers: the first Newton step needs no pass); the
-    further damped Newton steps in float32 take one fused pass each (value, gradient
-    and Hessian; typically two); two float64 gradients polish, the last
-    of which also writes ``q`` and ``log q`` (normalised by the log-partition
-    predicted to second order in its rounding-level step, checked against the sum).
+    analytic gradient and Hessian = covariance of the features, log-domain weights)
+    minimises the dual; float64 Newton steps then polish the multipliers until the
+    residual stops decreasing, typically at a few ulp of ``max |f_i|``. A residual
+    above ``1e-12 max |f_i|`` for some feature raises :class:`ConvergenceError`.
+    Above 16384 states a damped Newton method comes first (trust-region Newton in
+    float32, then float64, only if it fails), and the solve takes about five passes
+    over the features: one centres them (transposed; their power-of-two scales are
+    applied by the passes that read them), summing the Gram matrix of a float32 copy
+    of each cached block (without a prior, the Hessian of the dual at zero
+    multipliers: the first Newton step needs no pass); each further Newton step
+    takes one fused pass (value, gradient and Hessian, the Hessian summed in float32
+    while the residual is above 1e-2 of the feature scale; typically two); the
+    polish's gradient pass also writes ``q`` and ``log q`` (normalised by the
+    log-partition predicted to second order in its rounding-level step, checked
+    against the sum).
     A single free feature (``m = 1``, or one left after pinning) uses the solver of
     :func:`boltzmann`, accurate to a few ulp of the moment.
 
