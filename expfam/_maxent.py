@@ -639,9 +639,14 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                 if fused
                 else _Rows(D, dmin, dmax, dsum)
             )
-            if scale is not None and not float(np.max(np.maximum(dmax, -dmin) / scale)) < 2.0**60:
-                # far beyond the subsample's range (float32 could overflow): unscaled
-                # (exactly), and the general scaling decides
+            spread = (np.maximum(dmax, -dmin) / scale)[keep] if scale is not None else None
+            if spread is not None and not (
+                float(np.max(spread, initial=1.0)) < 2.0**60
+                and float(np.min(spread, initial=1.0)) > 2.0**-60
+            ):
+                # far beyond the subsample's range (float32 could overflow), or far
+                # below it (a feature constant on the subsample: its float32 copy and
+                # Gram matrix underflow): unscaled (exactly), the general scaling decides
                 if not moderate:
                     D *= scale[:, None]
                 rows = _Rows(D, dmin, dmax, None)

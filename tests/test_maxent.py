@@ -619,6 +619,31 @@ def test_large_problem_pinned_feature_and_a_range_below_float32() -> None:
     assert_feasible(r, F, mu)
 
 
+@pytest.mark.parametrize("K", [_maxent._LARGE + 3000, 100_000])
+def test_large_problem_feature_constant_on_the_scaling_subsample(K: int) -> None:
+    """A feature zero but on three states (+-1e-300, 2e-300), moment 0: solved.
+
+    The strided subsample that sets the power-of-two scales sees only zeros, so its
+    scale (2) is ~1e300 times the feature's range and the float32 copy of its rows
+    underflows; such a feature is scaled as for small problems (this ended in
+    ConvergenceError, the residual 1e7 times the tolerance). The third feature's range
+    (1e-12 about 1) is fine on the subsample.
+    """
+    rng = np.random.default_rng(6)
+    F = rng.normal(size=(K, 3))
+    F[:, 1] = 0.0
+    F[7, 1], F[8, 1], F[K // 2, 1] = -1e-300, 1e-300, 2e-300
+    F[:, 2] = 1.0
+    F[::3, 2] = 1.0 + 1e-12
+    mu = np.array([0.1, 0.0, 1.0 + 0.5e-12])
+    r = expfam.max_entropy(F, mu)
+    assert_feasible(r, F, mu)
+    # the three states of feature 1 balance: E_q[f_1] / 1e-300, to a few ulp of 1
+    q7, q8, qh = r.probs[7], r.probs[8], r.probs[K // 2]
+    assert abs(math.fsum([-q7, q8, 2 * qh])) <= 1e-16
+    assert r.multipliers[1] < -1e299  # (a multiplier on the scale of 1 / 1e-300)
+
+
 @pytest.mark.parametrize("K", [30_000, 200_000])
 def test_features_spanning_the_float_range(K: int) -> None:
     """|f - mu| near 3e308 (beyond the float range): scaled by 2**1023, no bare warning."""
