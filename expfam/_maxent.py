@@ -647,7 +647,7 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
                 # far beyond the subsample's range (float32 could overflow), or far
                 # below it (a feature constant on the subsample: its float32 copy and
                 # Gram matrix underflow): unscaled (exactly), the general scaling decides
-                if not moderate:
+                if not moderate and scale is not None:
                     D *= scale[:, None]
                 rows = _Rows(D, dmin, dmax, None)
             if len(keep) < len(cols):
