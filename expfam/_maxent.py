@@ -909,11 +909,12 @@ def _polish(
             break
         eta2 = eta + step
         norm = ev64.norms.get(eta.tobytes())
-        if norm is not None and ev64.dtype == np.float64:
+        gw = B.T @ g
+        with np.errstate(over="ignore", invalid="ignore"):  # (huge steps: not predicted)
+            grow = float(gw @ step + 0.5 * (step @ hm @ step))
+        if norm is not None and ev64.dtype == np.float64 and abs(grow) < 1.0:
             # log Z at eta2 to second order in the (rounding-level) step: this pass
             # also writes q and log q, the final ones if the polish stops here
-            gw = B.T @ g
-            grow = float(gw @ step + 0.5 * (step @ hm @ step))
             g2 = ev64.grad_writing(eta2, norm[0], norm[1] * math.exp(grow))
         else:
             g2 = ev64.grad_accurate(eta2)

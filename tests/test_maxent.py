@@ -619,6 +619,27 @@ def test_large_problem_pinned_feature_and_a_range_below_float32() -> None:
     assert_feasible(r, F, mu)
 
 
+@pytest.mark.parametrize("K", [6000, _maxent._LARGE + 3000])
+@pytest.mark.parametrize("kind", ["simplex", "normal"])
+def test_moments_inside_every_range_but_outside_the_hull_raise_infeasible(
+    K: int, kind: str
+) -> None:
+    """Found by a review: above 5000 states (no linear program up front) these raised
+    a bare OverflowError / ValueError from the polish's prediction of log Z, made for
+    a rounding-level step, after steps of an unbounded dual."""
+    rng = np.random.default_rng(1)
+    if kind == "simplex":
+        F = rng.dirichlet([1, 1, 1], size=K)[:, :2]
+        F[:3] = [[1, 0], [0, 1], [0, 0]]
+        mu = np.array([0.6, 0.6])  # beyond the face x + y = 1
+    else:
+        F = rng.normal(size=(K, 3))
+        mu = 0.9 * F.max(axis=0)
+    assert np.all((F.min(axis=0) < mu) & (mu < F.max(axis=0)))
+    with pytest.raises(expfam.InfeasibleError, match="outside the convex hull"):
+        expfam.max_entropy(F, mu)
+
+
 @pytest.mark.parametrize("K", [_maxent._LARGE + 3000, 100_000])
 def test_large_problem_feature_constant_on_the_scaling_subsample(K: int) -> None:
     """A feature zero but on three states (+-1e-300, 2e-300), moment 0: solved.
