@@ -580,6 +580,15 @@ def _source_name(path: str) -> str:
     return "<stdin>" if path == "-" else _shown(path)
 
 
+def _is_number(word: str) -> bool:
+    """Whether `word` reads as a number (a value given where a file name was expected)."""
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
 def _open_text(path: str) -> TextIO:
     """Open a UTF-8 text file (``-``: standard input) with a clear error if it cannot be."""
     name = _source_name(path)
@@ -590,7 +599,10 @@ def _open_text(path: str) -> TextIO:
     try:
         return Path(path).open(encoding="utf-8")
     except FileNotFoundError:
-        raise CLIError(f"{name}: no such file") from None
+        hint = (
+            " (to give the data on the command line: --values '...')" if _is_number(path) else ""
+        )
+        raise CLIError(f"{name}: no such file{hint}") from None
     except IsADirectoryError:
         raise CLIError(f"{name}: is a directory, not a file") from None
     except OSError as exc:
@@ -2021,7 +2033,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace | int:
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:  # reported by the command's own parser: "expfam boltzmann: error: ..."
-            commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extras)}")
+            hint = ""
+            # `expfam fit gamma 1 2 3` (the first number taken as the FILE) or
+            # `--values 1 2 3` (unquoted: only the first one taken)
+            data = [getattr(args, "values", None), getattr(args, "file", None), *extras]
+            if args.command == "fit" and all(_is_number(w) for w in data[1:] if w is not None):
+                shown = " ".join(w for w in data if w is not None)
+                hint = f" (to give the data on the command line: --values '{shown}')"
+            commands.get(args.command, parser).error(
+                f"unrecognized arguments: {' '.join(extras)}{hint}"
+            )
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:

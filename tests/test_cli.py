@@ -409,6 +409,10 @@ BAD_INPUT: list[tuple[list[str], str, list[str]]] = [
     (["boltzmann", "-b", "1", "--", "-1", "0", "--json"], "", ["'--json'", "after `--`"]),
     (["maxent", "states.csv", "--features", "energy", "--moments", "-1e-3"], "", ["--moments="]),
     (["fit", "--labels", "0", "-k", "-1e3"], "", ["invalid int value: '-1e3'"]),
+    # numbers where the FILE goes, or an unquoted --values: a hint (found by a review)
+    (["fit", "gamma", "1", "2", "3"], "", ["unrecognized arguments: 2 3", "--values '1 2 3'"]),
+    (["fit", "poisson", "--values", "1", "2"], "", ["--values '1 2'"]),
+    (["fit", "gamma", "1"], "", ["1: no such file", "--values"]),
     (["fit", "--labels", "-1e3"], "", ["label -1000 is negative"]),
     (["fit", "--labels", "0 1", "-a", "-1e-3"], "", ["--pseudocount", "-0.001"]),
     (["boltzmann", "1", "2", "--beta", "abc"], "", ["--beta", "invalid float value"]),
