@@ -159,14 +159,16 @@ class NegativeBinomial(ScalarFamily):
         return self._geometric.probs
 
     def mean(self) -> FloatArray:
-        """Mean ``r (1 - p) / p``."""
+        """Mean ``r (1 - p) / p`` (``inf`` where it overflows)."""
         p, q = self._geometric._pq
-        return _cast(self._r64 * (q / p), self.dtype)
+        with np.errstate(over="ignore"):  # a subnormal p
+            return _cast(self._r64 * (q / p), self.dtype)
 
     def variance(self) -> FloatArray:
-        """Variance ``r (1 - p) / p**2``."""
+        """Variance ``r (1 - p) / p**2`` (``inf`` where it overflows)."""
         p, q = self._geometric._pq
-        return _cast(self._r64 * (q / p / p), self.dtype)
+        with np.errstate(over="ignore"):  # a tiny p
+            return _cast(self._r64 * (q / p / p), self.dtype)
 
     def log_partition(self) -> FloatArray:
         r"""Log-partition :math:`-r\log p`, shape ``batch_shape``."""
