@@ -32,7 +32,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from expfam import Binomial, Geometric, NegativeBinomial, Poisson
-from expfam._special import _bd0_d, _stirlerr
+from expfam._special import _bd0_d, _stirlerr, _stirlerr_int
 from tests.helpers import assert_close
 
 EPS = float(np.finfo(np.float64).eps)
@@ -315,6 +315,16 @@ def test_stirlerr_against_mpmath() -> None:
             continue
         exact = ref_stirlerr(float(n))
         _check(g, exact, 1.0 if n < 1 else 0.0, f"stirlerr({n!r})")
+
+
+def test_stirlerr_int_against_mpmath() -> None:
+    """The table below 2**16 (entries from the eight-term series) and the two-term series above."""
+    k = np.array([0, 1, 15, 16, 17, 100, 1023, 65535, 65536, 65537, 1e6, 2.0**53, 1e300])
+    got = _stirlerr_int(k)
+    assert got[0] == 0.0
+    for n, g in zip(k[1:], got[1:], strict=True):
+        _check(g, ref_stirlerr(float(n)), 0.0, f"stirlerr_int({n!r})")
+    np.testing.assert_array_equal(_stirlerr_int(k[:8]), got[:8])  # table only
 
 
 @given(st.permutations(list(range(_STIRLERR_POINTS.size))))
