@@ -541,14 +541,6 @@ def _binom_logpmf(k: F64, n: F64, eta: F64) -> F64:
     return out
 
 
-def _bd0_safe(x: F64, m: F64) -> F64:
-    """``bd0(x, m)`` that is ``+inf`` where ``m == 0 < x`` (a zero-probability outcome)."""
-    out = np.full(np.broadcast_shapes(x.shape, m.shape), np.inf)
-    ok = m > 0
-    out[ok] = _bd0(x[ok], m[ok])
-    return out
-
-
 def _bd0_d_safe(x: F64, m: F64, d: F64) -> F64:
     """:func:`_bd0_d` that is ``+inf`` where ``m == 0 < x`` (a zero-probability outcome)."""
     ok = m > 0
@@ -650,6 +642,41 @@ def _nbinom_logpmf(x: F64, r: F64, eta: F64) -> F64:
             val = _nbinom_textbook(val, xs, r, eta)
         if some_zero:
             val = np.where(zero, r * lp, val)
+    return _f64(val)
+
+
+def _nbinom_log_h(x: F64, r: F64) -> F64:
+    r""":math:`\log\binom{x + r - 1}{x}` for integers ``x >= 0`` and ``r > 0`` (broadcast).
+
+    With :math:`n = x + r`, Stirling's formula for the three log-gammas gives
+
+    .. math:: \mathrm{stirlerr}(n) - \mathrm{stirlerr}(r) - \mathrm{stirlerr}(x)
+              + x\,\mathrm{log1p}(r/x) + r\,\mathrm{log1p}(x/r)
+              - \tfrac12\bigl(\log(2\pi x) + \mathrm{log1p}(x/r)\bigr),
+
+    terms of the size of the result, where the textbook
+    :math:`\ln\Gamma(x + r) - \ln\Gamma(r) - \ln\Gamma(x + 1)` cancels terms of size
+    :math:`x\log x`. 0 at ``x = 0``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    with quiet():
+        zero = x == 0
+        some_zero = bool(np.any(zero))
+        xs = np.where(zero, 1.0, x) if some_zero else x
+        lg = np.log1p(xs / r)  # log(n / r)
+        if np.max(lg, initial=0.0) == np.inf:  # x / r overflows
+            lg = np.where(np.isinf(lg), np.log(xs) - np.log(r), lg)
+        val = _stirlerr(xs + r)
+        val -= _stirlerr(r) + _HALF_LOG_2PI  # parameter-sized
+        val -= _stirlerr_int(xs)
+        val += xs * np.log1p(r / xs)
+        val += r * lg
+        lg += np.log(xs)
+        lg *= 0.5
+        val -= lg
+        if some_zero:
+            val = np.where(zero, 0.0, val)
     return _f64(val)
 
 

@@ -35,7 +35,13 @@ from expfam._families.beta import Beta
 from expfam._families.geometric import Geometric
 from expfam._family import ExponentialFamily
 from expfam._sampling import POISSON_RATE_MAX, check_sampleable
-from expfam._special import _f64, _mul_weight, _nbinom_logpmf, _window, _window_sum
+from expfam._special import (
+    _f64,
+    _nbinom_log_h,
+    _nbinom_logpmf,
+    _window,
+    _window_sum,
+)
 from expfam._suffstats import SufficientStatistics
 from expfam._support import Support
 from expfam._tails import log_betainc
@@ -203,11 +209,14 @@ class NegativeBinomial(ScalarFamily):
         return _cast(_integers(x, "x", "NegativeBinomial")[..., None], _stat_dtype(self, x))
 
     def _log_h(self, k: F64) -> F64:
-        r = self._r64
-        return _f64(special.gammaln(k + r) - special.gammaln(r) - special.gammaln(k + 1))
+        return _nbinom_log_h(k, self._r64)
 
     def log_base_measure(self, x: ArrayLike) -> FloatArray:
-        r""":math:`\log\binom{x + r - 1}{x}`, shape ``broadcast(x.shape, batch_shape)``."""
+        r""":math:`\log\binom{x + r - 1}{x}`, shape ``broadcast(x.shape, batch_shape)``.
+
+        In Stirling's form (:func:`expfam._special._nbinom_log_h`): the difference of
+        log-gammas would cancel terms of size :math:`x\log x`.
+        """
         k = self.sufficient_statistic(x)[..., 0].astype(np.float64)
         return _cast(self._log_h(k), self.dtype)
 
@@ -224,13 +233,10 @@ class NegativeBinomial(ScalarFamily):
             tail = stats.nbinom.isf(1e-22, r, p64)
         hi = np.maximum(hi, np.where(np.isfinite(tail), tail, hi) + 1)
         eta = self._natural[..., 0].astype(np.float64).reshape(-1)
-        lp = self._geometric._logs[0].reshape(-1)
 
         def term(k: F64, rows: NDArray[np.intp]) -> F64:
-            rr = r[rows, None]
-            log_h = special.gammaln(k + rr) - special.gammaln(rr) - special.gammaln(k + 1)
-            logp = log_h + rr * lp[rows, None] + _mul_weight(k, eta[rows, None])
-            return _f64(np.exp(logp) * log_h)
+            rr, er = r[rows, None], eta[rows, None]
+            return _f64(np.exp(_nbinom_logpmf(k, rr, er)) * _nbinom_log_h(k, rr))
 
         out = _window_sum(lo, hi, term)
         return _cast(out.reshape(self.batch_shape), self.dtype)
