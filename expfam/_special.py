@@ -222,6 +222,29 @@ def _stirlerr_int(k: F64) -> F64:
     return _f64(out)
 
 
+def _stirlerr_shifted(k: F64, r: F64) -> F64:
+    """``stirlerr(k + r)`` for integers ``k >= 0`` (as floats) and ``r > 0`` (broadcast).
+
+    Below ``k = 16`` the values come from a table of ``stirlerr(r + j)``, ``j < 16``,
+    built on the shape of `r` (16 values per distinct parameter instead of the
+    recurrence of :func:`_stirlerr` per element, which dominated the negative
+    binomial's log-mass for small ``r`` and small means); above, the series.
+    """
+    k = np.asarray(k, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    shape = np.broadcast_shapes(k.shape, r.shape)
+    if 16 * r.size >= max(k.size, 1) or float(np.min(k, initial=16.0)) >= 16:
+        return _stirlerr(k + r)
+    table = _stirlerr(r[..., None] + np.arange(16.0))
+    low = k < 16
+    idx = np.broadcast_to(np.where(low, k, 0.0).astype(np.intp), shape)[..., None]
+    small = np.take_along_axis(np.broadcast_to(table, (*shape, 16)), idx, axis=-1)[..., 0]
+    if bool(np.all(low)):
+        return _f64(small)
+    big = _stirlerr(np.where(low, 16.0, k) + r)
+    return _f64(np.where(low, small, big))
+
+
 def _stirlerr_step(y: F64) -> F64:
     r"""``stirlerr(y) - stirlerr(y + 1) > 0`` for ``y >= 1``, without cancellation.
 
@@ -612,28 +635,55 @@ def _nbinom_logpmf(x: F64, r: F64, eta: F64) -> F64:
     :math:`nq` is below ``1e-280`` (or :math:`n` overflows) the textbook form, which
     does not cancel there.
     """
+    return _nbinom_terms(x, r, eta, log_h=False)[0]
+
+
+def _nbinom_logpmf_log_h(x: F64, r: F64, eta: F64) -> tuple[F64, F64]:
+    """:func:`_nbinom_logpmf` and :func:`_nbinom_log_h` together (they share most terms)."""
+    logpmf, log_h = _nbinom_terms(x, r, eta, log_h=True)
+    assert log_h is not None  # noqa: S101 - asked for
+    return logpmf, log_h
+
+
+def _nbinom_core(xs: F64, r: F64) -> tuple[F64, F64]:
+    r"""Return the terms the log-mass and :math:`\log h` share (``xs >= 1``) and :math:`\log(n/r)`.
+
+    :math:`\mathrm{stirlerr}(n) - \mathrm{stirlerr}(r) - \mathrm{stirlerr}(x)
+    - \tfrac12(\log(2\pi x) + \log(n/r))`, with :math:`n = x + r`.
+    """
+    lg = np.log1p(xs / r)  # log(n / r): a new array
+    if np.max(lg, initial=0.0) == np.inf:  # x / r overflows
+        lg = np.where(np.isinf(lg), np.log(xs) - np.log(r), lg)
+    core = _stirlerr_shifted(xs, r)
+    core -= _stirlerr(r) + _HALF_LOG_2PI  # parameter-sized
+    core -= _stirlerr_int(xs)
+    half = np.log(xs) + lg  # broadcast: not in place
+    half *= 0.5
+    core -= half
+    return core, lg
+
+
+def _nbinom_terms(x: F64, r: F64, eta: F64, *, log_h: bool) -> tuple[F64, F64 | None]:
+    """Return the log-mass of :func:`_nbinom_logpmf` and, if asked, ``log h``."""
     eta = np.asarray(eta, dtype=np.float64)
     r = np.asarray(r, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     with quiet():
         p, q, lp = -np.expm1(eta), np.exp(eta), _log1mexp(eta)
-        sr = _stirlerr(r)
         # whole arrays with x = 0 set aside (to 1) and put back: cheaper than gathers
         zero = x == 0
         some_zero = bool(np.any(zero))
         xs = np.where(zero, 1.0, x) if some_zero else x
         n = xs + r
         dd = r * q - xs * p  # r - n p = n q - x
-        lg = np.log1p(xs / r)  # log(n / r): a new array
-        if np.max(lg, initial=0.0) == np.inf:  # x / r overflows
-            lg = np.where(np.isinf(lg), np.log(xs) - np.log(r), lg)
-        val = _stirlerr(n)
-        val -= sr + _HALF_LOG_2PI  # parameter-sized
-        val -= _stirlerr_int(xs)
+        core, lg = _nbinom_core(xs, r)
+        h = None
+        if log_h:
+            h = xs * np.log1p(r / xs)
+            h += r * lg
+            h += core
+        val = core
         val += _neg_bd0_pair(r, xs, dd, n=n, p=p, q=q)
-        lg += np.log(xs)
-        lg *= 0.5
-        val -= lg
         # n p, n q >= (min x + min r) min(p, q); where that is not clearly normal, check
         low = (float(np.min(xs, initial=np.inf)) + float(np.min(r, initial=np.inf))) * float(
             np.min(np.minimum(p, q), initial=np.inf)
@@ -642,7 +692,9 @@ def _nbinom_logpmf(x: F64, r: F64, eta: F64) -> F64:
             val = _nbinom_textbook(val, xs, r, eta)
         if some_zero:
             val = np.where(zero, r * lp, val)
-    return _f64(val)
+            if h is not None:
+                h = np.where(zero, 0.0, h)
+    return _f64(val), None if h is None else _f64(h)
 
 
 def _nbinom_log_h(x: F64, r: F64) -> F64:
@@ -664,17 +716,10 @@ def _nbinom_log_h(x: F64, r: F64) -> F64:
         zero = x == 0
         some_zero = bool(np.any(zero))
         xs = np.where(zero, 1.0, x) if some_zero else x
-        lg = np.log1p(xs / r)  # log(n / r)
-        if np.max(lg, initial=0.0) == np.inf:  # x / r overflows
-            lg = np.where(np.isinf(lg), np.log(xs) - np.log(r), lg)
-        val = _stirlerr(xs + r)
-        val -= _stirlerr(r) + _HALF_LOG_2PI  # parameter-sized
-        val -= _stirlerr_int(xs)
-        val += xs * np.log1p(r / xs)
+        core, lg = _nbinom_core(xs, r)
+        val = xs * np.log1p(r / xs)
         val += r * lg
-        lg += np.log(xs)
-        lg *= 0.5
-        val -= lg
+        val += core
         if some_zero:
             val = np.where(zero, 0.0, val)
     return _f64(val)

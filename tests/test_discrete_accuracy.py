@@ -32,7 +32,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from expfam import Binomial, Geometric, NegativeBinomial, Poisson
-from expfam._special import _bd0_d, _stirlerr, _stirlerr_int
+from expfam._special import _bd0_d, _stirlerr, _stirlerr_int, _stirlerr_shifted
 from tests.helpers import assert_close
 
 EPS = float(np.finfo(np.float64).eps)
@@ -340,6 +340,17 @@ def test_stirlerr_int_against_mpmath() -> None:
     for n, g in zip(k[1:], got[1:], strict=True):
         _check(g, ref_stirlerr(float(n)), 0.0, f"stirlerr_int({n!r})")
     np.testing.assert_array_equal(_stirlerr_int(k[:8]), got[:8])  # table only
+
+
+@given(
+    r=st.lists(_log_uniform(1e-3, 1e6), min_size=1, max_size=3),
+    k=st.lists(st.one_of(st.integers(0, 20), st.integers(0, 10**9)), min_size=1, max_size=80),
+)
+def test_stirlerr_shifted_matches_stirlerr(r: list[float], k: list[int]) -> None:
+    """The per-parameter table below k = 16 gives stirlerr(k + r) as computed directly."""
+    ra = np.array(r)[:, None]
+    ka = np.array(k, dtype=np.float64)
+    np.testing.assert_allclose(_stirlerr_shifted(ka, ra), _stirlerr(ka + ra), rtol=4 * EPS, atol=0)
 
 
 @given(st.permutations(list(range(_STIRLERR_POINTS.size))))

@@ -39,6 +39,7 @@ from expfam._special import (
     _f64,
     _nbinom_log_h,
     _nbinom_logpmf,
+    _nbinom_logpmf_log_h,
     _window,
     _window_sum,
 )
@@ -235,8 +236,8 @@ class NegativeBinomial(ScalarFamily):
         eta = self._natural[..., 0].astype(np.float64).reshape(-1)
 
         def term(k: F64, rows: NDArray[np.intp]) -> F64:
-            rr, er = r[rows, None], eta[rows, None]
-            return _f64(np.exp(_nbinom_logpmf(k, rr, er)) * _nbinom_log_h(k, rr))
+            logp, log_h = _nbinom_logpmf_log_h(k, r[rows, None], eta[rows, None])
+            return _f64(np.exp(logp) * log_h)
 
         out = _window_sum(lo, hi, term)
         return _cast(out.reshape(self.batch_shape), self.dtype)
