@@ -166,58 +166,209 @@ _STIRLING = (
 )
 
 
+def _stirling_terms(low: float) -> int:
+    """Terms of Stirling's series enough for ``n >= low >= 15`` (truncation below 1e-17)."""
+    for k in range(1, len(_STIRLING)):
+        # the first omitted term against the first, 1 / (12 n)
+        if abs(_STIRLING[k]) * 12 * low ** (-2 * k) < 1e-17:
+            return k
+    return len(_STIRLING)
+
+
+def _stirling_series(n: F64) -> F64:
+    """Stirling's series for ``stirlerr(n)``, ``n > 15`` (as many terms as the minimum needs)."""
+    with quiet():  # r2 underflows for n > 1e154, as it should
+        r2 = (1 / n) ** 2  # 1 / (n * n) overflows near the largest floats
+        terms = _stirling_terms(float(np.min(n, initial=np.inf)))
+        acc = np.full(n.shape, _STIRLING[terms - 1])
+        for c in reversed(_STIRLING[: terms - 1]):
+            acc *= r2
+            acc += c
+        acc /= n
+    return _f64(acc)
+
+
+#: Integers below this take :func:`_stirlerr_int`'s table (512 kB; a gather from it
+#: costs a third of the three-term series on a 1e6 vector).
+_STIRLERR_TABLE_SIZE = 1 << 16
+
+
+@functools.cache
+def _stirlerr_table() -> F64:
+    """``stirlerr(k)`` for the integers ``0 <= k < 2**16`` (built once, on first use)."""
+    k = np.arange(_STIRLERR_TABLE_SIZE, dtype=np.float64)
+    table = np.empty(k.shape)
+    table[:16] = _STIRLERR
+    table[16:] = _stirling_series(k[16:])
+    table.flags.writeable = False
+    return table
+
+
+def _stirlerr_int(k: F64) -> F64:
+    """:func:`_stirlerr` for non-negative integers (as floats): a table below ``2**16``.
+
+    Above, Stirling's series needs two terms; the table's entries are the series'
+    with eight terms (or the exact values up to 15).
+    """
+    k = np.asarray(k, dtype=np.float64)
+    table = _stirlerr_table()
+    size = _STIRLERR_TABLE_SIZE
+    if float(np.max(k, initial=0.0)) < size:
+        return _f64(table[k.astype(np.intp)])
+    small = k < size
+    out = _stirling_series(np.where(small, float(size), k))
+    if np.any(small):
+        out = np.where(small, table[np.where(small, k, 0.0).astype(np.intp)], out)
+    return _f64(out)
+
+
+def _stirlerr_shifted(k: F64, r: F64) -> F64:
+    """``stirlerr(k + r)`` for integers ``k >= 0`` (as floats) and ``r > 0`` (broadcast).
+
+    Below ``k = 16`` the values come from a table of ``stirlerr(r + j)``, ``j < 16``,
+    built on the shape of `r` (16 values per distinct parameter instead of the
+    recurrence of :func:`_stirlerr` per element, which dominated the negative
+    binomial's log-mass for small ``r`` and small means); above, the series.
+    """
+    k = np.asarray(k, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    shape = np.broadcast_shapes(k.shape, r.shape)
+    if 16 * r.size >= max(k.size, 1) or float(np.min(k, initial=16.0)) >= 16:
+        return _stirlerr(k + r)
+    table = _stirlerr(r[..., None] + np.arange(16.0))
+    low = k < 16
+    idx = np.broadcast_to(np.where(low, k, 0.0).astype(np.intp), shape)[..., None]
+    small = np.take_along_axis(np.broadcast_to(table, (*shape, 16)), idx, axis=-1)[..., 0]
+    if bool(np.all(low)):
+        return _f64(small)
+    big = _stirlerr(np.where(low, 16.0, k) + r)
+    return _f64(np.where(low, small, big))
+
+
+def _stirlerr_step(y: F64) -> F64:
+    r"""``stirlerr(y) - stirlerr(y + 1) > 0`` for ``y >= 1``, without cancellation.
+
+    The difference is :math:`(y + \tfrac12)\mathrm{log1p}(1/y) - 1 =
+    \operatorname{artanh}(u)/u - 1 = u^2 S(u^2)` with :math:`u = 1/(2y + 1) \le 1/3` and
+    :math:`S(z) = \sum_{k\ge0} z^k/(2k + 3)` (:func:`_artanh_s`).
+    """
+    u = 1 / (2 * y + 1)
+    z = u * u
+    return _f64(z * _artanh_s(z, float(np.max(z, initial=0.0))))
+
+
 def _stirlerr(n: F64) -> F64:
     r""":math:`\ln\Gamma(n+1) - \log(\sqrt{2\pi n}(n/e)^n)` for ``n >= 0`` (0 for ``n = 0``).
 
-    Exact table values for the integers up to 15, the closed form for other
-    ``n <= 15`` (whose terms are below 90, so the absolute error stays below ``2e-14``:
-    what a log-density needs), Stirling's series above.
+    Exact table values for the integers up to 15; Stirling's series above 15 (with
+    as many terms as the smallest argument needs); for other ``1 <= n < 15`` the
+    series at :math:`n + K > 15` plus the positive steps of :func:`_stirlerr_step`
+    (a few ulp); below 1 the closed form, whose terms are below 1 in magnitude
+    (absolute error a few ``1e-16``).
     """
     n = np.asarray(n, dtype=np.float64)
-    out = np.zeros(n.shape)
-    small = (n <= 15) & (n > 0)
-    ns = n[small]
-    whole = ns == np.round(ns)
-    vals = np.empty(ns.shape)
-    vals[whole] = _STIRLERR[ns[whole].astype(np.intp)]
-    nf = ns[~whole]
-    vals[~whole] = special.gammaln(nf + 1) - (nf + 0.5) * np.log(nf) + nf - _HALF_LOG_2PI
-    out[small] = vals
-    big = n > 15
-    nb = n[big]
-    with quiet():  # r2 underflows for nb > 1e154, as it should
-        r2 = (1 / nb) ** 2  # 1 / (nb * nb) overflows near the largest floats
-        acc = np.zeros_like(nb)
-        for c in reversed(_STIRLING):
-            acc = acc * r2 + c
-        out[big] = acc / nb
+    small = n <= 15
+    if not np.any(small):
+        return _stirling_series(n)
+    idx = np.flatnonzero(small)
+    # the series on the whole array (the small entries clamped), then the small entries
+    out = np.zeros(n.shape) if idx.size == n.size else _stirling_series(np.where(small, 16.0, n))
+    out.reshape(-1)[idx] = _stirlerr_small(n.reshape(-1)[idx])
     return out
+
+
+def _stirlerr_small(ns: F64) -> F64:
+    """:func:`_stirlerr` for ``0 <= ns <= 15`` (1-d)."""
+    vals = np.zeros(ns.shape)
+    whole = ns == np.round(ns)
+    vals[whole] = _STIRLERR[ns[whole].astype(np.intp)]
+    low = ~whole & (ns < 1)
+    nl = ns[low]
+    vals[low] = special.gammaln(nl + 1) - (nl + 0.5) * np.log(nl) + nl - _HALF_LOG_2PI
+    mid = ~whole & ~low
+    nm = ns[mid]
+    steps = np.ceil(15 - nm)  # nm + steps > 15 (nm is not an integer)
+    acc = _stirling_series(nm + steps)
+    for j in range(int(np.max(steps, initial=0.0))):
+        live = j < steps
+        acc[live] += _stirlerr_step(nm[live] + j)
+    vals[mid] = acc
+    return vals
 
 
 def _bd0(x: F64, m: F64) -> F64:
     r"""Loader's :math:`\mathrm{bd0}(x, M) = x\log(x/M) + M - x \ge 0`, without cancellation.
 
-    For :math:`|x - M| < 0.1(x + M)` it is summed as
-    :math:`(x-M)v + 2x\sum_{j\ge1} v^{2j+1}/(2j+1)` with :math:`v = (x-M)/(x+M)`.
-    Requires ``M > 0`` and ``x >= 0``.
+    :func:`_bd0_d` with :math:`d = x - M` computed here. Requires ``M > 0`` and
+    ``x >= 0``.
     """
     x, m = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
+    with quiet():
+        return _bd0_d(x, m, x - m)
+
+
+def _bd0_d(x: F64, m: F64, d: F64) -> F64:
+    r""":math:`\mathrm{bd0}(x, M) = x\log(x/M) + M - x \ge 0` given :math:`d = x - M`.
+
+    With :math:`v = d/(x + M)` (so :math:`\log(x/M) = 2\operatorname{artanh} v`),
+
+    .. math:: \mathrm{bd0}(x, M) = d\,v + 2x\,v^3 S(v^2), \qquad
+              S(z) = \sum_{k\ge0}\frac{z^k}{2k + 3},
+
+    for :math:`|v| < 1/3` (:math:`x/M \in (1/2, 2)`): the first term is non-negative
+    and the second is at most 8% of it where negative. Outside,
+    :math:`x\log(x/M) - d`, whose terms cancel at most fourfold there. The caller
+    passes `d` computed without cancellation where it can (the binomial and negative
+    binomial pass :math:`kq - (n-k)p` and :math:`rq - xp`, not differences of large
+    numbers). Requires ``M > 0`` and ``x >= 0``, broadcast to one shape.
+    """
+    x, m, d = (np.asarray(a, dtype=np.float64) for a in np.broadcast_arrays(x, m, d))
     with quiet():  # underflow of tiny terms is expected; the caller's errstate is not ours
-        d = x - m
-        s = 0.5 * x + 0.5 * m  # half the sum: finite up to the largest floats
-        close = np.abs(d) < 0.2 * s
-        out = np.empty(d.shape)
-        v = 0.5 * (d[close] / s[close])
-        v2 = v * v
-        ej = 2 * (x[close] * v)
-        acc = np.zeros_like(v)
-        for j in range(1, 12):
-            ej = ej * v2
-            acc = acc + ej / (2 * j + 1)
-        out[close] = d[close] * v + acc
-        far = ~close
-        out[far] = special.xlogy(x[far], x[far] / m[far]) + m[far] - x[far]
-    return out
+        v = d / (0.5 * x + 0.5 * m)  # finite up to the largest floats
+        v *= 0.5
+        z = v * v
+        close = z < 1 / 9
+        if np.all(close):
+            return _bd0_series(x, d, v, z)
+        far = np.log(x / m)
+        far *= x
+        far = np.where(x == 0, 0.0, far)  # 0 log 0 = 0
+        far -= d
+        if not np.any(close):
+            return _f64(far)
+        # both forms on the whole block: cheaper than gathering and scattering a subset
+        return _f64(np.where(close, _bd0_series(x, d, v, np.where(close, z, 0.0)), far))
+
+
+def _bd0_series(x: F64, d: F64, v: F64, z: F64) -> F64:
+    """``d v + 2 x v**3 S(v**2)`` of :func:`_bd0_d` (``z = v**2 < 1/9``)."""
+    s = _artanh_s(z, float(np.max(z, initial=0.0)))
+    s *= z
+    s *= v
+    s *= x
+    s *= 2.0
+    s += d * v
+    return s
+
+
+def _artanh_s(z: F64, top: float) -> F64:
+    r""":math:`S(z) = \sum_{k\ge0} z^k/(2k + 3) = (\operatorname{artanh} t - t)/t^3`, ``z = t**2``.
+
+    For ``0 <= z <= top <= 1/9``: the Taylor series cut where `top` needs it, or the
+    fitted polynomial :data:`_PHI_CHEB` (3.7e-18 relative), by Horner's rule.
+    """
+    terms = _phi_series_length(top)
+    coef = (
+        _PHI_CHEB
+        if terms >= len(_PHI_CHEB)
+        else tuple(1.0 / (2 * k + 3) for k in range(terms, -1, -1))
+    )
+    acc = np.multiply(z, coef[0])
+    acc += coef[1]
+    for c in coef[2:]:
+        acc *= z
+        acc += c
+    return _f64(acc)
 
 
 def _log_dpois_raw(k: F64, lam: F64) -> F64:
@@ -335,18 +486,23 @@ def _poisson_logpmf(k: F64, lam: F64) -> F64:
 def _log_choose(n: F64, k: F64) -> F64:
     r""":math:`\log\binom{n}{k}` for integers ``0 <= k <= n``, accurate for huge `n`.
 
-    :math:`k\log(n/k) - (n-k)\,\mathrm{log1p}(-k/n) - \tfrac12\log(2\pi k(n-k)/n)
-    + \mathrm{stirlerr}(n) - \mathrm{stirlerr}(k) - \mathrm{stirlerr}(n-k)`.
+    With :math:`s = \min(k, n-k)` (the symmetry keeps :math:`s/n \le 1/2`, where
+    ``log1p(-s/n)`` has its digits),
+    :math:`s\log(n/s) - (n-s)\,\mathrm{log1p}(-s/n) - \tfrac12(\log(2\pi s)
+    + \mathrm{log1p}(-s/n)) + \mathrm{stirlerr}(n) - \mathrm{stirlerr}(k)
+    - \mathrm{stirlerr}(n-k)`.
     """
     n, k = np.broadcast_arrays(np.asarray(n, np.float64), np.asarray(k, np.float64))
     out = np.zeros(n.shape)
     mid = (k > 0) & (k < n)
     nm, km = n[mid], k[mid]
     j = nm - km
+    sm = np.minimum(km, j)
+    l1 = np.log1p(-sm / nm)
     out[mid] = (
-        km * np.log(nm / km)
-        - j * np.log1p(-km / nm)
-        - 0.5 * (_LOG_2PI + np.log(km) + np.log1p(-km / nm))
+        sm * np.log(nm / sm)
+        - (nm - sm) * l1
+        - 0.5 * (_LOG_2PI + np.log(sm) + l1)
         + _stirlerr(nm)
         - _stirlerr(km)
         - _stirlerr(j)
@@ -354,11 +510,19 @@ def _log_choose(n: F64, k: F64) -> F64:
     return out
 
 
+#: Means :math:`np`, :math:`nq` below this take the textbook log-pmf (Loader's
+#: :math:`x/M` would overflow); there it has no cancellation to fear.
+_TINY_MEAN = 1e-280
+
+
 def _binom_logpmf(k: F64, n: F64, eta: F64) -> F64:
     r"""Log-pmf of Binomial(n, expit(eta)) at integers ``0 <= k <= n`` (broadcast).
 
     Loader's form :math:`\mathrm{stirlerr}(n) - \mathrm{stirlerr}(k) - \mathrm{stirlerr}(n-k)
-    - \mathrm{bd0}(k, np) - \mathrm{bd0}(n-k, nq) - \tfrac12\log(2\pi k(n-k)/n)`.
+    - \mathrm{bd0}(k, np) - \mathrm{bd0}(n-k, nq) - \tfrac12\log(2\pi k(n-k)/n)`, with
+    the common difference :math:`k - np = kq - (n-k)p` of the two :math:`\mathrm{bd0}`
+    formed from small products (not as a difference of numbers near :math:`n`) and
+    :math:`\log(k(n-k)/n) = \log s + \mathrm{log1p}(-s/n)`, :math:`s = \min(k, n-k)`.
     """
     k, n, eta = np.broadcast_arrays(
         np.asarray(k, np.float64), np.asarray(n, np.float64), np.asarray(eta, np.float64)
@@ -376,24 +540,208 @@ def _binom_logpmf(k: F64, n: F64, eta: F64) -> F64:
     mid = ~(lo | hi)
     km, nm, pm, qm = k[mid], n[mid], p[mid], q[mid]
     j = nm - km
-    with np.errstate(divide="ignore", invalid="ignore"):
+    sm = np.minimum(km, j)
+    with quiet():
+        m1, m2 = nm * pm, nm * qm
+        dd = km * qm - j * pm  # k - n p = (n - k) - n q
         val = (
-            _stirlerr(nm)
-            - _stirlerr(km)
-            - _stirlerr(j)
-            - _bd0_safe(km, nm * pm)
-            - _bd0_safe(j, nm * qm)
-            - 0.5 * (_LOG_2PI + np.log(km) + np.log1p(-km / nm))
+            _stirlerr_int(nm)
+            - _stirlerr_int(km)
+            - _stirlerr_int(j)
+            - _bd0_d_safe(km, m1, dd)
+            - _bd0_d_safe(j, m2, -dd)
+            - 0.5 * (_LOG_2PI + np.log(sm) + np.log1p(-sm / nm))
         )
+        tiny = (m1 < _TINY_MEAN) | (m2 < _TINY_MEAN)
+        if np.any(tiny):  # lgamma's terms have the sign of k log p + (n - k) log q there
+            lt, lq_t = logp[mid][tiny], logq[mid][tiny]
+            val[tiny] = (
+                _log_choose(nm[tiny], km[tiny])
+                + _mul_weight(km[tiny], lt)
+                + _mul_weight(j[tiny], lq_t)
+            )
     out[mid] = val
     return out
 
 
-def _bd0_safe(x: F64, m: F64) -> F64:
-    """``bd0(x, m)`` that is ``+inf`` where ``m == 0 < x`` (a zero-probability outcome)."""
-    out = np.full(np.broadcast_shapes(x.shape, m.shape), np.inf)
+def _bd0_d_safe(x: F64, m: F64, d: F64) -> F64:
+    """:func:`_bd0_d` that is ``+inf`` where ``m == 0 < x`` (a zero-probability outcome)."""
     ok = m > 0
-    out[ok] = _bd0(x[ok], m[ok])
+    if np.all(ok):
+        return _bd0_d(x, m, d)
+    out = np.full(x.shape, np.inf)
+    out[ok] = _bd0_d(x[ok], m[ok], d[ok])
+    return out
+
+
+def _log1mexp(y: F64) -> F64:
+    r""":math:`\log(1 - e^y)` for :math:`y \le 0` (Mächler's rule, as ``_tails.log1mexp``)."""
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(divide="ignore"):  # y = 0: log 0 = -inf
+        return _f64(np.where(y > -np.log(2), np.log(-np.expm1(y)), np.log1p(-np.exp(y))))
+
+
+def _neg_bd0_pair(a: F64, b: F64, d: F64, *, n: F64, p: F64, q: F64) -> F64:
+    r"""Minus :math:`\mathrm{bd0}(a, np) + \mathrm{bd0}(b, nq)` where :math:`n = a + b = np + nq`.
+
+    With :math:`M_a = np`, :math:`M_b = nq` and :math:`d = a - M_a = M_b - b`
+    (computed without cancellation by the caller)
+    the terms :math:`M - x` cancel exactly, leaving
+    :math:`a\log(a/M_a) + b\log(b/M_b)` with
+    :math:`\log(a/M_a) = -\mathrm{log1p}(-d/a)` and
+    :math:`\log(b/M_b) = -\mathrm{log1p}(d/b)` where these arguments are above
+    :math:`-1/2`, else the log of the ratio to the given :math:`M` (whose ``1 + d/x``
+    would have lost its digits). The two terms, each about :math:`\pm d`, cancel to
+    about :math:`d^2/(2a) + d^2/(2b)`, so the absolute error is a few
+    :math:`\epsilon|d|` rather than a few :math:`\epsilon\,\mathrm{bd0}`; the
+    negative binomial's :math:`d` is :math:`-p` times its score
+    :math:`x - E[x]`, so that error stays below the one a single rounding of
+    :math:`\eta = \log(1-p)` makes (:math:`\epsilon|\eta|\,|x - E[x]|`). The
+    series of :func:`_bd0_d` (a few eps of each bd0) costs three times as much.
+    All arguments positive; they broadcast.
+    """
+    ua = np.asarray(np.divide(-d, a))  # log(a / M_a) = -log1p(-d / a)
+    lb = np.asarray(np.divide(d, b))  # log(b / M_b) = -log1p(d / b)
+    fa = ua < -0.5
+    fb = lb < -0.5
+    la = np.log1p(ua, out=ua)
+    np.log1p(lb, out=lb)
+    if np.any(fa):
+        la = np.where(fa, np.log(n * p / a), la)
+    if np.any(fb):
+        lb = np.where(fb, np.log(n * q / b), lb)
+    la *= a
+    lb *= b
+    la += lb
+    return _f64(la)  # minus the sum
+
+
+def _nbinom_logpmf(x: F64, r: F64, eta: F64) -> F64:
+    r"""Log-pmf of the negative binomial (`r` successes, :math:`\log(1-p) = \eta`) at integers `x`.
+
+    :math:`\log\binom{x + r - 1}{x} + r\log p + x\log(1-p)` for ``x >= 0``, ``r > 0``,
+    :math:`\eta < 0` (:math:`-\infty`: the point mass at 0), broadcast. The mass is
+    :math:`r/(x + r)` times the binomial mass of :math:`r` successes in
+    :math:`n = x + r` trials, so in Loader's form (as R's ``dnbinom``)
+
+    .. math:: \mathrm{stirlerr}(n) - \mathrm{stirlerr}(r) - \mathrm{stirlerr}(x)
+              - \mathrm{bd0}(r, np) - \mathrm{bd0}(x, nq)
+              - \tfrac12\bigl(\log(2\pi x) + \mathrm{log1p}(x/r)\bigr),
+
+    where the textbook :math:`\ln\Gamma(x + r) - \ln\Gamma(x + 1) - \ln\Gamma(r)`
+    cancels terms of size :math:`x\log x` (three digits lost at :math:`x = 5000`). The
+    difference :math:`r - np = nq - x = rq - xp` of both :math:`\mathrm{bd0}` terms is
+    formed from the small products. ``x = 0`` is :math:`r\log p`; where :math:`np` or
+    :math:`nq` is below ``1e-280`` (or :math:`n` overflows) the textbook form, which
+    does not cancel there.
+    """
+    return _nbinom_terms(x, r, eta, log_h=False)[0]
+
+
+def _nbinom_logpmf_log_h(x: F64, r: F64, eta: F64) -> tuple[F64, F64]:
+    """:func:`_nbinom_logpmf` and :func:`_nbinom_log_h` together (they share most terms)."""
+    logpmf, log_h = _nbinom_terms(x, r, eta, log_h=True)
+    assert log_h is not None  # noqa: S101 - asked for
+    return logpmf, log_h
+
+
+def _nbinom_core(xs: F64, r: F64) -> tuple[F64, F64]:
+    r"""Return the terms the log-mass and :math:`\log h` share (``xs >= 1``) and :math:`\log(n/r)`.
+
+    :math:`\mathrm{stirlerr}(n) - \mathrm{stirlerr}(r) - \mathrm{stirlerr}(x)
+    - \tfrac12(\log(2\pi x) + \log(n/r))`, with :math:`n = x + r`.
+    """
+    lg = np.log1p(xs / r)  # log(n / r): a new array
+    if np.max(lg, initial=0.0) == np.inf:  # x / r overflows
+        lg = np.where(np.isinf(lg), np.log(xs) - np.log(r), lg)
+    core = _stirlerr_shifted(xs, r)
+    core -= _stirlerr(r) + _HALF_LOG_2PI  # parameter-sized
+    core -= _stirlerr_int(xs)
+    half = np.log(xs) + lg  # broadcast: not in place
+    half *= 0.5
+    core -= half
+    return core, lg
+
+
+def _nbinom_terms(x: F64, r: F64, eta: F64, *, log_h: bool) -> tuple[F64, F64 | None]:
+    """Return the log-mass of :func:`_nbinom_logpmf` and, if asked, ``log h``."""
+    eta = np.asarray(eta, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    with quiet():
+        p, q, lp = -np.expm1(eta), np.exp(eta), _log1mexp(eta)
+        # whole arrays with x = 0 set aside (to 1) and put back: cheaper than gathers
+        zero = x == 0
+        some_zero = bool(np.any(zero))
+        xs = np.where(zero, 1.0, x) if some_zero else x
+        n = xs + r
+        dd = r * q - xs * p  # r - n p = n q - x
+        core, lg = _nbinom_core(xs, r)
+        h = None
+        if log_h:
+            h = xs * np.log1p(r / xs)
+            h += r * lg
+            h += core
+        val = core
+        val += _neg_bd0_pair(r, xs, dd, n=n, p=p, q=q)
+        # n p, n q >= (min x + min r) min(p, q); where that is not clearly normal, check
+        low = (float(np.min(xs, initial=np.inf)) + float(np.min(r, initial=np.inf))) * float(
+            np.min(np.minimum(p, q), initial=np.inf)
+        )
+        if not (low >= _TINY_MEAN and np.isfinite(np.max(n, initial=0.0))):
+            val = _nbinom_textbook(val, xs, r, eta)
+        if some_zero:
+            val = np.where(zero, r * lp, val)
+            if h is not None:
+                h = np.where(zero, 0.0, h)
+    return _f64(val), None if h is None else _f64(h)
+
+
+def _nbinom_log_h(x: F64, r: F64) -> F64:
+    r""":math:`\log\binom{x + r - 1}{x}` for integers ``x >= 0`` and ``r > 0`` (broadcast).
+
+    With :math:`n = x + r`, Stirling's formula for the three log-gammas gives
+
+    .. math:: \mathrm{stirlerr}(n) - \mathrm{stirlerr}(r) - \mathrm{stirlerr}(x)
+              + x\,\mathrm{log1p}(r/x) + r\,\mathrm{log1p}(x/r)
+              - \tfrac12\bigl(\log(2\pi x) + \mathrm{log1p}(x/r)\bigr),
+
+    terms of the size of the result, where the textbook
+    :math:`\ln\Gamma(x + r) - \ln\Gamma(r) - \ln\Gamma(x + 1)` cancels terms of size
+    :math:`x\log x`. 0 at ``x = 0``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    with quiet():
+        zero = x == 0
+        some_zero = bool(np.any(zero))
+        xs = np.where(zero, 1.0, x) if some_zero else x
+        core, lg = _nbinom_core(xs, r)
+        val = xs * np.log1p(r / xs)
+        val += r * lg
+        val += core
+        if some_zero:
+            val = np.where(zero, 0.0, val)
+    return _f64(val)
+
+
+def _nbinom_textbook(val: F64, x: F64, r: F64, eta: F64) -> F64:
+    """Replace the entries of `val` whose ``n p`` or ``n q`` is tiny (or ``n`` infinite)."""
+    val, x, r, eta = np.broadcast_arrays(val, x, r, eta)
+    p, q, lp = -np.expm1(eta), np.exp(eta), _log1mexp(eta)
+    n = x + r
+    odd = ~((n * p >= _TINY_MEAN) & (n * q >= _TINY_MEAN) & np.isfinite(n))
+    out = _f64(val.copy())
+    if not np.any(odd):
+        return out
+    xo, ro = x[odd], r[odd]
+    out[odd] = (
+        special.gammaln(xo + ro)
+        - special.gammaln(ro)
+        - special.gammaln(xo + 1)
+        + _mul_weight(ro, lp[odd])
+        + _mul_weight(xo, eta[odd])
+    )
     return out
 
 

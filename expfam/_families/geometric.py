@@ -109,9 +109,14 @@ class Geometric(ScalarFamily):
 
     @cached_property
     def _logs(self) -> tuple[F64, F64]:
-        """``(log p, log(1 - p))``, both to full relative precision."""
+        r"""``(log p, log(1 - p))``, both to full relative precision.
+
+        :math:`\log p = \log(1 - e^\eta)` by Mächler's rule: ``log(-expm1(eta))``
+        would lose the digits of a :math:`\log p` near 0 (``probs`` near 1).
+        """
         eta = self._natural[..., 0].astype(np.float64)
-        return np.log(-np.expm1(eta)), eta
+        with np.errstate(divide="ignore"):  # eta = 0 is refused; -inf gives log p = 0
+            return log1mexp(eta), eta
 
     @property
     def probs(self) -> FloatArray:
