@@ -580,15 +580,6 @@ def _source_name(path: str) -> str:
     return "<stdin>" if path == "-" else _shown(path)
 
 
-def _is_number(word: str) -> bool:
-    """Whether `word` reads as a number (a value given where a file name was expected)."""
-    try:
-        float(word)
-    except ValueError:
-        return False
-    return True
-
-
 def _open_text(path: str) -> TextIO:
     """Open a UTF-8 text file (``-``: standard input) with a clear error if it cannot be."""
     name = _source_name(path)
