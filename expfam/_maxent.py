@@ -186,7 +186,11 @@ def max_entropy(
     states decides). The linear program runs before iterating for up to 5000 states,
     and for larger problems (where it is costly: seconds at ``K = 10**5``, against
     tens of milliseconds for an interior solve) when the interior solve ends with some
-    :math:`q_j/\pi_j < 10^{-8}`, the sign of a face.
+    :math:`q_j/\pi_j < 10^{-8}`, the sign of a face. Moments within ~1e-9 of a face
+    whose states are few (e.g. a feature's minimum attained by two states of 10**5)
+    are the hard case: the multipliers are of the order of the inverse distance, and
+    the program is degenerate; at ``K = 2 * 10**5`` such a solve has taken minutes and
+    then raised :class:`ConvergenceError`.
 
     **Dask arrays.** With Dask `features` the whitened dual is minimised by damped
     Newton steps, each one Dask pass that returns every row-chunk's shifted sums of
