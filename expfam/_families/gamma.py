@@ -20,8 +20,10 @@ from expfam._distfns import ScalarFamily
 from expfam._dual import DualProblem, solve_dual
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
+    _SUM_SHIFT,
     _cast,
     _check_positive,
+    _common_scale,
     _finite_rate,
     _keep,
     _mean_input,
@@ -31,6 +33,10 @@ from expfam._families._common import (
     _probe,
     _readonly,
     _require,
+    _rescale,
+    _scaled_block_sum,
+    _scaled_mean,
+    _scaled_total,
     _size,
     _usual,
 )
@@ -314,7 +320,7 @@ def _combine_scalar(blocks: list[Block]) -> Block | None:
     rows = []
     for (w, w_lo), p in blocks:
         vals = [p["s"], p["s_lo"], p["g"], p["g_lo"]]
-        if any(np.ndim(v) for v in vals):
+        if any(np.ndim(v) for v in vals) or np.any(p["e"] != 0):
             return None
         row = (w, w_lo, *(float(v) for v in vals))
         if not all(math.isfinite(v) for v in row):
@@ -335,8 +341,24 @@ def _combine_scalar(blocks: list[Block]) -> Block | None:
             lr = math.log(mb) - math.log(m) if mb > 0 else -math.inf
             terms.append((wb + wb_lo) * _phi_scalar(r, lr))
     g, g_lo = _exact_pair(terms)
-    parts = {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo}
+    parts = {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo, "e": 0.0}
     return (w, w_lo), {k: np.asarray(v) for k, v in parts.items()}
+
+
+def _redo_underflow(phi: F64, x: F64, m: float | F64, r: F64) -> None:
+    r"""Redo in place the terms :math:`\varphi(r_i)` whose ``x / m`` underflows.
+
+    Where :math:`x_i/m` is below the smallest normal float (data spanning more than
+    the float range's half, e.g. [1e-200, 1e200]) its logarithm lost digits, or was
+    :math:`-\infty` (read as an observation 0): :math:`\log x_i - \log m` instead,
+    both above 708 in magnitude, to a few ulp of the term.
+    """
+    with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
+        q = x / m
+    idx = np.flatnonzero((q < _TINY) & (x > 0))
+    if idx.size:
+        mi = m if np.ndim(m) == 0 else np.broadcast_to(m, x.shape).ravel()[idx]
+        phi.ravel()[idx] = r.ravel()[idx] - (np.log(x.ravel()[idx]) - np.log(mi))
 
 
 def _centre_gap(gap: F64, total: F64, total_lo: F64, weight: tuple[float, float]) -> F64:
@@ -567,11 +589,18 @@ class Gamma(ScalarFamily):
         with np.errstate(invalid="ignore"):
             _require(np.isfinite(a) & (a >= 0), a, "x", "in the support [0, inf) of a Gamma")
         weight = block_weight(a.shape[0], w)
-        total, total_lo = weighted_block_sum(w, a)
+        # the sum scaled by 2**-64 where it overflows (the mean is representable)
+        total, total_lo, e = _scaled_block_sum(
+            weighted_block_sum(w, a), lambda: weighted_block_sum(w, np.ldexp(a, -int(_SUM_SHIFT)))
+        )
         if w is not None:
             wn = w.reshape(w.shape + (1,) * (a.ndim - 1))
         with np.errstate(divide="ignore", invalid="ignore"):
-            m = (total + total_lo) / sum(weight) if sum(weight) > 0 else np.ones(a.shape[1:])
+            m = (
+                _scaled_mean(total, total_lo, e, sum(weight))
+                if sum(weight) > 0
+                else np.ones(a.shape[1:])
+            )
             mm = np.broadcast_to(m, a.shape).ravel()
             r = ((a - m) / m).ravel()
         work = np.empty((3, r.size))
@@ -579,11 +608,19 @@ class Gamma(ScalarFamily):
         # block and an unweighted one give the same terms
         bounds = (float(np.min(r)), float(np.max(r))) if r.size else (0.0, 0.0)
         phi = _phi_terms(a.ravel(), mm, r, r_min=bounds[0], r_max=bounds[1], work=work)
+        if bounds[0] <= -0.75:
+            _redo_underflow(phi, a.ravel(), mm, r)
         phi = phi.reshape(a.shape)
         gap = phi.sum(axis=0) if w is None else mul0(wn, phi).sum(axis=0)
         if sum(weight) > 0:
             gap = _centre_gap(gap, total, total_lo, weight)
-        parts = {"s": total, "s_lo": total_lo, "g": _f64(gap), "g_lo": np.zeros(np.shape(gap))}
+        parts = {
+            "s": total,
+            "s_lo": total_lo,
+            "g": _f64(gap),
+            "g_lo": np.zeros(np.shape(gap)),
+            "e": e,
+        }
         return cls._make_stats(probe, x, weight, parts)
 
     @classmethod
@@ -629,17 +666,21 @@ class Gamma(ScalarFamily):
             total, total_lo = exact_block_sum(x, top=highest, out=buf[0])
         if table is not None:
             g, g_lo = (np.asarray(v) for v in table)
-            return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": g, "g_lo": g_lo}
+            parts = {"s": total, "s_lo": total_lo, "g": g, "g_lo": g_lo, "e": np.zeros(())}
+            return (float(n), 0.0), parts
         m = (float(total) + float(total_lo)) / n
-        if not (0 < m < math.inf):
+        if not (0 < m < math.inf):  # also an overflowing sum: `_stats_block` scales it
             return None
         r = np.subtract(x, m, out=buf[0])
         r /= m
         # rounding is monotone: the extremes of the computed r
         r_min, r_max = (lowest - m) / m, (highest - m) / m
-        gap = _phi_terms(x, m, r, r_min=r_min, r_max=r_max, work=buf[1:]).sum()
-        gap = _centre_gap(gap, total, total_lo, (float(n), 0.0))
-        return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": gap, "g_lo": np.zeros(())}
+        phi = _phi_terms(x, m, r, r_min=r_min, r_max=r_max, work=buf[1:])
+        if lowest / m < _TINY:  # data spanning more than half the float range
+            _redo_underflow(phi, x, m, r)
+        gap = _centre_gap(phi.sum(), total, total_lo, (float(n), 0.0))
+        parts = {"s": total, "s_lo": total_lo, "g": gap, "g_lo": np.zeros(()), "e": np.zeros(())}
+        return (float(n), 0.0), parts
 
     @classmethod
     def _stats_combine(cls, blocks: list[Block]) -> Block:
@@ -654,7 +695,12 @@ class Gamma(ScalarFamily):
         w_hi, w_lo = blocks_weight(blocks)
         sb = np.stack([p["s"] for _, p in blocks])
         sb_lo = np.stack([p["s_lo"] for _, p in blocks])
-        s, s_lo = sum_pairs(sb, sb_lo)
+        eb = np.stack([np.broadcast_to(p["e"], sb.shape[1:]) for _, p in blocks])
+        # the sums at their largest scale (2**64 where the plain total overflows)
+        top, (s, s_lo) = _common_scale(
+            np.max(eb, axis=0), lambda to: sum_pairs(*_rescale((sb, sb_lo), eb, to))
+        )
+        sb, sb_lo = _rescale((sb, sb_lo), eb, top)
         gb = np.stack([np.broadcast_to(p["g"], s.shape) for _, p in blocks])
         gb_lo = np.stack([np.broadcast_to(p["g_lo"], s.shape) for _, p in blocks])
         shape = (-1,) + (1,) * s.ndim
@@ -673,7 +719,7 @@ class Gamma(ScalarFamily):
                     np.concatenate([gb, shift]), np.concatenate([gb_lo, np.zeros(shift.shape)])
                 )
             )
-        return (w_hi, w_lo), {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo}
+        return (w_hi, w_lo), {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo, "e": top}
 
     @classmethod
     def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
@@ -683,18 +729,25 @@ class Gamma(ScalarFamily):
             scalar = _combine_scalar([(a._weight, pa), (b._weight, pb)])
             if scalar is not None:
                 return scalar[1]
-        hi, lo = two_sum_parts(pa["s"], pa["s_lo"], pb["s"], pb["s_lo"])
+        sa, sb = (pa["s"], pa["s_lo"]), (pb["s"], pb["s_lo"])
+
+        def total(to: F64) -> tuple[F64, F64]:
+            return two_sum_parts(*_rescale(sa, pa["e"], to), *_rescale(sb, pb["e"], to))
+
+        # the sums at their larger scale (2**64 where the plain total overflows)
+        top, (hi, lo) = _common_scale(np.maximum(pa["e"], pb["e"]), total)
+        e = np.broadcast_to(top, hi.shape).copy()
         if wa == 0 or wb == 0:
             keep = pb if wa == 0 else pa
             g = np.broadcast_to(keep["g"], hi.shape).copy()
             g_lo = np.broadcast_to(keep["g_lo"], hi.shape).copy()
-            return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo}
+            return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": e}
         # the chunk means against the merged one, all to twice the precision: their
         # differences are tiny for data of small relative spread
         w_hi, w_lo = two_sum_parts(*(np.asarray(v) for v in (*a._weight, *b._weight)))
         m, m_lo = dd_quotient(hi, lo, float(w_hi), float(w_lo))
-        ma, ma_lo = a._mean_dd("s")
-        mb, mb_lo = b._mean_dd("s")
+        ma, ma_lo = dd_quotient(*_rescale(sa, pa["e"], top), *a._weight)
+        mb, mb_lo = dd_quotient(*_rescale(sb, pb["e"], top), *b._weight)
         with np.errstate(invalid="ignore", divide="ignore"):
             ra = ((ma - m) + (ma_lo - m_lo)) / m
             rb = ((mb - m) + (mb_lo - m_lo)) / m
@@ -704,15 +757,22 @@ class Gamma(ScalarFamily):
         with np.errstate(invalid="ignore"):
             g, e = two_sum(g, _f64(shift))
             g, g_lo = two_sum(g, _f64(np.where(np.isfinite(g), g_lo + e, 0.0)))
-        return {"s": hi, "s_lo": lo, "g": g, "g_lo": np.where(np.isfinite(g), g_lo, 0.0)}
+        g_lo = np.where(np.isfinite(g), g_lo, 0.0)
+        return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": e}
 
     @classmethod
     def _stats_sum(cls, s: SufficientStatistics) -> F64:
+        total = _scaled_total(s._parts["s"], s._parts["s_lo"], s._parts["e"])
+        mean = cls._stats_mean(s)
+        return _f64(np.stack([mean[..., 0] * s.total_weight, total], axis=-1))
+
+    @classmethod
+    def _stats_mean(cls, s: SufficientStatistics) -> F64:
         p = s._parts
-        total = p["s"] + p["s_lo"]
+        mean = _scaled_mean(p["s"], p["s_lo"], p["e"], s.total_weight)
         with np.errstate(divide="ignore"):
-            log_mean = np.log(total / s.total_weight) - (p["g"] + p["g_lo"]) / s.total_weight
-        return _f64(np.stack([log_mean * s.total_weight, total], axis=-1))
+            log_mean = np.log(mean) - (p["g"] + p["g_lo"]) / s.total_weight
+        return _f64(np.stack(np.broadcast_arrays(log_mean, mean), axis=-1))
 
     @classmethod
     def _fit_stats(cls, s: SufficientStatistics) -> Gamma:
@@ -731,7 +791,7 @@ class Gamma(ScalarFamily):
             observations are equal: the MLE does not exist.
         """
         p = s._parts
-        m = (p["s"] + p["s_lo"]) / s.total_weight
+        m = _scaled_mean(p["s"], p["s_lo"], p["e"], s.total_weight)
         gap, gap_lo = dd_quotient(p["g"], p["g_lo"], *s._weight)
         if np.any(gap == np.inf):
             raise InfeasibleError(
