@@ -361,6 +361,20 @@ def _redo_underflow(phi: F64, x: F64, m: float | F64, r: F64) -> None:
         phi.ravel()[idx] = r.ravel()[idx] - (np.log(x.ravel()[idx]) - np.log(mi))
 
 
+def _mean_ratio(mb: F64, mb_lo: F64, k: F64, m: F64, m_lo: F64) -> tuple[F64, F64]:
+    r"""Return :math:`r = 2^k m_b/m - 1` and :math:`\log(1 + r)` for means kept as pairs.
+
+    A chunk's mean :math:`m_b` is at its own scale, :math:`2^k` (``k <= 0``) times
+    the merged mean's: rescaled, a mean of tiny data would underflow (and its
+    logarithm with it), so the logarithm is :math:`\log m_b - \log m + k\log 2`.
+    """
+    kk = np.asarray(k).astype(np.int64)
+    with np.errstate(under="ignore", invalid="ignore", divide="ignore"):
+        r = ((np.ldexp(mb, kk) - m) + (np.ldexp(mb_lo, kk) - m_lo)) / m
+        lr = (np.log(mb) - np.log(m)) + k * math.log(2)
+    return _f64(r), _f64(lr)
+
+
 def _centre_gap(gap: F64, total: F64, total_lo: F64, weight: tuple[float, float]) -> F64:
     r"""Move a block's gap from its rounded mean :math:`c` to its exact mean :math:`m`.
 
@@ -614,6 +628,10 @@ class Gamma(ScalarFamily):
         gap = phi.sum(axis=0) if w is None else mul0(wn, phi).sum(axis=0)
         if sum(weight) > 0:
             gap = _centre_gap(gap, total, total_lo, weight)
+            # equal positive observations have no gap: their rounded mean (its error
+            # re-centred only to twice the precision) would leave one of ~1e-48
+            kept = a if w is None else a[w > 0]
+            gap = np.where(np.all(kept == kept[:1], axis=0) & (kept[0] > 0), 0.0, gap)
         parts = {
             "s": total,
             "s_lo": total_lo,
@@ -647,7 +665,8 @@ class Gamma(ScalarFamily):
         n = x.shape[0]
         table = None
         if highest >= 1.5 * lowest and lowest >= _TINY and _TABLE_MIN <= n <= 1 << 26:
-            logs, t, csum, dsum = _log_sum_fixed(x, buf[1:])
+            with np.errstate(over="ignore"):  # an overflowing sum: the scaled path
+                logs, t, csum, dsum = _log_sum_fixed(x, buf[1:])
             span = math.frexp(highest)[1] - math.frexp(lowest)[1]
             if span <= 42 - n.bit_length():
                 # the sum of the leading bits is exact, that of the rest (< 2**-10 of
@@ -671,6 +690,9 @@ class Gamma(ScalarFamily):
         m = (float(total) + float(total_lo)) / n
         if not (0 < m < math.inf):  # also an overflowing sum: `_stats_block` scales it
             return None
+        if lowest == highest:  # no gap (the rounded mean's error would leave ~1e-48)
+            parts = {"s": total, "s_lo": total_lo, "g": np.zeros(()), "g_lo": np.zeros(())}
+            return (float(n), 0.0), {**parts, "e": np.zeros(())}
         r = np.subtract(x, m, out=buf[0])
         r /= m
         # rounding is monotone: the extremes of the computed r
@@ -700,7 +722,6 @@ class Gamma(ScalarFamily):
         top, (s, s_lo) = _common_scale(
             np.max(eb, axis=0), lambda to: sum_pairs(*_rescale((sb, sb_lo), eb, to))
         )
-        sb, sb_lo = _rescale((sb, sb_lo), eb, top)
         gb = np.stack([np.broadcast_to(p["g"], s.shape) for _, p in blocks])
         gb_lo = np.stack([np.broadcast_to(p["g_lo"], s.shape) for _, p in blocks])
         shape = (-1,) + (1,) * s.ndim
@@ -710,8 +731,8 @@ class Gamma(ScalarFamily):
             m, m_lo = dd_quotient(s, s_lo, w_hi, w_lo)
             mb, mb_lo = dd_quotient(sb, sb_lo, wn, wn_lo)
             has = np.broadcast_to((wn + wn_lo) > 0, mb.shape)
-            r = np.where(has, ((mb - m) + (mb_lo - m_lo)) / m, 0.0)
-            lr = np.where(has, np.log(np.where(has, mb, 1.0)) - np.log(m), 0.0)
+            r, lr = _mean_ratio(np.where(has, mb, m), np.where(has, mb_lo, 0.0), eb - top, m, m_lo)
+            r, lr = np.where(has, r, 0.0), np.where(has, lr, 0.0)
             shift = np.where(has, (wn + wn_lo) * _r_minus_log1p(r, lr), 0.0)
             # the gaps and shifts summed as exact pairs: merged chunks keep every digit
             g, g_lo = two_sum(
@@ -736,29 +757,26 @@ class Gamma(ScalarFamily):
 
         # the sums at their larger scale (2**64 where the plain total overflows)
         top, (hi, lo) = _common_scale(np.maximum(pa["e"], pb["e"]), total)
-        e = np.broadcast_to(top, hi.shape).copy()
+        scale = np.broadcast_to(top, hi.shape).copy()
         if wa == 0 or wb == 0:
             keep = pb if wa == 0 else pa
             g = np.broadcast_to(keep["g"], hi.shape).copy()
             g_lo = np.broadcast_to(keep["g_lo"], hi.shape).copy()
-            return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": e}
+            return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": scale}
         # the chunk means against the merged one, all to twice the precision: their
         # differences are tiny for data of small relative spread
         w_hi, w_lo = two_sum_parts(*(np.asarray(v) for v in (*a._weight, *b._weight)))
         m, m_lo = dd_quotient(hi, lo, float(w_hi), float(w_lo))
-        ma, ma_lo = dd_quotient(*_rescale(sa, pa["e"], top), *a._weight)
-        mb, mb_lo = dd_quotient(*_rescale(sb, pb["e"], top), *b._weight)
+        ra, la = _mean_ratio(*dd_quotient(*sa, *a._weight), pa["e"] - top, m, m_lo)
+        rb, lb = _mean_ratio(*dd_quotient(*sb, *b._weight), pb["e"] - top, m, m_lo)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ra = ((ma - m) + (ma_lo - m_lo)) / m
-            rb = ((mb - m) + (mb_lo - m_lo)) / m
-            la, lb = np.log(ma) - np.log(m), np.log(mb) - np.log(m)  # for ratios << 1
             shift = wa * _r_minus_log1p(ra, la) + wb * _r_minus_log1p(rb, lb)
         g, g_lo = two_sum_parts(pa["g"], pa["g_lo"], pb["g"], pb["g_lo"])
         with np.errstate(invalid="ignore"):
             g, e = two_sum(g, _f64(shift))
             g, g_lo = two_sum(g, _f64(np.where(np.isfinite(g), g_lo + e, 0.0)))
         g_lo = np.where(np.isfinite(g), g_lo, 0.0)
-        return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": e}
+        return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": scale}
 
     @classmethod
     def _stats_sum(cls, s: SufficientStatistics) -> F64:
