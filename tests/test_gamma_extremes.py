@@ -248,3 +248,21 @@ def test_large_sample_fit_is_scale_equivariant(seed: int, k: int) -> None:
     assert abs(float(dy.shape) - float(dx.shape)) <= 4 * np.spacing(float(dx.shape))
     want = np.ldexp(float(dx.rate), -k)
     assert abs(float(dy.rate) - want) <= 6 * np.spacing(want)
+
+
+@pytest.mark.parametrize("value", [0.1, 1.7e308, 3.0, 1e-300])
+def test_equal_observations_have_no_spread(value: float) -> None:
+    # [0.1] * 3 fitted shape 2.7e47: the rounded mean left a gap of ~1e-48
+    x = np.full(7, value)
+    for stats in (
+        Gamma.suffstats(x),
+        Gamma.suffstats(x[:3]) + Gamma.suffstats(x[3:]),
+        sum(Gamma.suffstats(x[i : i + 1]) for i in range(7)),
+        Gamma.suffstats(x, weights=[1.0, 0.0, 2.0, 1.0, 1.0, 3.0, 1.0]),
+    ):
+        assert isinstance(stats, expfam.SufficientStatistics)
+        with pytest.raises(InfeasibleError, match="`x` has no spread"):
+            stats.fit()
+    # zero-weight observations do not count: the weighted data are all equal
+    with pytest.raises(InfeasibleError, match="`x` has no spread"):
+        Gamma.fit(np.array([value, value / 2, value]), weights=[1.0, 0.0, 1.0])
