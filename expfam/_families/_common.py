@@ -206,6 +206,8 @@ _SUM_SHIFT = 64.0
 def _rescale(pair: tuple[F64, F64], e: F64, to: F64) -> tuple[F64, F64]:
     """Return ``pair * 2**(e - to)`` (``to >= e``; exact unless parts fall below 2**-1022)."""
     k = np.asarray(e - to, dtype=np.float64)
+    if not k.any():  # the usual case: nothing to scale
+        return np.asarray(pair[0]), np.asarray(pair[1])
     with np.errstate(under="ignore"):
         return np.asarray(np.ldexp(pair[0], k.astype(np.int64))), np.asarray(
             np.ldexp(pair[1], k.astype(np.int64))

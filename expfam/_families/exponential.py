@@ -6,6 +6,7 @@ r"""The Exponential family.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any
 
@@ -199,10 +200,13 @@ class Exponential(ScalarFamily):
         cls, probe: ExponentialFamily, x: NDArray[Any], w: F64 | None, buf: F64
     ) -> Block | None:
         part = super()._stats_fast(probe, x, w, buf)
-        if part is None or not np.all(np.isfinite(part[1]["t"])):
-            return None  # an overflowing sum: the scaled one of `_stats_block`
+        if part is None:
+            return None
         weight, parts = part
-        return weight, {**parts, "e": np.zeros(parts["t"].shape)}
+        t = parts["t"]
+        if not (math.isfinite(t.item()) if t.size == 1 else np.all(np.isfinite(t))):
+            return None  # an overflowing sum: the scaled one of `_stats_block`
+        return weight, {**parts, "e": np.zeros(t.shape)}
 
     @classmethod
     def _stats_block(
@@ -219,6 +223,10 @@ class Exponential(ScalarFamily):
     def _stats_combine(cls, blocks: list[Block]) -> Block:
         t = np.stack([p["t"] for _, p in blocks])
         t_lo = np.stack([p["t_lo"] for _, p in blocks])
+        if not any(p["e"].any() for _, p in blocks):  # the usual case: no scaled sums
+            hi, lo = sum_pairs(t, t_lo)
+            if np.all(np.isfinite(hi)):
+                return blocks_weight(blocks), {"t": hi, "t_lo": lo, "e": np.zeros(hi.shape)}
         e = np.stack([np.broadcast_to(p["e"], t.shape[1:]) for _, p in blocks])
         top, (hi, lo) = _common_scale(
             np.max(e, axis=0), lambda to: sum_pairs(*_rescale((t, t_lo), e, to))
@@ -272,9 +280,7 @@ class Exponential(ScalarFamily):
             raise InfeasibleError(
                 "`x` is all 0: the Exponential MLE (rate = 1 / mean) needs a positive mean"
             )
-        out = super()._fit_stats(s)
-        assert isinstance(out, Exponential)  # noqa: S101 - statistics fit their own family
-        return out
+        return cls.from_mean_params(np.asarray(mean, dtype=s.dtype))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`1 - \log\lambda`, in nats.

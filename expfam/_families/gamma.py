@@ -320,7 +320,7 @@ def _combine_scalar(blocks: list[Block]) -> Block | None:
     rows = []
     for (w, w_lo), p in blocks:
         vals = [p["s"], p["s_lo"], p["g"], p["g_lo"]]
-        if any(np.ndim(v) for v in vals) or np.any(p["e"] != 0):
+        if any(np.ndim(v) for v in vals) or np.ndim(p["e"]) or float(p["e"]) != 0:
             return None
         row = (w, w_lo, *(float(v) for v in vals))
         if not all(math.isfinite(v) for v in row):
