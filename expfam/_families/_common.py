@@ -191,3 +191,65 @@ def _stat_dtype(dist: ExponentialFamily, x: ArrayLike) -> np.dtype[Any]:
     if dist.__dict__.get("_probe", False):
         return as_float_array(x, "x").dtype
     return dist.dtype
+
+
+# ---------------------------------------------------------------------- scaled sums
+# A sum of observations can overflow float64 where their mean (at most their maximum)
+# is representable: e.g. [1e308, 1.7e308]. Families whose fit reads the mean of the
+# data keep the sum as a pair scaled by a power of two, ``(hi + lo) * 2**e`` with ``e``
+# 0 or `_SUM_SHIFT` (an extra part "e"): 2**64 covers any sum of float64 values of
+# fewer than 2**63 observations. The scaled pair is taken only where the plain one is
+# not finite, so ordinary data keep their exact sums bit for bit.
+_SUM_SHIFT = 64.0
+
+
+def _rescale(pair: tuple[F64, F64], e: F64, to: F64) -> tuple[F64, F64]:
+    """Return ``pair * 2**(e - to)`` (``to >= e``; exact unless parts fall below 2**-1022)."""
+    k = np.asarray(e - to, dtype=np.float64)
+    if not k.any():  # the usual case: nothing to scale
+        return np.asarray(pair[0]), np.asarray(pair[1])
+    with np.errstate(under="ignore"):
+        return np.asarray(np.ldexp(pair[0], k.astype(np.int64))), np.asarray(
+            np.ldexp(pair[1], k.astype(np.int64))
+        )
+
+
+def _scaled_block_sum(pair: tuple[F64, F64], rescaled: Any) -> tuple[F64, F64, F64]:
+    """Return a block's sum as ``(hi, lo, e)``: `pair` where finite, else `rescaled()`.
+
+    `rescaled` computes the block's sum of the observations times ``2**-_SUM_SHIFT``
+    (called only where `pair` overflowed or its exact summation's splitter did).
+    """
+    hi, lo = (np.asarray(v, dtype=np.float64) for v in pair)
+    bad = ~np.isfinite(hi)
+    if not np.any(bad):
+        return hi, lo, np.zeros(hi.shape)
+    s_hi, s_lo = (np.asarray(v, dtype=np.float64) for v in rescaled())
+    e = np.where(bad, _SUM_SHIFT, 0.0)
+    return np.where(bad, s_hi, hi), np.where(bad, s_lo, lo), e
+
+
+def _common_scale(top: F64, total: Any) -> tuple[F64, tuple[F64, F64]]:
+    """Sum scaled pairs at scale `top` (their largest), or `_SUM_SHIFT` where that overflows.
+
+    `total` maps a target scale (broadcast against one pair) to the summed pair at
+    that scale. Returns the scale and the pair.
+    """
+    hi, lo = total(top)
+    bad = ~np.isfinite(hi)
+    if np.any(bad):
+        top = np.where(bad, _SUM_SHIFT, top)
+        hi, lo = total(top)
+    return np.asarray(top, dtype=np.float64), (np.asarray(hi), np.asarray(lo))
+
+
+def _scaled_mean(hi: F64, lo: F64, e: F64, weight: float) -> F64:
+    """Return the mean ``(hi + lo) * 2**e / weight`` (finite: at most the largest value)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(np.ldexp((hi + lo) / weight, np.asarray(e).astype(np.int64)))
+
+
+def _scaled_total(hi: F64, lo: F64, e: F64) -> F64:
+    """Return the sum ``(hi + lo) * 2**e`` (+inf where it overflows float64)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(np.ldexp(hi + lo, np.asarray(e).astype(np.int64)))

@@ -6,6 +6,7 @@ r"""The Exponential family.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any
 
@@ -16,8 +17,10 @@ from expfam._conjugate import register_conjugate
 from expfam._distfns import ScalarFamily
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
+    _SUM_SHIFT,
     _cast,
     _check_positive,
+    _common_scale,
     _finite_rate,
     _keep,
     _mean_input,
@@ -26,13 +29,25 @@ from expfam._families._common import (
     _probe,
     _readonly,
     _require,
+    _rescale,
+    _scaled_block_sum,
+    _scaled_mean,
+    _scaled_total,
     _size,
     _usual,
 )
 from expfam._families.gamma import Gamma
 from expfam._family import ExponentialFamily
 from expfam._special import _f64, _r_minus_log1p
-from expfam._suffstats import SufficientStatistics
+from expfam._suffstats import (
+    Block,
+    SufficientStatistics,
+    block_weight,
+    blocks_weight,
+    sum_pairs,
+    two_sum_parts,
+    weighted_block_sum,
+)
 from expfam._support import Support, out_dtype
 from expfam._tails import log1mexp
 from expfam._validation import FloatArray, as_float_array
@@ -177,22 +192,95 @@ class Exponential(ScalarFamily):
         kl = _r_minus_log1p(r, np.log(lq) - np.log(lp))
         return _cast(kl, np.result_type(self.dtype, other.dtype))
 
+    # ------------------------------------------------------------------ statistics
+    # parts: "t" + "t_lo" = sum w x (compensated), scaled by 2**"e" (0, or `_SUM_SHIFT`
+    # where the plain sum overflows: the mean of [1e300, 1.7e308] is representable)
+    @classmethod
+    def _stats_fast(
+        cls, probe: ExponentialFamily, x: NDArray[Any], w: F64 | None, buf: F64
+    ) -> Block | None:
+        part = super()._stats_fast(probe, x, w, buf)
+        if part is None:
+            return None
+        weight, parts = part
+        t = parts["t"]
+        if not (math.isfinite(t.item()) if t.size == 1 else np.all(np.isfinite(t))):
+            return None  # an overflowing sum: the scaled one of `_stats_block`
+        return weight, {**parts, "e": np.zeros(t.shape)}
+
+    @classmethod
+    def _stats_block(
+        cls, probe: ExponentialFamily, x: FloatArray, w: F64 | None
+    ) -> SufficientStatistics:
+        t = probe.sufficient_statistic(x).astype(np.float64)
+        weight = block_weight(x.shape[0], w)
+        hi, lo, e = _scaled_block_sum(
+            weighted_block_sum(w, t), lambda: weighted_block_sum(w, np.ldexp(t, -int(_SUM_SHIFT)))
+        )
+        return cls._make_stats(probe, x, weight, {"t": hi, "t_lo": lo, "e": e})
+
+    @classmethod
+    def _stats_combine(cls, blocks: list[Block]) -> Block:
+        t = np.stack([p["t"] for _, p in blocks])
+        t_lo = np.stack([p["t_lo"] for _, p in blocks])
+        if not any(p["e"].any() for _, p in blocks):  # the usual case: no scaled sums
+            hi, lo = sum_pairs(t, t_lo)
+            if np.all(np.isfinite(hi)):
+                return blocks_weight(blocks), {"t": hi, "t_lo": lo, "e": np.zeros(hi.shape)}
+        e = np.stack([np.broadcast_to(p["e"], t.shape[1:]) for _, p in blocks])
+        top, (hi, lo) = _common_scale(
+            np.max(e, axis=0), lambda to: sum_pairs(*_rescale((t, t_lo), e, to))
+        )
+        return blocks_weight(blocks), {"t": hi, "t_lo": lo, "e": top}
+
+    @classmethod
+    def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
+        pa, pb = a._parts, b._parts
+
+        def total(to: F64) -> tuple[F64, F64]:
+            return two_sum_parts(
+                *_rescale((pa["t"], pa["t_lo"]), pa["e"], to),
+                *_rescale((pb["t"], pb["t_lo"]), pb["e"], to),
+            )
+
+        top, (hi, lo) = _common_scale(np.maximum(pa["e"], pb["e"]), total)
+        return {"t": hi, "t_lo": lo, "e": np.broadcast_to(top, hi.shape).copy()}
+
+    @classmethod
+    def _stats_sum(cls, s: SufficientStatistics) -> F64:
+        p = s._parts
+        return _scaled_total(p["t"], p["t_lo"], p["e"])
+
+    @classmethod
+    def _stats_mean(cls, s: SufficientStatistics) -> F64:
+        p = s._parts
+        return _scaled_mean(p["t"], p["t_lo"], p["e"], s.total_weight)
+
     @classmethod
     def _fit_stats(cls, s: SufficientStatistics) -> Exponential:
         """Maximum-likelihood fit ``rate = 1 / mean(x)`` from the statistics.
 
+        The mean comes from the sum scaled by a power of two where the plain sum
+        overflows, so it is exact to about an ulp for any finite data.
+
         Raises
         ------
+        ValueError
+            If an observation is infinite (the mean is then infinite).
         InfeasibleError
-            If all (weighted) observations are 0: the MLE does not exist.
+            If all (weighted) observations are 0: the MLE does not exist; or the
+            fitted rate (1 / mean) overflows the dtype of the data.
         """
-        if np.any(cls._stats_sum(s)[..., 0] == 0):
+        mean = cls._stats_mean(s)
+        if np.any(mean == np.inf):
+            raise ValueError(
+                "`x` must be finite to fit an Exponential (the MLE rate is 1 / mean); found inf"
+            )
+        if np.any(mean == 0):
             raise InfeasibleError(
                 "`x` is all 0: the Exponential MLE (rate = 1 / mean) needs a positive mean"
             )
-        out = super()._fit_stats(s)
-        assert isinstance(out, Exponential)  # noqa: S101 - statistics fit their own family
-        return out
+        return cls.from_mean_params(np.asarray(mean, dtype=s.dtype))
 
     def entropy(self) -> FloatArray:
         r"""Entropy :math:`1 - \log\lambda`, in nats.

@@ -20,8 +20,10 @@ from expfam._distfns import ScalarFamily
 from expfam._dual import DualProblem, solve_dual
 from expfam._errors import InfeasibleError
 from expfam._families._common import (
+    _SUM_SHIFT,
     _cast,
     _check_positive,
+    _common_scale,
     _finite_rate,
     _keep,
     _mean_input,
@@ -31,6 +33,10 @@ from expfam._families._common import (
     _probe,
     _readonly,
     _require,
+    _rescale,
+    _scaled_block_sum,
+    _scaled_mean,
+    _scaled_total,
     _size,
     _usual,
 )
@@ -314,7 +320,7 @@ def _combine_scalar(blocks: list[Block]) -> Block | None:
     rows = []
     for (w, w_lo), p in blocks:
         vals = [p["s"], p["s_lo"], p["g"], p["g_lo"]]
-        if any(np.ndim(v) for v in vals):
+        if any(np.ndim(v) for v in vals) or np.ndim(p["e"]) or float(p["e"]) != 0:
             return None
         row = (w, w_lo, *(float(v) for v in vals))
         if not all(math.isfinite(v) for v in row):
@@ -335,8 +341,38 @@ def _combine_scalar(blocks: list[Block]) -> Block | None:
             lr = math.log(mb) - math.log(m) if mb > 0 else -math.inf
             terms.append((wb + wb_lo) * _phi_scalar(r, lr))
     g, g_lo = _exact_pair(terms)
-    parts = {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo}
+    parts = {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo, "e": 0.0}
     return (w, w_lo), {k: np.asarray(v) for k, v in parts.items()}
+
+
+def _redo_underflow(phi: F64, x: F64, m: float | F64, r: F64) -> None:
+    r"""Redo in place the terms :math:`\varphi(r_i)` whose ``x / m`` underflows.
+
+    Where :math:`x_i/m` is below the smallest normal float (data spanning more than
+    the float range's half, e.g. [1e-200, 1e200]) its logarithm lost digits, or was
+    :math:`-\infty` (read as an observation 0): :math:`\log x_i - \log m` instead,
+    both above 708 in magnitude, to a few ulp of the term.
+    """
+    with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
+        q = x / m
+    idx = np.flatnonzero((q < _TINY) & (x > 0))
+    if idx.size:
+        mi = m if np.ndim(m) == 0 else np.broadcast_to(m, x.shape).ravel()[idx]
+        phi.ravel()[idx] = r.ravel()[idx] - (np.log(x.ravel()[idx]) - np.log(mi))
+
+
+def _mean_ratio(mb: F64, mb_lo: F64, k: F64, m: F64, m_lo: F64) -> tuple[F64, F64]:
+    r"""Return :math:`r = 2^k m_b/m - 1` and :math:`\log(1 + r)` for means kept as pairs.
+
+    A chunk's mean :math:`m_b` is at its own scale, :math:`2^k` (``k <= 0``) times
+    the merged mean's: rescaled, a mean of tiny data would underflow (and its
+    logarithm with it), so the logarithm is :math:`\log m_b - \log m + k\log 2`.
+    """
+    kk = np.asarray(k).astype(np.int64)
+    with np.errstate(under="ignore", invalid="ignore", divide="ignore"):
+        r = ((np.ldexp(mb, kk) - m) + (np.ldexp(mb_lo, kk) - m_lo)) / m
+        lr = (np.log(mb) - np.log(m)) + k * math.log(2)
+    return _f64(r), _f64(lr)
 
 
 def _centre_gap(gap: F64, total: F64, total_lo: F64, weight: tuple[float, float]) -> F64:
@@ -567,11 +603,18 @@ class Gamma(ScalarFamily):
         with np.errstate(invalid="ignore"):
             _require(np.isfinite(a) & (a >= 0), a, "x", "in the support [0, inf) of a Gamma")
         weight = block_weight(a.shape[0], w)
-        total, total_lo = weighted_block_sum(w, a)
+        # the sum scaled by 2**-64 where it overflows (the mean is representable)
+        total, total_lo, e = _scaled_block_sum(
+            weighted_block_sum(w, a), lambda: weighted_block_sum(w, np.ldexp(a, -int(_SUM_SHIFT)))
+        )
         if w is not None:
             wn = w.reshape(w.shape + (1,) * (a.ndim - 1))
         with np.errstate(divide="ignore", invalid="ignore"):
-            m = (total + total_lo) / sum(weight) if sum(weight) > 0 else np.ones(a.shape[1:])
+            m = (
+                _scaled_mean(total, total_lo, e, sum(weight))
+                if sum(weight) > 0
+                else np.ones(a.shape[1:])
+            )
             mm = np.broadcast_to(m, a.shape).ravel()
             r = ((a - m) / m).ravel()
         work = np.empty((3, r.size))
@@ -579,11 +622,23 @@ class Gamma(ScalarFamily):
         # block and an unweighted one give the same terms
         bounds = (float(np.min(r)), float(np.max(r))) if r.size else (0.0, 0.0)
         phi = _phi_terms(a.ravel(), mm, r, r_min=bounds[0], r_max=bounds[1], work=work)
+        if bounds[0] <= -0.75:
+            _redo_underflow(phi, a.ravel(), mm, r)
         phi = phi.reshape(a.shape)
         gap = phi.sum(axis=0) if w is None else mul0(wn, phi).sum(axis=0)
         if sum(weight) > 0:
             gap = _centre_gap(gap, total, total_lo, weight)
-        parts = {"s": total, "s_lo": total_lo, "g": _f64(gap), "g_lo": np.zeros(np.shape(gap))}
+            # equal positive observations have no gap: their rounded mean (its error
+            # re-centred only to twice the precision) would leave one of ~1e-48
+            kept = a if w is None else a[w > 0]
+            gap = np.where(np.all(kept == kept[:1], axis=0) & (kept[0] > 0), 0.0, gap)
+        parts = {
+            "s": total,
+            "s_lo": total_lo,
+            "g": _f64(gap),
+            "g_lo": np.zeros(np.shape(gap)),
+            "e": e,
+        }
         return cls._make_stats(probe, x, weight, parts)
 
     @classmethod
@@ -610,7 +665,8 @@ class Gamma(ScalarFamily):
         n = x.shape[0]
         table = None
         if highest >= 1.5 * lowest and lowest >= _TINY and _TABLE_MIN <= n <= 1 << 26:
-            logs, t, csum, dsum = _log_sum_fixed(x, buf[1:])
+            with np.errstate(over="ignore"):  # an overflowing sum: the scaled path
+                logs, t, csum, dsum = _log_sum_fixed(x, buf[1:])
             span = math.frexp(highest)[1] - math.frexp(lowest)[1]
             if span <= 42 - n.bit_length():
                 # the sum of the leading bits is exact, that of the rest (< 2**-10 of
@@ -629,17 +685,24 @@ class Gamma(ScalarFamily):
             total, total_lo = exact_block_sum(x, top=highest, out=buf[0])
         if table is not None:
             g, g_lo = (np.asarray(v) for v in table)
-            return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": g, "g_lo": g_lo}
+            parts = {"s": total, "s_lo": total_lo, "g": g, "g_lo": g_lo, "e": np.zeros(())}
+            return (float(n), 0.0), parts
         m = (float(total) + float(total_lo)) / n
-        if not (0 < m < math.inf):
+        if not (0 < m < math.inf):  # also an overflowing sum: `_stats_block` scales it
             return None
+        if lowest == highest:  # no gap (the rounded mean's error would leave ~1e-48)
+            parts = {"s": total, "s_lo": total_lo, "g": np.zeros(()), "g_lo": np.zeros(())}
+            return (float(n), 0.0), {**parts, "e": np.zeros(())}
         r = np.subtract(x, m, out=buf[0])
         r /= m
         # rounding is monotone: the extremes of the computed r
         r_min, r_max = (lowest - m) / m, (highest - m) / m
-        gap = _phi_terms(x, m, r, r_min=r_min, r_max=r_max, work=buf[1:]).sum()
-        gap = _centre_gap(gap, total, total_lo, (float(n), 0.0))
-        return (float(n), 0.0), {"s": total, "s_lo": total_lo, "g": gap, "g_lo": np.zeros(())}
+        phi = _phi_terms(x, m, r, r_min=r_min, r_max=r_max, work=buf[1:])
+        if lowest / m < _TINY:  # data spanning more than half the float range
+            _redo_underflow(phi, x, m, r)
+        gap = _centre_gap(phi.sum(), total, total_lo, (float(n), 0.0))
+        parts = {"s": total, "s_lo": total_lo, "g": gap, "g_lo": np.zeros(()), "e": np.zeros(())}
+        return (float(n), 0.0), parts
 
     @classmethod
     def _stats_combine(cls, blocks: list[Block]) -> Block:
@@ -654,7 +717,11 @@ class Gamma(ScalarFamily):
         w_hi, w_lo = blocks_weight(blocks)
         sb = np.stack([p["s"] for _, p in blocks])
         sb_lo = np.stack([p["s_lo"] for _, p in blocks])
-        s, s_lo = sum_pairs(sb, sb_lo)
+        eb = np.stack([np.broadcast_to(p["e"], sb.shape[1:]) for _, p in blocks])
+        # the sums at their largest scale (2**64 where the plain total overflows)
+        top, (s, s_lo) = _common_scale(
+            np.max(eb, axis=0), lambda to: sum_pairs(*_rescale((sb, sb_lo), eb, to))
+        )
         gb = np.stack([np.broadcast_to(p["g"], s.shape) for _, p in blocks])
         gb_lo = np.stack([np.broadcast_to(p["g_lo"], s.shape) for _, p in blocks])
         shape = (-1,) + (1,) * s.ndim
@@ -664,8 +731,8 @@ class Gamma(ScalarFamily):
             m, m_lo = dd_quotient(s, s_lo, w_hi, w_lo)
             mb, mb_lo = dd_quotient(sb, sb_lo, wn, wn_lo)
             has = np.broadcast_to((wn + wn_lo) > 0, mb.shape)
-            r = np.where(has, ((mb - m) + (mb_lo - m_lo)) / m, 0.0)
-            lr = np.where(has, np.log(np.where(has, mb, 1.0)) - np.log(m), 0.0)
+            r, lr = _mean_ratio(np.where(has, mb, m), np.where(has, mb_lo, 0.0), eb - top, m, m_lo)
+            r, lr = np.where(has, r, 0.0), np.where(has, lr, 0.0)
             shift = np.where(has, (wn + wn_lo) * _r_minus_log1p(r, lr), 0.0)
             # the gaps and shifts summed as exact pairs: merged chunks keep every digit
             g, g_lo = two_sum(
@@ -673,7 +740,7 @@ class Gamma(ScalarFamily):
                     np.concatenate([gb, shift]), np.concatenate([gb_lo, np.zeros(shift.shape)])
                 )
             )
-        return (w_hi, w_lo), {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo}
+        return (w_hi, w_lo), {"s": s, "s_lo": s_lo, "g": g, "g_lo": g_lo, "e": top}
 
     @classmethod
     def _stats_merge(cls, a: SufficientStatistics, b: SufficientStatistics) -> dict[str, F64]:
@@ -683,36 +750,47 @@ class Gamma(ScalarFamily):
             scalar = _combine_scalar([(a._weight, pa), (b._weight, pb)])
             if scalar is not None:
                 return scalar[1]
-        hi, lo = two_sum_parts(pa["s"], pa["s_lo"], pb["s"], pb["s_lo"])
+        sa, sb = (pa["s"], pa["s_lo"]), (pb["s"], pb["s_lo"])
+
+        def total(to: F64) -> tuple[F64, F64]:
+            return two_sum_parts(*_rescale(sa, pa["e"], to), *_rescale(sb, pb["e"], to))
+
+        # the sums at their larger scale (2**64 where the plain total overflows)
+        top, (hi, lo) = _common_scale(np.maximum(pa["e"], pb["e"]), total)
+        scale = np.broadcast_to(top, hi.shape).copy()
         if wa == 0 or wb == 0:
             keep = pb if wa == 0 else pa
             g = np.broadcast_to(keep["g"], hi.shape).copy()
             g_lo = np.broadcast_to(keep["g_lo"], hi.shape).copy()
-            return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo}
+            return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": scale}
         # the chunk means against the merged one, all to twice the precision: their
         # differences are tiny for data of small relative spread
         w_hi, w_lo = two_sum_parts(*(np.asarray(v) for v in (*a._weight, *b._weight)))
         m, m_lo = dd_quotient(hi, lo, float(w_hi), float(w_lo))
-        ma, ma_lo = a._mean_dd("s")
-        mb, mb_lo = b._mean_dd("s")
+        ra, la = _mean_ratio(*dd_quotient(*sa, *a._weight), pa["e"] - top, m, m_lo)
+        rb, lb = _mean_ratio(*dd_quotient(*sb, *b._weight), pb["e"] - top, m, m_lo)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ra = ((ma - m) + (ma_lo - m_lo)) / m
-            rb = ((mb - m) + (mb_lo - m_lo)) / m
-            la, lb = np.log(ma) - np.log(m), np.log(mb) - np.log(m)  # for ratios << 1
             shift = wa * _r_minus_log1p(ra, la) + wb * _r_minus_log1p(rb, lb)
         g, g_lo = two_sum_parts(pa["g"], pa["g_lo"], pb["g"], pb["g_lo"])
         with np.errstate(invalid="ignore"):
             g, e = two_sum(g, _f64(shift))
             g, g_lo = two_sum(g, _f64(np.where(np.isfinite(g), g_lo + e, 0.0)))
-        return {"s": hi, "s_lo": lo, "g": g, "g_lo": np.where(np.isfinite(g), g_lo, 0.0)}
+        g_lo = np.where(np.isfinite(g), g_lo, 0.0)
+        return {"s": hi, "s_lo": lo, "g": g, "g_lo": g_lo, "e": scale}
 
     @classmethod
     def _stats_sum(cls, s: SufficientStatistics) -> F64:
+        total = _scaled_total(s._parts["s"], s._parts["s_lo"], s._parts["e"])
+        mean = cls._stats_mean(s)
+        return _f64(np.stack([mean[..., 0] * s.total_weight, total], axis=-1))
+
+    @classmethod
+    def _stats_mean(cls, s: SufficientStatistics) -> F64:
         p = s._parts
-        total = p["s"] + p["s_lo"]
+        mean = _scaled_mean(p["s"], p["s_lo"], p["e"], s.total_weight)
         with np.errstate(divide="ignore"):
-            log_mean = np.log(total / s.total_weight) - (p["g"] + p["g_lo"]) / s.total_weight
-        return _f64(np.stack([log_mean * s.total_weight, total], axis=-1))
+            log_mean = np.log(mean) - (p["g"] + p["g_lo"]) / s.total_weight
+        return _f64(np.stack(np.broadcast_arrays(log_mean, mean), axis=-1))
 
     @classmethod
     def _fit_stats(cls, s: SufficientStatistics) -> Gamma:
@@ -731,7 +809,7 @@ class Gamma(ScalarFamily):
             observations are equal: the MLE does not exist.
         """
         p = s._parts
-        m = (p["s"] + p["s_lo"]) / s.total_weight
+        m = _scaled_mean(p["s"], p["s_lo"], p["e"], s.total_weight)
         gap, gap_lo = dd_quotient(p["g"], p["g_lo"], *s._weight)
         if np.any(gap == np.inf):
             raise InfeasibleError(
