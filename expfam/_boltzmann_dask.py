@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._onedim import scaled_square
 
 __all__ = ["solve_dask"]
 
@@ -91,10 +92,18 @@ def _evaluate(E: Any, beta: float, lo: float, hi: float, mom: Moments) -> dict[s
         b = da.zeros_like(E)
     elif math.isinf(beta):
         b = da.where(at, 0.0, -math.inf)
-    else:
+    elif math.isfinite(hi - lo):
         b = da.where(at, 0.0, -beta * (E - ref))
+    else:  # E - ref overflows: halve it exactly (-inf where the product overflows)
+        b = da.where(at, 0.0, (E * 0.5 - ref * 0.5) * (-2.0 * beta))
     a = da.exp(b)
-    g0, w, s1 = mom.compute(at.sum(), da.where(at, 0.0, a).sum(), (a * (E - ref)).sum())
+    # E scaled by the power of two of its largest |E_j|: the variance and the heat
+    # capacity from it over- or underflow only where their true values do
+    k = math.frexp(max(abs(lo), abs(hi)))[1]
+    x = da.ldexp(E, -k)
+    g0, w, s1, sx = mom.compute(
+        at.sum(), da.where(at, 0.0, a).sum(), (a * (E - ref)).sum(), (a * x).sum()
+    )
     if beta == 0.0:
         g0, w = float(E.shape[0]), 0.0
     log_zr = math.log(g0) + math.log1p(w / g0) if w < g0 else math.log(g0 + w)
@@ -102,10 +111,13 @@ def _evaluate(E: Any, beta: float, lo: float, hi: float, mom: Moments) -> dict[s
     mean_d = s1 / total  # <E - ref>
     mean = ref + mean_d
     if math.isinf(beta):
-        var = 0.0
+        var = heat = 0.0
     else:
-        (var,) = mom.compute((a * (E - mean) ** 2).sum())
-        var /= total
+        mean_x = sx / total
+        (var_x,) = mom.compute((a * (x - mean_x) ** 2).sum())
+        sd_x = math.sqrt(max(var_x / total, 0.0))
+        var = float(scaled_square(sd_x, k))
+        heat = float(scaled_square(sd_x, k, beta))
     logits = b - log_zr
     return {
         "logits": logits,
@@ -117,6 +129,7 @@ def _evaluate(E: Any, beta: float, lo: float, hi: float, mom: Moments) -> dict[s
         "entropy": log_zr + (beta * mean_d if beta != 0 and not math.isinf(beta) else 0.0),
         "mean": mean,
         "variance": var,
+        "heat_capacity": heat,
         "residual": None,
         "iterations": 0,
         "passes": mom.passes,
@@ -222,6 +235,7 @@ def _solve(  # noqa: C901, PLR0915 - one numerical pipeline, read top-down
         "entropy": lz + t * u,
         "mean": achieved,
         "variance": sd * sd,
+        "heat_capacity": (t * math.sqrt(max(var_e, 0.0))) ** 2,  # Var(beta E) = t^2 Var e
         "residual": residual,
         "iterations": iterations,
         "passes": mom.passes,
