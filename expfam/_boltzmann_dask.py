@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from expfam._dask import require_known_shape
 from expfam._errors import ConvergenceError, InfeasibleError
 from expfam._onedim import scaled_square
 
@@ -45,6 +46,7 @@ def solve_dask(  # noqa: C901 - validation and the exact edges, then one of two 
     import dask  # noqa: PLC0415 - optional dependency, only for Dask input
     import dask.array as da  # noqa: PLC0415
 
+    require_known_shape(energies, "energies")
     if energies.ndim != 1 or energies.shape[0] == 0:
         raise ValueError(
             f"`energies` must be a 1-D array with at least one entry; got shape {energies.shape}"

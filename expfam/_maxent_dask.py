@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from expfam._dask import require_known_shape
 from expfam._errors import ConvergenceError, InfeasibleError
 
 __all__ = ["max_entropy_dask"]
@@ -51,6 +52,7 @@ def max_entropy_dask(  # noqa: C901, PLR0912, PLR0915 - one pipeline, read top-d
     kind = np.dtype(features.dtype).kind
     if kind not in "biuf":
         raise TypeError(f"`features` must be real; got dtype {features.dtype}")
+    require_known_shape(features, "features")
     F = features.astype(np.float64)
     if F.ndim == 1:
         F = F[:, None]

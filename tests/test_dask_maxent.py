@@ -179,3 +179,26 @@ def test_dask_max_entropy_one_pass_per_newton_step(monkeypatch: pytest.MonkeyPat
     # column ranges, whitening covariance, moments at 0, then one per iteration
     assert len(calls) == r.iterations + 3
     assert r.iterations <= 12
+
+
+# ------------------------------------------------------------------ unknown chunk sizes
+def filtered(n: int, m: int | None = None) -> Any:
+    """A Dask array of unknown chunk sizes (shape ``(nan,)`` or ``(nan, m)``)."""
+    x = da.from_array(np.random.default_rng(0).normal(size=n if m is None else (n, m)), chunks=7)
+    keep = da.from_array(np.arange(n) % 3 != 0, chunks=7)
+    return x[keep]
+
+
+def test_unknown_chunk_sizes_are_refused_naming_the_argument() -> None:
+    # regression: the error said only that a float NaN cannot become an integer
+    hint = r"unknown chunk sizes .*compute_chunk_sizes"
+    with pytest.raises(ValueError, match=f"^`energies` has {hint}"):
+        expfam.boltzmann(filtered(100), 0.3)
+    with pytest.raises(ValueError, match=f"^`energies` has {hint}"):
+        expfam.boltzmann(filtered(100), beta=0.3)
+    with pytest.raises(ValueError, match=f"^`features` has {hint}"):
+        expfam.max_entropy(filtered(100, 2), [0.1, 0.1])
+    # once computed, the same arrays are solved
+    e = filtered(100).compute_chunk_sizes()
+    ref = expfam.boltzmann(e.compute(), 0.3)
+    assert expfam.boltzmann(e, 0.3).beta == pytest.approx(ref.beta, rel=1e-12)
