@@ -307,8 +307,11 @@ def boltzmann(
     iteration (the four moments together), one for the final moments and one for the
     centred variance. The scalars are computed; `probs` and `logits` are lazy Dask
     arrays (``distribution`` computes them into memory when used). The sums are
-    Dask's tree sums, not exact ones: the residual is a few ulp of
-    :math:`\sum_j q_j |E_j|`, and `residual` reports it from those sums.
+    Dask's tree sums, not exact ones, and there is no polish: the residual is some
+    tens of ulp of :math:`\sum_j q_j |E_j|` (measured: at most 17, i.e. 33 ulp of
+    ``U``, for 3000 normal energies scaled by 1e-300 to 1e300 in chunks of 97; the
+    tests allow 64), the same at every scale, and `residual` reports it from those
+    sums.
 
     **Sweeps.** For an array of targets the same dual is solved for all of them at
     once: bracketed Halley iterations over the unfinished targets, each one pass over

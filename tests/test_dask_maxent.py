@@ -7,6 +7,7 @@ Run on Dask's threaded scheduler. Each dual iteration is one Dask pass (one
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,34 @@ def test_each_dual_iteration_is_one_dask_pass(monkeypatch: pytest.MonkeyPatch) -
     assert r.iterations <= 8
     assert r.residual is not None
     assert r.residual <= 1e-13
+
+
+def exact_residual_ulp(q: Any, E: Any, U: float) -> float:
+    """``|sum_j q_j E_j - U|`` in exact rational arithmetic, in ulps of `U`."""
+    pairs = zip(q.tolist(), E.tolist(), strict=True)
+    total = sum((Fraction(a) * Fraction(b) for a, b in pairs), Fraction())
+    return abs(float(total - Fraction(U))) / math.ulp(U)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e200, 1e300, 1e-271, 1e-300])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dask_residual_is_scale_free(scale: float, seed: int) -> None:
+    # regression: log u = log(gap) - log(span) lost ~ulp(log span) absolutely, and the
+    # residual was 150-4000 ulp of U at energies near 1e+-300 (1-40 ulp at scale 1)
+    E = np.random.default_rng(seed).normal(size=3000) * scale
+    U = 0.4 * scale
+    r = expfam.boltzmann(da.from_array(E, chunks=97), U)
+    assert exact_residual_ulp(r.probs.compute(), E, U) <= 64
+
+
+def test_dask_energies_whose_span_overflows() -> None:
+    # E - ref overflowed to inf (and unit * span in the multiplier: beta was 0)
+    E = np.array([-1e308, 1e308])
+    s = expfam.boltzmann(E, 1e307)
+    r = expfam.boltzmann(da.from_array(E, chunks=1), 1e307)
+    assert r.beta == pytest.approx(s.beta, rel=1e-12)
+    np.testing.assert_allclose(r.probs.compute(), s.probs, rtol=1e-12)
+    assert r.heat_capacity == pytest.approx(s.heat_capacity, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- max_entropy
