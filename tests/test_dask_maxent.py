@@ -231,3 +231,50 @@ def test_unknown_chunk_sizes_are_refused_naming_the_argument() -> None:
     e = filtered(100).compute_chunk_sizes()
     ref = expfam.boltzmann(e.compute(), 0.3)
     assert expfam.boltzmann(e, 0.3).beta == pytest.approx(ref.beta, rel=1e-12)
+
+
+def exact_residuals(q: Any, F: Any, mu: Any) -> list[float]:
+    """``|sum_j q_j F_ji - mu_i|`` per feature, in exact rational arithmetic."""
+    out = []
+    for i in range(F.shape[1]):
+        pairs = zip(q.tolist(), F[:, i].tolist(), strict=True)
+        total = sum((Fraction(a) * Fraction(b) for a, b in pairs), Fraction())
+        out.append(abs(float(total - Fraction(float(mu[i])))))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "m", "offset", "mu"),
+    [
+        (0, 1, 1e8, [1e8 + 0.7]),  # 378 ulp of max|f| before the polish
+        (11, 3, 0.0, [0.3, -0.2, 0.1]),  # 91 ulp
+        (22, 2, 0.0, [0.5, 0.4]),  # 441 ulp
+        (21, 2, 0.0, [0.5, 0.4]),  # 120 ulp
+    ],
+)
+def test_dask_max_entropy_residual_within_a_few_ulp(
+    seed: int, m: int, offset: float, mu: list[float]
+) -> None:
+    F = offset + np.random.default_rng(seed).normal(size=(3000, m))
+    r = expfam.max_entropy(da.from_array(F, chunks=(97, m)), mu)
+    res = exact_residuals(r.probs.compute(), F, mu)
+    scale = np.max(np.abs(F), axis=0)
+    assert all(res[i] <= 8 * math.ulp(float(scale[i])) for i in range(m))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dask_max_entropy_on_a_face_that_is_not_axis_aligned(seed: int) -> None:
+    # the documented behaviour: no linear program out of core, so the Newton steps
+    # push the multipliers up until the residual meets the tolerance; the mass off
+    # the face is then of the order of the tolerance, not exactly 0
+    P = np.random.default_rng(seed).dirichlet([1.0, 1.0, 1.0], size=200)[:, :2]
+    F = np.vstack([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], P])
+    on = F.sum(axis=1) == 1.0
+    assert on.sum() == 2  # (1, 0) and (0, 1): the face x + y = 1
+    r = expfam.max_entropy(da.from_array(F, chunks=(7, 2)), [0.5, 0.5])
+    q = r.probs.compute()
+    assert r.converged
+    assert bool(r.support.compute().all())
+    assert 0.0 < q[~on].sum() <= 1e-10
+    assert np.all(r.multipliers > 1e3)
+    np.testing.assert_allclose(q, expfam.max_entropy(F, [0.5, 0.5]).probs, rtol=0, atol=1e-10)
