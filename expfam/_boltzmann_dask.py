@@ -8,8 +8,10 @@ variance. The scalars are computed; the probabilities and logits are returned as
 Dask arrays. Dask is optional: it is imported only when a Dask array arrives.
 
 The sums are Dask's tree reductions of chunk sums (pairwise within chunks): the
-residual is accurate to a few ulp of ``sum_j q_j |E_j|`` but, unlike the in-memory
-solve, not summed exactly, and the exact-mean check (``beta = 0``) compares with the
+residual is some tens of ulp of ``sum_j q_j |E_j|`` (at most 17 measured; there is
+no exact sum and no polish, unlike the in-memory solve; ``log u`` is taken as
+``log(gap / span)``, not ``log gap - log span``, whose cancellation cost ~1000 ulp
+at energies near 1e+-300), and the exact-mean check (``beta = 0``) compares with the
 rounded mean.
 """
 
@@ -20,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from expfam._dask import require_known_shape
 from expfam._errors import ConvergenceError, InfeasibleError
+from expfam._onedim import scaled_square
 
 __all__ = ["solve_dask"]
 
@@ -44,6 +48,7 @@ def solve_dask(  # noqa: C901 - validation and the exact edges, then one of two 
     import dask  # noqa: PLC0415 - optional dependency, only for Dask input
     import dask.array as da  # noqa: PLC0415
 
+    require_known_shape(energies, "energies")
     if energies.ndim != 1 or energies.shape[0] == 0:
         raise ValueError(
             f"`energies` must be a 1-D array with at least one entry; got shape {energies.shape}"
@@ -91,10 +96,18 @@ def _evaluate(E: Any, beta: float, lo: float, hi: float, mom: Moments) -> dict[s
         b = da.zeros_like(E)
     elif math.isinf(beta):
         b = da.where(at, 0.0, -math.inf)
-    else:
+    elif math.isfinite(hi - lo):
         b = da.where(at, 0.0, -beta * (E - ref))
+    else:  # E - ref overflows: halve it exactly (-inf where the product overflows)
+        b = da.where(at, 0.0, (E * 0.5 - ref * 0.5) * (-2.0 * beta))
     a = da.exp(b)
-    g0, w, s1 = mom.compute(at.sum(), da.where(at, 0.0, a).sum(), (a * (E - ref)).sum())
+    # E scaled by the power of two of its largest |E_j|: the variance and the heat
+    # capacity from it over- or underflow only where their true values do
+    k = math.frexp(max(abs(lo), abs(hi)))[1]
+    x = da.ldexp(E, -k)
+    g0, w, s1, sx = mom.compute(
+        at.sum(), da.where(at, 0.0, a).sum(), (a * (E - ref)).sum(), (a * x).sum()
+    )
     if beta == 0.0:
         g0, w = float(E.shape[0]), 0.0
     log_zr = math.log(g0) + math.log1p(w / g0) if w < g0 else math.log(g0 + w)
@@ -102,10 +115,13 @@ def _evaluate(E: Any, beta: float, lo: float, hi: float, mom: Moments) -> dict[s
     mean_d = s1 / total  # <E - ref>
     mean = ref + mean_d
     if math.isinf(beta):
-        var = 0.0
+        var = heat = 0.0
     else:
-        (var,) = mom.compute((a * (E - mean) ** 2).sum())
-        var /= total
+        mean_x = sx / total
+        (var_x,) = mom.compute((a * (x - mean_x) ** 2).sum())
+        sd_x = math.sqrt(max(var_x / total, 0.0))
+        var = float(scaled_square(sd_x, k))
+        heat = float(scaled_square(sd_x, k, beta))
     logits = b - log_zr
     return {
         "logits": logits,
@@ -117,6 +133,7 @@ def _evaluate(E: Any, beta: float, lo: float, hi: float, mom: Moments) -> dict[s
         "entropy": log_zr + (beta * mean_d if beta != 0 and not math.isinf(beta) else 0.0),
         "mean": mean,
         "variance": var,
+        "heat_capacity": heat,
         "residual": None,
         "iterations": 0,
         "passes": mom.passes,
@@ -135,10 +152,20 @@ def _solve(  # noqa: C901, PLR0915 - one numerical pipeline, read top-down
     unit = 1.0
     if not math.isfinite(span):
         unit, span = 2.0, hi * 0.5 - lo * 0.5
-    e = ((E - ref) if below else (ref - E)) / unit / span
-    gap = ((U - ref) if below else (ref - U)) / unit
+    h = 1.0 / unit  # 0.5 where E - ref would overflow: halves are exact there
+    e = ((E * h - ref * h) if below else (ref * h - E * h)) / span
+    # the gap to the reference as gap + gap_lo (Knuth's two-sum), and log u from
+    # u = gap/span: log(gap) - log(span) cancels to an absolute error of ulp(log span),
+    # ~1000 ulp of u for energies near 1e-300 or 1e300
+    a_, b_ = (U * h, -ref * h) if below else (ref * h, -U * h)
+    gap = a_ + b_
+    bb = gap - a_
+    gap_lo = (a_ - (gap - bb)) + (b_ - bb)
     u = gap / span
-    log_u = math.log(gap) - math.log(span)
+    if u > 1e-300:
+        log_u = math.log(u) + gap_lo / gap
+    else:  # u underflows (a target within a hair of the reference)
+        log_u = math.log(gap) + gap_lo / gap - math.log(span)
     exc = e > 0
     g0, mass_e, e1 = mom.compute((~exc).sum(), e.sum(), da.where(exc, e, 1.0).min())
     t_lo = max(0.0, math.log(mass_e / E.shape[0]) - log_u)
@@ -207,7 +234,7 @@ def _solve(  # noqa: C901, PLR0915 - one numerical pipeline, read top-down
     mean_e = math.exp(math.log(s1) - t * e1 - lz) if s1 > 0 else 0.0
     weight = da.exp(-t * e - lz)  # q
     (var_e,) = mom.compute((weight * (e - mean_e) ** 2).sum())
-    lam = sign * t / (unit * span)
+    lam = sign * (t / span) / unit  # unit * span may overflow
     achieved = ref + unit * span * mean_e if below else ref - unit * span * mean_e
     residual = abs(achieved - U)
     sd = math.sqrt(max(var_e, 0.0)) * span * unit
@@ -222,6 +249,7 @@ def _solve(  # noqa: C901, PLR0915 - one numerical pipeline, read top-down
         "entropy": lz + t * u,
         "mean": achieved,
         "variance": sd * sd,
+        "heat_capacity": (t * math.sqrt(max(var_e, 0.0))) ** 2,  # Var(beta E) = t^2 Var e
         "residual": residual,
         "iterations": iterations,
         "passes": mom.passes,

@@ -13,6 +13,7 @@ The helpers here know nothing of any kernel or family; the Dask implementations
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -22,8 +23,10 @@ import numpy as np
 __all__ = [
     "as_dask_array",
     "dask_module",
+    "has_unknown_shape",
     "is_dask_collection",
     "reduced_chunks",
+    "require_known_shape",
     "result_float_dtype",
 ]
 
@@ -73,6 +76,37 @@ def dask_module(name: str = "dask.array") -> ModuleType:
                 f"(importing {name!r} failed: {exc})"
             ) from exc
         raise
+
+
+#: How to get rid of unknown chunk sizes (said by every error about them).
+KNOWN_CHUNKS_HINT = (
+    "compute them first (`x = x.compute_chunk_sizes()`, or `to_dask_array(lengths=True)` "
+    "for a Dask DataFrame)"
+)
+
+
+def has_unknown_shape(x: Any) -> bool:
+    """Whether the Dask array `x` has a dimension of unknown length (``nan``).
+
+    Boolean indexing (``x[x > 0]``) and ``DataFrame.to_dask_array()`` give such arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from expfam._dask import has_unknown_shape
+    >>> has_unknown_shape(np.zeros(3))
+    False
+    """
+    return any(isinstance(n, float) and math.isnan(n) for n in getattr(x, "shape", ()))
+
+
+def require_known_shape(x: Any, name: str) -> None:
+    """Raise a ``ValueError`` naming `name` if the Dask array `x` has unknown chunk sizes."""
+    if has_unknown_shape(x):
+        raise ValueError(
+            f"`{name}` has unknown chunk sizes (shape {x.shape}, as after boolean indexing "
+            f"of a Dask array) and the solve needs the number of states; {KNOWN_CHUNKS_HINT}"
+        )
 
 
 def as_dask_array(x: Any, name: str) -> Any:

@@ -41,7 +41,13 @@ import dask.array
 import numpy as np
 
 from expfam import _kernels as kern
-from expfam._dask import as_dask_array, reduced_chunks, result_float_dtype
+from expfam._dask import (
+    KNOWN_CHUNKS_HINT,
+    as_dask_array,
+    has_unknown_shape,
+    reduced_chunks,
+    result_float_dtype,
+)
 from expfam._validation import check_axis, check_nonnegative
 
 da: Any = dask.array  # Dask is only partly annotated
@@ -298,6 +304,13 @@ def _broadcast(p: Any, q: Any, qname: str) -> tuple[Any, Any]:
     try:
         return tuple(da.broadcast_arrays(p, q))
     except ValueError:
+        unknown = [n for n, a in (("p", p), (qname, q)) if has_unknown_shape(a)]
+        if unknown:  # not an error in itself, but Dask cannot match the lengths
+            names = " and ".join(f"`{n}`" for n in unknown)
+            raise ValueError(
+                f"{names} with shapes {p.shape} and {q.shape}: unknown chunk sizes (as after "
+                f"boolean indexing) cannot be matched against each other; {KNOWN_CHUNKS_HINT}"
+            ) from None
         raise ValueError(
             f"`p` with shape {p.shape} and `{qname}` with shape {q.shape} do not broadcast"
         ) from None

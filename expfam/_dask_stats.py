@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from expfam._dask import dask_module
+from expfam._dask import KNOWN_CHUNKS_HINT, dask_module, has_unknown_shape
 from expfam._suffstats import SufficientStatistics
 
 if TYPE_CHECKING:
@@ -81,6 +81,14 @@ def dask_suffstats(
     w = None
     if weights is not None:
         w = weights if isinstance(weights, da.Array) else da.asarray(np.asarray(weights))
+        unknown = [n for n, v in (("x", a), ("weights", w)) if has_unknown_shape(v)]
+        if unknown:
+            names = " and ".join(f"`{n}`" for n in unknown)
+            raise ValueError(
+                f"{names} with shapes {a.shape} and {w.shape}: unknown chunk sizes (as after "
+                "boolean indexing) cannot be matched row by row between `x` and "
+                f"`weights`; {KNOWN_CHUNKS_HINT}"
+            )
         if w.shape != (a.shape[0],):
             raise ValueError(
                 f"`weights` must have shape {(a.shape[0],)} (one per observation); got {w.shape}"

@@ -8,8 +8,20 @@ the finite check), one per feature pinned at its minimum or maximum, and one for
 covariance that whitens the features. The scalars are computed; ``q``, ``log q`` and
 the support are lazy Dask arrays. Dask is imported only when a Dask array arrives.
 
-Out of core there is no linear program for faces that are not axis-aligned: moments
-on such a face end in :class:`ConvergenceError` (the in-memory solver finds the face).
+After the tolerance (``1e-12 max |f_i|`` per feature) is met, up to two full Newton
+steps polish the multipliers while they reduce the residual: the exact residual of the
+returned ``q`` is then within a few ulp of ``max |f_i|`` (measured at most 3 ulp over
+3000 states, normal features and features ``1e8 + N(0, 1)``, m = 1 to 3; before the
+polish it was up to 441 ulp). The ``residual`` field is the Dask sums' own estimate.
+
+Out of core there is no linear program for faces that are not axis-aligned (the
+in-memory solver finds the face). Moments on such a face are not refused: the Newton
+steps drive the multipliers towards infinity along the face's normal until the
+residual meets the tolerance, and the result is returned with ``converged=True``,
+large finite multipliers (measured 3e3 to 2e5), `support` all True and a mass of the
+order of the tolerance off the face (measured 3e-15 to 1.3e-12 here, 8e-12 in a
+user's case) where the exact answer has zeros; :class:`ConvergenceError` only if the
+line search stalls first.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from expfam._dask import require_known_shape
 from expfam._errors import ConvergenceError, InfeasibleError
 
 __all__ = ["max_entropy_dask"]
@@ -51,6 +64,7 @@ def max_entropy_dask(  # noqa: C901, PLR0912, PLR0915 - one pipeline, read top-d
     kind = np.dtype(features.dtype).kind
     if kind not in "biuf":
         raise TypeError(f"`features` must be real; got dtype {features.dtype}")
+    require_known_shape(features, "features")
     F = features.astype(np.float64)
     if F.ndim == 1:
         F = F[:, None]
@@ -188,6 +202,19 @@ def max_entropy_dask(  # noqa: C901, PLR0912, PLR0915 - one pipeline, read top-d
             residual=float(np.max(np.abs(g) * s)),
             iterations=iters,
         )
+    # Polish: the stop above leaves up to 1e-12 relative (thousands of ulp); full
+    # Newton steps (one pass each, counted as iterations) while they reduce the
+    # residual bring it to the rounding level of the Dask sums
+    for _ in range(2):
+        before = float(np.max(np.abs(g) / tol))
+        if before <= 2e-3:  # within a few ulp of max |f_i| already
+            break
+        step = np.linalg.solve(B.T @ cov @ B, -(B.T @ g))
+        ft, gt, ct = moments_at(eta + step)
+        iters += 1
+        if not float(np.max(np.abs(gt) / tol)) < before:
+            break
+        eta, f, g, cov = eta + step, ft, gt, ct
     c = B @ eta
     z = G @ c
     if logmask is not None:

@@ -36,6 +36,8 @@ __all__ = [
     "Stats",
     "degenerate",
     "entropy_terms",
+    "scaled_sd_rows",
+    "scaled_square",
     "solve_scalar",
     "validate_1d",
     "validate_1d_stats",
@@ -59,6 +61,7 @@ class Scalar:
     kl: float  # KL(q || normalised prior)
     mean: float  # achieved E_q[x] (exact sum over the returned probabilities)
     variance: float
+    lam_variance: float  # Var_q(lam x) = lam^2 Var_q x, from scaled quantities (unit-free)
     residual: float  # |E_q[x] - target|, exact
     converged: bool
     iterations: int
@@ -237,6 +240,41 @@ def weighted_variance(q: FloatArray, x: FloatArray, mean: float) -> float:
         return dot(q[pos], d * d)
 
 
+def scaled_sd_rows(q: FloatArray, x: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Row-wise ``sd_i`` and ``k_i`` with ``sd_i * 2**k_i`` the std of `x` under ``q[i]``.
+
+    `q` has shape ``(n, K)`` and `x` shape ``(K,)``. The energies are scaled by the power
+    of two ``2**-k_i`` of the largest ``|x_j|`` with ``q_ij > 0`` (exactly, but for
+    subnormal results), so nothing over- or underflows that the true value does not:
+    ``Var x`` and ``lam**2 Var x`` follow with :func:`scaled_square`. Two-pass
+    (centred at the weighted mean of the scaled values).
+    """
+    pos = q > 0
+    big = np.max(np.where(pos, np.abs(x), 0.0), axis=-1)
+    k = np.frexp(big)[1].astype(np.int64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        xs = np.where(pos, np.ldexp(x, -k[:, None]), 0.0)
+        mean = np.einsum("ij,ij->i", q, xs)
+        d = np.where(pos, xs - mean[:, None], 0.0)
+        var = np.einsum("ij,ij->i", q, d * d)
+    return np.sqrt(np.maximum(var, 0.0)), k
+
+
+def scaled_square(sd: Any, k: Any, factor: Any = 1.0) -> Any:
+    """``(factor * sd * 2**k)**2`` without an over- or underflow of the partial products.
+
+    Exponents are combined exactly (:func:`numpy.frexp`); the result is ``inf`` only
+    where the true value overflows and 0 where it underflows. Elementwise; ``0`` where
+    `sd` or `factor` is 0.
+    """
+    mf, ef = np.frexp(np.abs(np.asarray(factor, dtype=np.float64)))
+    ms, es = np.frexp(np.asarray(sd, dtype=np.float64))
+    m = mf * ms
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.ldexp(m * m, 2 * (ef.astype(np.int64) + es + np.asarray(k, dtype=np.int64)))
+    return out + 0.0
+
+
 def entropy_terms(q: FloatArray, logq: FloatArray) -> float:
     """``-sum q log q`` from accurate logs (``0 log 0 = 0``)."""
     pos = q > 0
@@ -277,6 +315,7 @@ def degenerate(
         kl=kl,
         mean=mean,
         variance=var,
+        lam_variance=0.0,  # lam = 0, or all mass at one value of x
         residual=0.0,
         converged=True,
         iterations=0,
@@ -504,6 +543,7 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
         slope = var_x / span / unit
     slope = -slope if below else slope
     good = math.ulp(target)
+    tilted = False
     for _ in range(3):
         if abs(resid) <= good or slope == 0:
             break
@@ -518,9 +558,13 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
         iterations += 1
         if abs(r2) >= abs(resid):
             q, logq, log_z, sums = build(t)
+            var_e, tilted = sums.var, False
             break
         resid, t = r2, t + dt
         log_z -= dt * mean_e  # d log Z / dt = -<e>
+        tilted = True
+    if tilted and var_x is None:  # Var e at the polished t (a 1e-9 step moves it)
+        var_e = _blocked_var(q, e, mean_e)
     # rounding level of the sum: a few ulp of sum_j q_j |x_j| (before the polish's
     # rounding-level tilt, which changes it by far less than its own size)
     scale_terms = sums.abs_terms
@@ -546,7 +590,14 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
     mean = target + resid
     # Var x = span^2 Var e (two-pass, centred at <e>); inf only if it overflows
     sd = math.sqrt(max(var_e, 0.0)) * span * unit
-    variance = sd * sd if var_x is None else var_x
+    # Var(lam x) = t^2 Var e: unit-free, whatever the scale of x
+    lam_variance = (t * math.sqrt(max(var_e, 0.0))) ** 2
+    if var_x is None:
+        variance = sd * sd
+    else:  # (e - <e>)**2 underflowed: both from x scaled by a power of two
+        sd_x, k_x = scaled_sd_rows(q[None, :], xs)
+        variance = float(scaled_square(sd_x, k_x)[0])
+        lam_variance = float(scaled_square(sd_x, k_x, lam)[0])
     if support is None:
         probs, logits = q, logq
     else:
@@ -563,6 +614,7 @@ def _solve_interior(  # noqa: C901, PLR0912, PLR0915 - one numerical pipeline, r
         kl=kl,
         mean=mean,
         variance=variance,
+        lam_variance=lam_variance,
         residual=abs(resid),
         converged=True,
         iterations=iterations,
@@ -776,6 +828,7 @@ def _solve_large(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one pipeline, read 
             return None  # q is tilted already: the general path starts afresh
         resid, t, total = r2, t + dt, 1.0
         log_z -= dt * mean_e
+        var_e -= dt * k3  # d Var e / dt = -k3 (the step is below 1e-9 relative)
     # sum_j q_j |x_j| <= |ref| + span <e>: the rounding level of the residual
     scale_terms = abs(ref) + span * mean_e
     if not abs(resid) <= max(64 * EPS * scale_terms, 8 * math.ulp(target)):
@@ -791,6 +844,7 @@ def _solve_large(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one pipeline, read 
         kl=0.0,
         mean=target + resid,
         variance=sd * sd,
+        lam_variance=(t * math.sqrt(var_e)) ** 2,
         residual=abs(resid),
         converged=True,
         iterations=iterations,

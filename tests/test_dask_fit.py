@@ -129,3 +129,15 @@ def test_solvers_on_a_local_cluster(dask_client: Any) -> None:
     me = expfam.max_entropy(f, [0.9, 1.1])
     ref = expfam.max_entropy(features, [0.9, 1.1])
     np.testing.assert_allclose(me.multipliers, ref.multipliers, rtol=1e-9)
+
+
+def test_weights_with_unknown_chunk_sizes_are_named() -> None:
+    x = da.from_array(np.random.default_rng(0).normal(size=100), chunks=7)
+    keep = x > -10
+    hint = r"unknown chunk sizes .*compute_chunk_sizes"
+    with pytest.raises(ValueError, match=f"^`x` and `weights` with shapes .*{hint}"):
+        Normal.fit(x[keep], weights=da.ones(100, chunks=7)[keep])
+    with pytest.raises(ValueError, match=f"^`weights` with shapes .*{hint}"):
+        Normal.fit(x, weights=da.ones(100, chunks=7)[keep])
+    # without weights, unknown row chunks are fine (one statistic per chunk)
+    assert_same_fit(Normal.fit(x[keep]), Normal.fit(x.compute()), 16.0)

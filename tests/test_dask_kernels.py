@@ -415,3 +415,20 @@ def test_dtype_policy_on_dask_arrays() -> None:
     assert xf.softmax(ints.astype(np.float16)).compute().dtype == np.float32
     mixed = xf.kl_divergence(da.ones(3, dtype=np.float32) / 3, np.full(3, 1 / 3))
     assert mixed.compute().dtype == np.float64  # numpy's promotion, as in memory
+
+
+def test_unknown_chunk_sizes_that_cannot_be_matched_are_named() -> None:
+    # two arrays filtered by one mask: Dask cannot tell that their lengths agree
+    x = da.from_array(np.random.default_rng(0).normal(size=(50, 3)), chunks=(7, 3))
+    keep = da.from_array(np.arange(50) % 3 != 0, chunks=7)
+    p = xf.softmax(x[keep])
+    q = xf.softmax(x[keep] * 0.5)
+    assert np.isnan(p.shape[0])
+    hint = r"unknown chunk sizes .*compute_chunk_sizes"
+    with pytest.raises(ValueError, match=f"^`p` and `q` with shapes .*{hint}"):
+        xf.kl_divergence(p, q)
+    with pytest.raises(ValueError, match=f"^`p` and `logits` with shapes .*{hint}"):
+        xf.cross_entropy_with_logits(p, x[keep])
+    # a single array of unknown length reduces along the known axis as usual
+    pc = p.compute()
+    np.testing.assert_allclose(xf.entropy(p).compute(), expfam.entropy(pc), rtol=1e-15)

@@ -7,6 +7,7 @@ Run on Dask's threaded scheduler. Each dual iteration is one Dask pass (one
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -121,6 +122,34 @@ def test_each_dual_iteration_is_one_dask_pass(monkeypatch: pytest.MonkeyPatch) -
     assert r.residual <= 1e-13
 
 
+def exact_residual_ulp(q: Any, E: Any, U: float) -> float:
+    """``|sum_j q_j E_j - U|`` in exact rational arithmetic, in ulps of `U`."""
+    pairs = zip(q.tolist(), E.tolist(), strict=True)
+    total = sum((Fraction(a) * Fraction(b) for a, b in pairs), Fraction())
+    return abs(float(total - Fraction(U))) / math.ulp(U)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e200, 1e300, 1e-271, 1e-300])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dask_residual_is_scale_free(scale: float, seed: int) -> None:
+    # regression: log u = log(gap) - log(span) lost ~ulp(log span) absolutely, and the
+    # residual was 150-4000 ulp of U at energies near 1e+-300 (1-40 ulp at scale 1)
+    E = np.random.default_rng(seed).normal(size=3000) * scale
+    U = 0.4 * scale
+    r = expfam.boltzmann(da.from_array(E, chunks=97), U)
+    assert exact_residual_ulp(r.probs.compute(), E, U) <= 64
+
+
+def test_dask_energies_whose_span_overflows() -> None:
+    # E - ref overflowed to inf (and unit * span in the multiplier: beta was 0)
+    E = np.array([-1e308, 1e308])
+    s = expfam.boltzmann(E, 1e307)
+    r = expfam.boltzmann(da.from_array(E, chunks=1), 1e307)
+    assert r.beta == pytest.approx(s.beta, rel=1e-12)
+    np.testing.assert_allclose(r.probs.compute(), s.probs, rtol=1e-12)
+    assert r.heat_capacity == pytest.approx(s.heat_capacity, rel=1e-12)
+
+
 # --------------------------------------------------------------------------- max_entropy
 def _problem(seed: int, k: int, m: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     rng = np.random.default_rng(seed)
@@ -179,3 +208,73 @@ def test_dask_max_entropy_one_pass_per_newton_step(monkeypatch: pytest.MonkeyPat
     # column ranges, whitening covariance, moments at 0, then one per iteration
     assert len(calls) == r.iterations + 3
     assert r.iterations <= 12
+
+
+# ------------------------------------------------------------------ unknown chunk sizes
+def filtered(n: int, m: int | None = None) -> Any:
+    """A Dask array of unknown chunk sizes (shape ``(nan,)`` or ``(nan, m)``)."""
+    x = da.from_array(np.random.default_rng(0).normal(size=n if m is None else (n, m)), chunks=7)
+    keep = da.from_array(np.arange(n) % 3 != 0, chunks=7)
+    return x[keep]
+
+
+def test_unknown_chunk_sizes_are_refused_naming_the_argument() -> None:
+    # regression: the error said only that a float NaN cannot become an integer
+    hint = r"unknown chunk sizes .*compute_chunk_sizes"
+    with pytest.raises(ValueError, match=f"^`energies` has {hint}"):
+        expfam.boltzmann(filtered(100), 0.3)
+    with pytest.raises(ValueError, match=f"^`energies` has {hint}"):
+        expfam.boltzmann(filtered(100), beta=0.3)
+    with pytest.raises(ValueError, match=f"^`features` has {hint}"):
+        expfam.max_entropy(filtered(100, 2), [0.1, 0.1])
+    # once computed, the same arrays are solved
+    e = filtered(100).compute_chunk_sizes()
+    ref = expfam.boltzmann(e.compute(), 0.3)
+    assert expfam.boltzmann(e, 0.3).beta == pytest.approx(ref.beta, rel=1e-12)
+
+
+def exact_residuals(q: Any, F: Any, mu: Any) -> list[float]:
+    """``|sum_j q_j F_ji - mu_i|`` per feature, in exact rational arithmetic."""
+    out = []
+    for i in range(F.shape[1]):
+        pairs = zip(q.tolist(), F[:, i].tolist(), strict=True)
+        total = sum((Fraction(a) * Fraction(b) for a, b in pairs), Fraction())
+        out.append(abs(float(total - Fraction(float(mu[i])))))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "m", "offset", "mu"),
+    [
+        (0, 1, 1e8, [1e8 + 0.7]),  # 378 ulp of max|f| before the polish
+        (11, 3, 0.0, [0.3, -0.2, 0.1]),  # 91 ulp
+        (22, 2, 0.0, [0.5, 0.4]),  # 441 ulp
+        (21, 2, 0.0, [0.5, 0.4]),  # 120 ulp
+    ],
+)
+def test_dask_max_entropy_residual_within_a_few_ulp(
+    seed: int, m: int, offset: float, mu: list[float]
+) -> None:
+    F = offset + np.random.default_rng(seed).normal(size=(3000, m))
+    r = expfam.max_entropy(da.from_array(F, chunks=(97, m)), mu)
+    res = exact_residuals(r.probs.compute(), F, mu)
+    scale = np.max(np.abs(F), axis=0)
+    assert all(res[i] <= 8 * math.ulp(float(scale[i])) for i in range(m))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dask_max_entropy_on_a_face_that_is_not_axis_aligned(seed: int) -> None:
+    # the documented behaviour: no linear program out of core, so the Newton steps
+    # push the multipliers up until the residual meets the tolerance; the mass off
+    # the face is then of the order of the tolerance, not exactly 0
+    P = np.random.default_rng(seed).dirichlet([1.0, 1.0, 1.0], size=200)[:, :2]
+    F = np.vstack([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], P])
+    on = F.sum(axis=1) == 1.0
+    assert on.sum() == 2  # (1, 0) and (0, 1): the face x + y = 1
+    r = expfam.max_entropy(da.from_array(F, chunks=(7, 2)), [0.5, 0.5])
+    q = r.probs.compute()
+    assert r.converged
+    assert bool(r.support.compute().all())
+    assert 0.0 < q[~on].sum() <= 1e-10
+    assert np.all(r.multipliers > 1e3)
+    np.testing.assert_allclose(q, expfam.max_entropy(F, [0.5, 0.5]).probs, rtol=0, atol=1e-10)
