@@ -200,8 +200,9 @@ def max_entropy(
     computed; `probs`, `logits` and `support` are lazy Dask arrays. The sums are
     Dask's (not exactly summed: the residual is within a few ulp of ``max |f_i|``
     rather than one), there is no linear program for faces that are not
-    axis-aligned (such moments end in :class:`ConvergenceError`), and a `prior` is
-    not supported yet.
+    axis-aligned (moments on such a face are returned with large finite
+    multipliers, `support` all True and off-face mass of the order of the ``1e-12``
+    tolerance; see :doc:`/large_data`), and a `prior` is not supported yet.
 
     **Interior solve.** Features are centred at :math:`\mu`, scaled per column and
     whitened with the prior covariance (directions in which the features are constant
