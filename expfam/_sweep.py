@@ -103,8 +103,13 @@ def fixed_beta_batch(E: F64, beta: F64) -> Sweep:
     ref = np.where(beta > 0, lo, hi)
     # two (n, K) arrays, the outputs: b becomes log q, its exponential q
     with np.errstate(over="ignore", invalid="ignore"):
-        b = np.subtract(E[None, :], ref[:, None])
-        b *= -beta[:, None]
+        if math.isfinite(hi - lo):
+            b = np.subtract(E[None, :], ref[:, None])
+            b *= -beta[:, None]
+        else:  # the differences overflow: halve them (exactly), multiply, double
+            b = np.subtract(E[None, :] * 0.5, ref[:, None] * 0.5)
+            b *= -beta[:, None]
+            b *= 2.0
     b[E[None, :] == ref[:, None]] = 0.0  # exactly, also where inf meets 0
     b[beta == 0] = 0.0
     with np.errstate(under="ignore"):
@@ -118,7 +123,7 @@ def fixed_beta_batch(E: F64, beta: F64) -> Sweep:
     mean = row_dot_minus(q, E, 0.0)
     var = _row_variance(q, E, mean)
     var[np.isinf(beta)] = 0.0
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # (beta ref beyond the range: inf)
         log_norm = np.where(ref == 0, log_total, -beta * ref + log_total)
     return Sweep(
         probs=q,
@@ -387,14 +392,17 @@ def log_z_and_free_energy_batch(E: F64, beta: F64, dual: F64) -> tuple[F64, F64]
     """
     lo, hi = float(np.min(E)), float(np.max(E))
     ref = np.where(beta > 0, lo, hi)
-    keep = np.abs(dual) >= np.maximum(1.0, 0.5 * np.abs(beta * ref))
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # (beta ref beyond the range: inf, recomputed)
+        keep = np.isfinite(dual) & (np.abs(dual) >= np.maximum(1.0, 0.5 * np.abs(beta * ref)))
         log_z, free = dual.copy(), -dual / beta
     redo = np.flatnonzero(~keep)
     if redo.size:
         br, rr = beta[redo], ref[redo]
         with np.errstate(over="ignore", invalid="ignore"):
-            b = -br[:, None] * (E[None, :] - rr[:, None])
+            if math.isfinite(hi - lo):
+                b = -br[:, None] * (E[None, :] - rr[:, None])
+            else:  # the differences overflow: halve them (exactly), multiply, double
+                b = -br[:, None] * (E[None, :] * 0.5 - rr[:, None] * 0.5) * 2.0
         b[E[None, :] == rr[:, None]] = 0.0
         lse = np.asarray(logsumexp(b, axis=-1), dtype=np.float64)
         with np.errstate(over="ignore"):

@@ -172,3 +172,24 @@ def test_sweep_large_spread_and_tiny_gaps() -> None:
     r2 = expfam.boltzmann(E2, U2)
     for i in range(U2.size):
         assert_element_equals_scalar(r2, expfam.boltzmann(E2, float(U2[i])), (i,), E2)
+
+
+@pytest.mark.parametrize(
+    ("E", "betas"),
+    [
+        ([1.0, 2.0], [1e308, -1e308, 3.0, -0.5]),  # beta * E beyond the range
+        ([-1e308, 1e308], [-1e-309, 1e-309, 5e-310]),  # E - min E beyond the range
+    ],
+)
+def test_sweep_at_the_float_range_equals_the_scalar_solves(
+    E: list[float], betas: list[float]
+) -> None:
+    """Found by a user review of the scalar path (fixed there), then in sweeps: a bare
+    overflow warning, an infinite free energy for a finite F = U - TS, and q = [0, 1]
+    where the differences of the energies overflow (q is ~[0.45, 0.55])."""
+    sweep = expfam.boltzmann(E, beta=np.array(betas))
+    for i, b in enumerate(betas):
+        one = expfam.boltzmann(E, beta=b)
+        np.testing.assert_array_equal(np.asarray(sweep.probs)[i], one.probs)
+        assert np.asarray(sweep.free_energy)[i] == one.free_energy
+    assert np.all(np.asarray(sweep.probs)[:, 0] > 0.4) or E[0] == 1.0
