@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import linalg, optimize
+from scipy import linalg
 from scipy.linalg import blas
 
 from expfam._dask import dask_module, is_dask_collection
@@ -616,6 +616,8 @@ def lbfgs(prob: Problem, gamma: F64) -> F64:
     f0, g0 = fun(gamma)
     if not math.isfinite(f0):
         return gamma
+    from scipy import optimize  # noqa: PLC0415 - ~0.1 s to import; only this solver needs it
+
     res = optimize.minimize(
         fun,
         gamma,
@@ -823,6 +825,8 @@ def _start_point(prob: Problem) -> F64:
     if math.isfinite(solver_pass(prob, prob.theta(gamma), 0)[0]):
         return gamma
     # the domain is eta < 0: find coefficients with every eta <= -1 by a linear program
+    from scipy import optimize  # noqa: PLC0415 - ~0.1 s to import; only this start needs it
+
     Xp = design_rows(prob, pos) if prob.V is None else design_rows(prob, pos) @ prob.V
     res = optimize.linprog(
         c=np.zeros(Xp.shape[1]),
