@@ -80,6 +80,7 @@ from expfam._glm import (
     names_of,
     newton,
     raise_rank,
+    reject_bool_labels,
     solve,
     solver_pass,
     start_intercept,
@@ -876,6 +877,7 @@ def _cat_arrays(  # noqa: C901, PLR0917 - one check per way an argument can be w
         arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
         cols = names_of(X, Xa.shape[1])
         names = ["intercept", *cols] if intercept else cols
+    reject_bool_labels(y)  # before the conversion to float64 hides the dtype
     ya = _as_array(y, "y")
     if ya.ndim not in {1, 2} or ya.shape[0] != n:
         raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")

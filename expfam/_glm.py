@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import linalg, optimize
+from scipy import linalg
 from scipy.linalg import blas
 
 from expfam._dask import dask_module, is_dask_collection
@@ -48,6 +48,7 @@ __all__ = [
     "names_of",
     "newton",
     "raise_rank",
+    "reject_bool_labels",
     "solve",
     "solver_pass",
     "start_sums",
@@ -105,30 +106,52 @@ def _vector(a: ArrayLike, name: str, n: int) -> F64:
     return v
 
 
-def _categorical_counts(  # noqa: C901 - one check per way `y` can be wrong
-    y: Any, n: int, fixed: dict[str, Any]
-) -> F64:
+def reject_bool_labels(y: Any) -> None:
+    """Raise ``TypeError`` naming `y` if Categorical labels `y` hold a bool.
+
+    A label is a category index, so bool labels are refused as in
+    :meth:`expfam.Categorical.fit` (numpy reads a bool array as a mask, and turns
+    ``[0, True]`` into integers). Arrays (numpy, pandas, Dask) are judged by their
+    dtype, a flat list or tuple by its elements. Rows of counts (2-d ``y``) may be
+    bool: a bool count is 0 or 1, as everywhere else.
+    """
+    dtype = getattr(y, "dtype", None)
+    if dtype is not None:
+        if getattr(dtype, "kind", None) == "b" and len(getattr(y, "shape", ())) == 1:
+            raise TypeError(
+                f"`y` must hold integer labels; got dtype {dtype} (a bool array is a mask, "
+                "not labels: convert it with `.astype(int)` if 0/1 are meant)"
+            )
+        return
+    if not isinstance(y, (list, tuple)):
+        return
+    kinds = set(map(type, y))  # a flat list: its elements' types (one fast scan)
+    if any(issubclass(k, (bool, np.bool_, np.ndarray)) for k in kinds):
+        bad = next((e for e in y if _is_bool_scalar(e)), None)
+        if bad is not None:
+            raise TypeError(
+                f"`y` must hold integer labels; found the bool {bool(bad)} (a label is a "
+                "category index: write 0/1 labels as integers)"
+            )
+
+
+def _is_bool_scalar(e: object) -> bool:
+    """Whether `e` is a bool scalar (Python, numpy, or a 0-d bool array)."""
+    if isinstance(e, (bool, np.bool_)):
+        return True
+    return isinstance(e, np.ndarray) and e.dtype.kind == "b" and e.ndim == 0
+
+
+def _categorical_counts(y: Any, n: int, fixed: dict[str, Any]) -> F64:
     K = fixed.pop("num_categories", None)
     if fixed:
         raise TypeError(f"glm with Categorical takes only `num_categories`; got {sorted(fixed)}")
+    reject_bool_labels(y)
     ya = np.asarray(y)
     if ya.dtype.kind == "c":
         raise TypeError("`y` must be real")
     if ya.ndim == 1:
-        if ya.shape != (n,):
-            raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")
-        if ya.dtype.kind not in "biuf" or not np.all(np.isfinite(ya)):
-            raise ValueError("`y` must hold integer labels 0, ..., K - 1")
-        if not np.all((ya >= 0) & (ya == np.round(ya))):
-            raise ValueError("`y` must hold integer labels 0, ..., K - 1 (non-negative integers)")
-        labels = ya.astype(np.int64)
-        kk = int(labels.max()) + 1 if K is None else int(K)
-        if K is not None and (kk < 1 or labels.max() >= kk):
-            raise ValueError(f"`y` holds a label >= `num_categories` = {kk}")
-        kk = max(kk, 2)
-        counts = np.zeros((n, kk))
-        counts[np.arange(n), labels] = 1.0
-        return counts
+        return _label_counts(ya, n, K)
     if ya.ndim != 2 or ya.shape[0] != n:
         raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")
     c = as_float_array(ya, "y").astype(np.float64)
@@ -142,6 +165,26 @@ def _categorical_counts(  # noqa: C901 - one check per way `y` can be wrong
     if c.shape[1] < 2:
         raise ValueError("`y` needs at least 2 categories")
     return c
+
+
+def _label_counts(ya: NDArray[Any], n: int, K: int | None) -> F64:
+    """Return the one-hot rows of the labels `ya` (checked: integers in ``[0, K)``)."""
+    if ya.shape != (n,):
+        raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")
+    if ya.dtype.kind not in "iuf":
+        raise TypeError(f"`y` must hold integer labels 0, ..., K - 1; got dtype {ya.dtype}")
+    if not np.all(np.isfinite(ya)):
+        raise ValueError("`y` must hold integer labels 0, ..., K - 1")
+    if not np.all((ya >= 0) & (ya == np.round(ya))):
+        raise ValueError("`y` must hold integer labels 0, ..., K - 1 (non-negative integers)")
+    labels = ya.astype(np.int64)
+    kk = int(labels.max()) + 1 if K is None else int(K)
+    if K is not None and (kk < 1 or labels.max() >= kk):
+        raise ValueError(f"`y` holds a label >= `num_categories` = {kk}")
+    kk = max(kk, 2)
+    counts = np.zeros((n, kk))
+    counts[np.arange(n), labels] = 1.0
+    return counts
 
 
 def _scalar_y(y: Any, n: int) -> F64:
@@ -573,6 +616,8 @@ def lbfgs(prob: Problem, gamma: F64) -> F64:
     f0, g0 = fun(gamma)
     if not math.isfinite(f0):
         return gamma
+    from scipy import optimize  # noqa: PLC0415 - ~0.1 s to import; only this solver needs it
+
     res = optimize.minimize(
         fun,
         gamma,
@@ -780,6 +825,8 @@ def _start_point(prob: Problem) -> F64:
     if math.isfinite(solver_pass(prob, prob.theta(gamma), 0)[0]):
         return gamma
     # the domain is eta < 0: find coefficients with every eta <= -1 by a linear program
+    from scipy import optimize  # noqa: PLC0415 - ~0.1 s to import; only this start needs it
+
     Xp = design_rows(prob, pos) if prob.V is None else design_rows(prob, pos) @ prob.V
     res = optimize.linprog(
         c=np.zeros(Xp.shape[1]),
@@ -1064,7 +1111,8 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     ------
     TypeError
         If `family` is not a supported family class, or an argument has the wrong
-        kind.
+        kind (complex data; Categorical labels that are bools or not numbers, as in
+        :meth:`Categorical.fit`: a label is a category index).
     ValueError
         If a shape is wrong, `X`, `y`, `weights` or `offset` hold nan or inf, `y` is
         outside the support, the design is rank deficient (with ``l2 = 0``; the

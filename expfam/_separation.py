@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import linalg, optimize, sparse
+from scipy import linalg
 
 __all__ = ["Face", "find_face", "null_space_rows"]
 
@@ -74,7 +74,10 @@ def null_space_rows(Z: Any, p: int, *, block: int = 65536) -> F64:
     R = np.zeros((0, p))
     for start in range(0, m, block):
         chunk = Z[start : start + block]
-        dense = chunk.toarray() if sparse.issparse(chunk) else np.asarray(chunk, dtype=np.float64)
+        # a sparse chunk (duck-typed: scipy.sparse is imported only by the program)
+        dense = (
+            chunk.toarray() if hasattr(chunk, "toarray") else np.asarray(chunk, dtype=np.float64)
+        )
         R = linalg.qr(np.vstack([R, dense]), mode="r")[0][: min(p, R.shape[0] + dense.shape[0])]
     if R.shape[0] == 0:
         return np.eye(p)
@@ -90,6 +93,9 @@ def find_face(Z: Any, side: NDArray[np.int8]) -> Face:
     `side` = +1: the row must satisfy ``z @ delta >= 0`` for a recession direction; -1:
     ``<= 0``; 0: ``== 0``. Rows of all zeros are ignored.
     """
+    # on first use: scipy.optimize and scipy.sparse add ~0.1 s to `import expfam`
+    from scipy import optimize, sparse  # noqa: PLC0415 - only the existence program needs them
+
     m, p = Z.shape
     Zs = sparse.csr_matrix(Z)
     sgn = np.where(side == 0, 1.0, side.astype(np.float64))
@@ -147,6 +153,8 @@ def find_face(Z: Any, side: NDArray[np.int8]) -> Face:
 
 def _direction(ZJ: Any, null: F64) -> F64 | None:
     """Return a direction ``null @ g`` strictly positive on the rows `ZJ` (None: none)."""
+    from scipy import optimize  # noqa: PLC0415 - ~0.1 s to import; only the program needs it
+
     A = np.asarray(ZJ @ null)
     r = null.shape[1]
     scale = float(np.max(np.abs(A))) or 1.0

@@ -611,6 +611,26 @@ def test_softmax_bad_input_on_dask() -> None:
         expfam.glm(Cat, dX, y, link="log")
 
 
+def test_softmax_bool_labels_on_dask_raise_type_error_naming_y() -> None:
+    # as in memory (and Categorical.fit): a label is a category index, not a bool; the
+    # check sees the dtype before the labels are converted to float64
+    rng = np.random.default_rng(28)
+    X, y = _softmax_data(rng, 50, 2, 2)
+    dX = da.from_array(X, chunks=(20, 2))
+    yb = y.astype(bool)
+    dyb = da.from_array(yb, chunks=20)
+    Cat = expfam.Categorical
+    for X_, y_ in [(dX, yb), (X, dyb), (dX, dyb)]:
+        with pytest.raises(TypeError, match=r"^`y` must hold integer labels; got dtype bool"):
+            expfam.glm(Cat, X_, y_)
+    with pytest.raises(TypeError, match=r"^`y` must hold integer labels; found the bool True"):
+        expfam.glm(Cat, dX, [int(v) for v in y[:-1]] + [True])
+    # rows of counts may be bool (0/1): the in-memory fit of the same counts
+    C = np.eye(2, dtype=bool)[y]
+    got = expfam.glm(Cat, dX, da.from_array(C, chunks=(20, 2)))
+    assert_same_glm(got, expfam.glm(Cat, X, C.astype(F)))
+
+
 def test_softmax_on_a_local_cluster(dask_client: Any) -> None:
     rng = np.random.default_rng(27)
     X, y = _softmax_data(rng, 12_000, 3, 4)

@@ -106,3 +106,48 @@ def test_predict_checks() -> None:
     b = expfam.glm(expfam.Binomial, X, [0, 1, 2, 1, 1], n=3)
     with pytest.raises(TypeError, match="needs `n=`"):
         b.predict(X)
+
+
+# Categorical labels: a label is a category index, so bool labels are a TypeError naming
+# `y`, as in Categorical.fit (numpy would read [0, True] as [0, 1] and fit silently)
+LABELS = np.array([0, 1, 1, 0, 1])
+BOOL_LABELS: list[tuple[str, Any, str]] = [
+    ("bool array", LABELS.astype(bool), "got dtype bool"),
+    ("list with True", [0, True, 1, 0, 1], "found the bool True"),
+    ("list with np.False_", [np.False_, 1, 1, 0, 1], "found the bool False"),
+    ("tuple of bools", (False, True, True, False, True), "found the bool False"),
+    ("0-d bool arrays", [np.array(b) for b in LABELS.astype(bool)], "found the bool False"),
+]
+
+
+@pytest.mark.parametrize(
+    ("y", "match"), [c[1:] for c in BOOL_LABELS], ids=[c[0] for c in BOOL_LABELS]
+)
+def test_categorical_bool_labels_raise_type_error_naming_y(y: Any, match: str) -> None:
+    with pytest.raises(TypeError, match=rf"^`y` must hold integer labels; {match}"):
+        expfam.glm(expfam.Categorical, X, y, l2=1.0)
+    with pytest.raises(TypeError, match="`x` must hold integer labels"):  # the same rule
+        expfam.Categorical.fit(y, 2)
+
+
+def test_categorical_bool_series_labels_raise() -> None:
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(TypeError, match="`y` must hold integer labels; got dtype bool"):
+        expfam.glm(expfam.Categorical, X, pd.Series(LABELS.astype(bool)), l2=1.0)
+
+
+@pytest.mark.parametrize("y", [np.array(list("abaab")), list("abaab"), LABELS.astype(object)])
+def test_categorical_labels_that_are_not_numbers_raise_type_error(y: Any) -> None:
+    with pytest.raises(TypeError, match=r"`y` must hold integer labels 0, ..., K - 1; got dtype"):
+        expfam.glm(expfam.Categorical, X, y, l2=1.0)
+
+
+def test_bool_counts_and_outcomes_stay_zero_one() -> None:
+    # rows of counts (2-d) and a Bernoulli outcome may be bool: 0/1, as the dtype rules say
+    onehot = np.eye(3)[[0, 1, 2, 0, 1]]
+    got = expfam.glm(expfam.Categorical, X, onehot.astype(bool), l2=1.0)
+    want = expfam.glm(expfam.Categorical, X, [0, 1, 2, 0, 1], l2=1.0)
+    np.testing.assert_allclose(got.coef, want.coef, rtol=1e-12, atol=1e-14)
+    got_b = expfam.glm(expfam.Bernoulli, X, LABELS.astype(bool), l2=1.0)
+    want_b = expfam.glm(expfam.Bernoulli, X, LABELS, l2=1.0)
+    np.testing.assert_array_equal(got_b.coef, want_b.coef)

@@ -28,7 +28,9 @@ def test_helpers_importable() -> None:
     assert_close(expfam.logsumexp([0.0, 0.0]), 0.6931471805599453, dtype="float64", shape=())
 
 
-LAZY = ("scipy.stats",)  # each costs a noticeable share of `import expfam`; loaded on first use
+# each costs a noticeable share of `import expfam`; loaded on first use (scipy.optimize
+# pulls in scipy.sparse and scipy.spatial: ~0.12 s together)
+LAZY = ("scipy.stats", "scipy.optimize", "scipy.sparse", "scipy.spatial")
 
 
 def test_import_does_not_load_heavy_scipy_submodules() -> None:
@@ -60,6 +62,24 @@ def test_lazily_imported_paths_still_work() -> None:
     for family in (expfam.Poisson, expfam.Normal):  # normal reference, then Student t
         p = expfam.glm(family, x, y).p_values
         assert np.all((p > 0) & (p < 1)), p
+    # each GLM path that imports scipy.optimize or scipy.sparse on first use, run once:
+    # the existence program with a separated row (find_face, its recession direction)
+    sep = expfam.glm(expfam.Bernoulli, x, [0, 0, 0, 1, 1, 1])
+    assert not sep.mle_exists
+    assert np.array_equal(sep.predict().mean_params[:, 0], [0, 0, 0, 1, 1, 1])
+    cat = expfam.glm(expfam.Categorical, x, [0, 0, 1, 1, 2, 2])  # its sparse constraint rows
+    assert not cat.mle_exists
+    # Gamma without an intercept: R's start is outside eta < 0, a linear program finds one
+    gam = expfam.glm(
+        expfam.Gamma, np.array([[1.0], [2.0], [3.0]]), [3.0, 2.0, 1.0], intercept=False
+    )
+    assert gam.converged
+    assert gam.coef[0] < 0
+    # L-BFGS before Newton: at least LBFGS_MIN unknowns
+    rng = np.random.default_rng(0)
+    Xw = rng.normal(size=(400, 200)) / 20
+    wide = expfam.glm(expfam.Poisson, Xw, rng.poisson(1.0, size=400), l2=1.0)
+    assert wide.converged
 
 
 def test_blas_threads_pinned_before_numpy_loaded(numpy_loaded_before_conftest: bool) -> None:
