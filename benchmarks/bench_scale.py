@@ -138,7 +138,7 @@ def bench_glm(rows: int, chunk: int) -> None:
     distributed: Any = importlib.import_module("distributed")
     p = 20
     beta = np.linspace(-0.5, 0.5, p)
-    print(f"\nglm, Poisson, {rows:.0e} x {p} (+ intercept), row chunks of {chunk:.0e}")
+    print(f"\nglm, Poisson, {rows:.0e} x {p} (+ intercept), row chunks of {chunk:.2g}")
     sizes = [min(chunk, rows - s) for s in range(0, rows, chunk)]
     blocks = [
         da.from_delayed(dask.delayed(_glm_block)(i, m, beta), shape=(m, p + 1), dtype=float)
