@@ -1058,7 +1058,12 @@ def design_null_space(D: F64, q: int) -> F64:
     directions that vanish to the rounding of the data. A full-rank design with
     columns far from 0 (timestamps, a covariate ``1e7 + x``) is not called deficient;
     columns equal up to their rounding still are. The basis is mapped back to the
-    columns of `D`.
+    columns of `D`: the null directions ``w`` of the centred columns alone (each
+    scaled to unit norm: no ``off^2`` condition number in their singular vectors)
+    have intercept 0 (they are orthogonal to the ones) and ``-c^T w`` in `D`'s; a
+    column whose share ``|v_j| ||D_j||`` of a direction is below ``1e-8`` of the
+    largest (about the rounding of the data, ``eps``, times the conditioning of
+    uncentred columns) is 0 in it.
     """
     if D.shape[0] == 0:
         return null_space_rows(D, q)
@@ -1072,10 +1077,18 @@ def design_null_space(D: F64, q: int) -> F64:
     null = null_space_rows(Dc * scale, q)
     if null.shape[1] == 0:
         return null
-    null = null * scale[:, None]
+    v = null * scale[:, None]
     if c is not None:
-        null = uncentre_map(c, 1) @ null
-    return np.asarray(linalg.qr(null, mode="economic")[0])
+        Xc = Dc[:, 1:]
+        cn = np.sqrt(np.einsum("ij,ij->j", Xc, Xc))
+        cs = np.where(cn > 0, 1 / np.where(cn > 0, cn, 1.0), 1.0)
+        R = linalg.qr(Xc * cs, mode="r")[0]
+        vt = linalg.svd(R, full_matrices=True)[2]
+        w = vt[vt.shape[0] - null.shape[1] :].T * cs[:, None]
+        v = np.vstack([-(c @ w)[None, :], w])
+    share = np.abs(v) / scale[:, None]
+    v[share <= 1e-8 * share.max(axis=0)] = 0.0
+    return np.asarray(linalg.qr(v, mode="economic")[0])
 
 
 # ---------------------------------------------------------------------------------- glm
