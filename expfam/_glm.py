@@ -52,6 +52,7 @@ __all__ = [
     "solver_pass",
     "start_sums",
     "sums",
+    "tidy_null",
 ]
 
 F64 = NDArray[np.float64]
@@ -1086,8 +1087,18 @@ def design_null_space(D: F64, q: int) -> F64:
         vt = linalg.svd(R, full_matrices=True)[2]
         w = vt[vt.shape[0] - null.shape[1] :].T * cs[:, None]
         v = np.vstack([-(c @ w)[None, :], w])
-    share = np.abs(v) / scale[:, None]
-    v[share <= 1e-8 * share.max(axis=0)] = 0.0
+    return tidy_null(v, norms)
+
+
+def tidy_null(v: F64, norms: F64) -> F64:
+    """Return an orthonormal basis of the null directions `v` of a design, rounding cleared.
+
+    A column whose share ``|v_j| ||D_j||`` (`norms` the columns' norms) of a direction
+    is below ``1e-8`` of the direction's largest share is 0 in it: what the rounding
+    of uncentred columns leaves (the intercept of ``x1 = 2 x0`` at ``x0 ~ 1e7``).
+    """
+    share = np.abs(v) * np.where(norms > 0, norms, 1.0)[:, None]
+    v = np.where(share <= 1e-8 * share.max(axis=0), 0.0, v)
     return np.asarray(linalg.qr(v, mode="economic")[0])
 
 

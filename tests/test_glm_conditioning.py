@@ -227,3 +227,46 @@ def test_a_large_subset_settles_the_rank_of_large_data() -> None:
     ref = sm.GLM(y, sm.add_constant(t - 1.7e9), family=sm.families.Poisson()).fit(tol=1e-14)
     assert _rel(res.coef[1], ref.params[1]) <= 1e-9
     assert _rel(res.stderr[1], ref.bse[1]) <= 1e-8
+
+
+# ---------------------------------------------------------------------------------- Dask
+@pytest.mark.parametrize("family", ["Poisson", "Normal", "Categorical", "Bernoulli"])
+def test_dask_same_numbers_for_uncentred_covariates(family: str) -> None:
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    rng = np.random.default_rng(8)
+    n = 3000
+    x = rng.normal(size=(n, 2))
+    eta = 0.3 + x @ [0.4, -0.2]
+    y: np.ndarray
+    if family == "Categorical":
+        y = rng.integers(0, 3, size=n)
+    elif family == "Bernoulli":
+        y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.float64)
+    else:
+        y = rng.poisson(np.exp(eta)).astype(np.float64)
+    X = x + np.array([1e7, 0.0])
+    fam = getattr(expfam, family)
+    cov_type = "robust" if family == "Bernoulli" else "model"
+    mem = expfam.glm(fam, X, y, cov_type=cov_type)
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(
+            fam, da.from_array(X, chunks=(700, 2)), da.from_array(y, chunks=700), cov_type=cov_type
+        )
+        mean = np.asarray(res.predict().mean_params)
+    assert _rel(res.coef[1:], mem.coef[1:]) <= 1e-12
+    assert _rel(res.stderr, mem.stderr) <= 1e-12
+    assert _rel(mean, mem.predict().mean_params) <= 1e-12
+
+
+def test_dask_rank_check_for_uncentred_covariates() -> None:
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    x, y = _data(9, n=3000)
+    z = np.random.default_rng(9).normal(size=x.size)
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(expfam.Normal, da.from_array((1e7 + x)[:, None], chunks=(500, 1)), y)
+        assert res.df_resid == x.size - 2
+        X = np.c_[1e7 + x, z, 2 * (1e7 + x)]
+        with pytest.raises(ValueError, match=r"rank deficient \(1 .*\['x0', 'x2'\]"):
+            expfam.glm(expfam.Normal, da.from_array(X, chunks=(500, 3)), y)
