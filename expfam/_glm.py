@@ -32,7 +32,7 @@ from expfam._errors import ConvergenceError
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult, LimitInfo
 from expfam._glm_softmax import SoftmaxPasses, truncated_newton
-from expfam._separation import find_face, null_space_rows
+from expfam._separation import Face, find_face, null_space_rows
 from expfam._validation import as_float_array
 
 __all__ = [
@@ -953,12 +953,12 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
             # direction it leaves free may recede on the other rows)
             if design_null_space(design_rows(prob, sub)[:, unpen], unknowns).shape[1] == 0:
                 Z, side, _ = constraint_rows(prob, unpen, sub)
-                if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
+                if side.size == 0 or _face(Z, side).null.shape[1] == 0:
                     return None
     Z, side, src = constraint_rows(prob, unpen, pos)
     if side.size == 0:
         return None
-    face = find_face(Z, side)
+    face = _face(Z, side)
     if face.null.shape[1] == 0:
         return None
     q = prob.q
@@ -1026,13 +1026,14 @@ def uncentre_map(c: F64, m: int) -> F64:
 def centred(prob: Problem) -> tuple[Problem, F64 | None]:
     """Return the problem on the centred design ``[1, X - c]`` and its :func:`uncentre_map`.
 
-    Only a design with an intercept (unpenalised) is centred, at the
+    Only a design with an intercept (unpenalised) is centred (a limit model's ``V``
+    with it), at the
     :func:`column_centres` of about ``_CENTRE_ROWS`` rows of positive weight; `prob`
     and None where none is needed. A scalar family's `X` is centred block by block in
     its passes (``shift``), Categorical's in a copy.
     """
     m = 1 if prob.Q is None else prob.Q.shape[1]
-    if prob.V is not None or prob.sums is not None:
+    if prob.sums is not None:
         return prob, None
     if prob.ones:
         lead = 0
@@ -1046,6 +1047,10 @@ def centred(prob: Problem) -> tuple[Problem, F64 | None]:
         return prob, None
     new = copy.copy(prob)
     new.last = None
+    if prob.V is not None and prob.V.shape[1]:
+        # the limit model: theta = V gamma = M (M^{-1} V) gamma, an orthonormal basis
+        # of the span of M^{-1} V (gamma is a coordinate of it, as every V's)
+        new.V = np.asarray(linalg.qr(uncentre_map(-c, m) @ prob.V, mode="economic")[0])
     if prob.ones:
         new.shift = c
     else:
@@ -1104,6 +1109,33 @@ def tidy_null(v: F64, norms: F64) -> F64:
     share = np.abs(v) * np.where(norms > 0, norms, 1.0)[:, None]
     v = np.where(share <= 1e-8 * share.max(axis=0), 0.0, v)
     return np.asarray(linalg.qr(v, mode="economic")[0])
+
+
+def _face(Z: Any, side: NDArray[np.int8]) -> Face:
+    """:func:`find_face` of the constraint rows `Z`, posed on centred columns where needed.
+
+    Dense rows ``[1, X]`` (a scalar family's, the intercept unpenalised) with columns far
+    from 0 (:func:`column_centres`) make the program ill conditioned: separation by a
+    timestamp went unseen. It is posed on ``[1, X - c]`` with each column scaled to
+    unit norm, ``Z T``; recession directions ``u`` there are ``T u`` in `Z`'s columns
+    (the null basis re-orthonormalised, the direction's largest entry 1 again).
+    """
+    dense = isinstance(Z, np.ndarray) and Z.ndim == 2 and Z.shape[0] > 0 and Z.shape[1] > 1
+    c = column_centres(Z[:, 1:]) if dense and bool(np.all(Z[:, 0] == 1)) else None
+    if c is None:
+        return find_face(Z, side)
+    Zc = np.array(Z, dtype=np.float64)
+    Zc[:, 1:] -= c
+    norms = np.sqrt(np.einsum("ij,ij->j", Zc, Zc))
+    scale = np.where(norms > 0, 1 / np.where(norms > 0, norms, 1.0), 1.0)
+    face = find_face(Zc * scale, side)
+    T = uncentre_map(c, 1) * scale[None, :]
+    null = face.null
+    if null.shape[1]:
+        null = np.asarray(linalg.qr(T @ null, mode="economic")[0])
+    d = T @ face.direction
+    big = float(np.max(np.abs(d), initial=0.0))
+    return face._replace(null=null, direction=d / big if big > 0 else d)
 
 
 # ---------------------------------------------------------------------------------- glm
@@ -1330,11 +1362,10 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     if model.discrete:
         limit = _existence(prob, pen_coef == 0)
     full_prob = prob
-    uncentre = None
     if limit is not None:
         prob = _limit_problem(prob, limit)
-    else:  # the solve and the covariance on centred columns (well conditioned)
-        prob, uncentre = centred(prob)
+    # the solve and the covariance on centred columns (well conditioned)
+    prob, uncentre = centred(prob)
     gamma0 = _start(prob)
     if gamma0.size >= LBFGS_MIN and prob.V is None and isinstance(model, CategoricalModel):
         gamma, iterations, converged = _solve_softmax(prob, gamma0)
@@ -1416,7 +1447,8 @@ def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down
         # the covariance of the centred fit, mapped exactly to the columns of `X`
         return C if uncentre is None else np.asarray(uncentre @ C @ uncentre.T)
 
-    eta_fit = prob.eta(theta_c) if uncentre is not None else _fitted_eta(full, theta, limit)
+    centred_eta = uncentre is not None and limit is None
+    eta_fit = prob.eta(theta_c) if centred_eta else _fitted_eta(full, theta, limit)
     w = full.w
     pos = w > 0
     nobs = int(np.count_nonzero(pos))

@@ -270,3 +270,37 @@ def test_dask_rank_check_for_uncentred_covariates() -> None:
         X = np.c_[1e7 + x, z, 2 * (1e7 + x)]
         with pytest.raises(ValueError, match=r"rank deficient \(1 .*\['x0', 'x2'\]"):
             expfam.glm(expfam.Normal, da.from_array(X, chunks=(500, 3)), y)
+
+
+# ---------------------------------------------------------------------------------- existence
+def test_separation_by_a_timestamp_is_found() -> None:
+    # every row separated by t: the existence program on uncentred [1, t] missed it
+    # (a 43-step "MLE" with intercept -2.3e7 and mle_exists True)
+    rng = np.random.default_rng(10)
+    n = 300
+    t = 1.7e9 + 3600.0 * np.arange(n)
+    X = np.c_[t, rng.normal(size=n)]
+    y = (t > t[150]).astype(np.float64)
+    res = expfam.glm(expfam.Bernoulli, X, y)
+    ref = expfam.glm(expfam.Bernoulli, X - [t[0], 0.0], y)
+    assert not res.mle_exists
+    assert not ref.mle_exists
+    np.testing.assert_array_equal(res.predict().mean_params[:, 0], y)
+    assert res.recession.shape == ref.recession.shape
+
+
+def test_quasi_separation_with_a_timestamp() -> None:
+    # rows of a dummy all 0: the dummy recedes; the rest is the centred fit's
+    rng = np.random.default_rng(11)
+    n = 400
+    t = 1.7e9 + 3600.0 * np.arange(n)
+    z = rng.normal(size=n)
+    g = (np.arange(n) < 100).astype(np.float64)
+    eta = z + (t - t.mean()) / 3600 / 200
+    y = np.where(g == 1, 0.0, (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.float64))
+    res = expfam.glm(expfam.Bernoulli, np.c_[t, z, g], y)
+    ref = expfam.glm(expfam.Bernoulli, np.c_[t - 1.7e9, z, g], y)  # exact
+    assert not res.mle_exists
+    np.testing.assert_allclose(np.abs(res.recession), [[0, 0, 0, 1]], atol=1e-12)
+    assert _rel(res.coef[1:3], ref.coef[1:3]) <= 1e-10
+    assert _rel(res.stderr[1:3], ref.stderr[1:3]) <= 1e-9
