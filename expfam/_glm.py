@@ -32,7 +32,7 @@ from expfam._errors import ConvergenceError
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult, LimitInfo
 from expfam._glm_softmax import SoftmaxPasses, truncated_newton
-from expfam._separation import Face, find_face, null_space_rows
+from expfam._separation import find_face, null_space_rows
 from expfam._validation import as_float_array
 
 __all__ = [
@@ -931,6 +931,8 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
     one of any subset of them. So a subset whose MLE exists proves that the MLE of
     all rows exists; the program is posed on a random subset first (about
     ``10 x`` the number of unknowns) and on all rows only if that subset is separated.
+    :func:`glm` poses it on centred columns (:func:`centred`; uncentred, separation
+    by a timestamp went unseen or the solver failed): the directions are theirs.
     """
     pos = np.flatnonzero(prob.w > 0)
     rng = np.random.default_rng(0)
@@ -953,12 +955,12 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
             # direction it leaves free may recede on the other rows)
             if design_null_space(design_rows(prob, sub)[:, unpen], unknowns).shape[1] == 0:
                 Z, side, _ = constraint_rows(prob, unpen, sub)
-                if side.size == 0 or _face(Z, side).null.shape[1] == 0:
+                if side.size == 0 or find_face(Z, side).null.shape[1] == 0:
                     return None
     Z, side, src = constraint_rows(prob, unpen, pos)
     if side.size == 0:
         return None
-    face = _face(Z, side)
+    face = find_face(Z, side)
     if face.null.shape[1] == 0:
         return None
     q = prob.q
@@ -988,6 +990,20 @@ def _existence(prob: Problem, unpen: NDArray[np.bool_]) -> LimitInfo | None:  # 
     sides = np.zeros(prob.X.shape[0], dtype=np.int8)
     sides[sep_src] = side[face.separated]
     return LimitInfo(null_theta, direction[:, 0], rows_sep, None, sides)
+
+
+def uncentred_limit(limit: LimitInfo, M: F64, m: int) -> LimitInfo:
+    """Return the limit data of a centred fit on the columns of ``[1, X]`` (``theta = M theta_c``).
+
+    The recession basis spans ``M`` times the centred one (re-orthonormalised); the
+    direction's rows (coefficients B, ``q x K``) map by ``M``'s ``q x q`` block.
+    """
+    null = limit.null
+    if null.shape[1]:
+        null = np.asarray(linalg.qr(M @ null, mode="economic")[0])
+    direction = M[::m, ::m] @ limit.direction
+    big = float(np.max(np.abs(direction), initial=0.0))
+    return limit._replace(null=null, direction=direction / big if big > 0 else direction)
 
 
 # ---------------------------------------------------------------------------------- conditioning
@@ -1026,14 +1042,14 @@ def uncentre_map(c: F64, m: int) -> F64:
 def centred(prob: Problem) -> tuple[Problem, F64 | None]:
     """Return the problem on the centred design ``[1, X - c]`` and its :func:`uncentre_map`.
 
-    Only a design with an intercept (unpenalised) is centred (a limit model's ``V``
-    with it), at the
+    Only a design with an intercept (unpenalised) is centred, at the
     :func:`column_centres` of about ``_CENTRE_ROWS`` rows of positive weight; `prob`
-    and None where none is needed. A scalar family's `X` is centred block by block in
+    and None where none is needed (the existence program and the limit model are
+    then posed on the centred problem). A scalar family's `X` is centred block by block in
     its passes (``shift``), Categorical's in a copy.
     """
     m = 1 if prob.Q is None else prob.Q.shape[1]
-    if prob.sums is not None:
+    if prob.V is not None or prob.sums is not None:
         return prob, None
     if prob.ones:
         lead = 0
@@ -1047,10 +1063,6 @@ def centred(prob: Problem) -> tuple[Problem, F64 | None]:
         return prob, None
     new = copy.copy(prob)
     new.last = None
-    if prob.V is not None and prob.V.shape[1]:
-        # the limit model: theta = V gamma = M (M^{-1} V) gamma, an orthonormal basis
-        # of the span of M^{-1} V (gamma is a coordinate of it, as every V's)
-        new.V = np.asarray(linalg.qr(uncentre_map(-c, m) @ prob.V, mode="economic")[0])
     if prob.ones:
         new.shift = c
     else:
@@ -1109,33 +1121,6 @@ def tidy_null(v: F64, norms: F64) -> F64:
     share = np.abs(v) * np.where(norms > 0, norms, 1.0)[:, None]
     v = np.where(share <= 1e-8 * share.max(axis=0), 0.0, v)
     return np.asarray(linalg.qr(v, mode="economic")[0])
-
-
-def _face(Z: Any, side: NDArray[np.int8]) -> Face:
-    """:func:`find_face` of the constraint rows `Z`, posed on centred columns where needed.
-
-    Dense rows ``[1, X]`` (a scalar family's, the intercept unpenalised) with columns far
-    from 0 (:func:`column_centres`) make the program ill conditioned: separation by a
-    timestamp went unseen. It is posed on ``[1, X - c]`` with each column scaled to
-    unit norm, ``Z T``; recession directions ``u`` there are ``T u`` in `Z`'s columns
-    (the null basis re-orthonormalised, the direction's largest entry 1 again).
-    """
-    dense = isinstance(Z, np.ndarray) and Z.ndim == 2 and Z.shape[0] > 0 and Z.shape[1] > 1
-    c = column_centres(Z[:, 1:]) if dense and bool(np.all(Z[:, 0] == 1)) else None
-    if c is None:
-        return find_face(Z, side)
-    Zc = np.array(Z, dtype=np.float64)
-    Zc[:, 1:] -= c
-    norms = np.sqrt(np.einsum("ij,ij->j", Zc, Zc))
-    scale = np.where(norms > 0, 1 / np.where(norms > 0, norms, 1.0), 1.0)
-    face = find_face(Zc * scale, side)
-    T = uncentre_map(c, 1) * scale[None, :]
-    null = face.null
-    if null.shape[1]:
-        null = np.asarray(linalg.qr(T @ null, mode="economic")[0])
-    d = T @ face.direction
-    big = float(np.max(np.abs(d), initial=0.0))
-    return face._replace(null=null, direction=d / big if big > 0 else d)
 
 
 # ---------------------------------------------------------------------------------- glm
@@ -1358,14 +1343,16 @@ def glm(  # noqa: C901, PLR0912, PLR0915 - input checks, then the pipeline, read
     prob = Problem(Xd, model, w, off, Q, np.repeat(pen_coef, m), ones=fold)
     if l2f == 0:
         _check_rank(prob, names)
+    full_prob = prob
+    # existence, the solve and the covariance on centred columns (well conditioned)
+    prob, uncentre = centred(prob)
     limit = None
     if model.discrete:
         limit = _existence(prob, pen_coef == 0)
-    full_prob = prob
     if limit is not None:
         prob = _limit_problem(prob, limit)
-    # the solve and the covariance on centred columns (well conditioned)
-    prob, uncentre = centred(prob)
+        if uncentre is not None:
+            limit = uncentred_limit(limit, uncentre, m)
     gamma0 = _start(prob)
     if gamma0.size >= LBFGS_MIN and prob.V is None and isinstance(model, CategoricalModel):
         gamma, iterations, converged = _solve_softmax(prob, gamma0)
@@ -1409,7 +1396,9 @@ def _limit_problem(prob: Problem, limit: LimitInfo) -> Problem:
         off = np.where(limit.cells, -np.inf, prob.off)
         return Problem(prob.X, prob.model, prob.w, off, prob.Q, prob.pen, V)
     w = np.where(limit.rows, 0.0, prob.w)
-    return Problem(prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V, ones=prob.ones)
+    return Problem(
+        prob.X, prob.model, w, prob.off, prob.Q, prob.pen, V, ones=prob.ones, shift=prob.shift
+    )
 
 
 def _result(  # noqa: PLR0915, PLR0917 - private, called once, read top-down

@@ -304,3 +304,24 @@ def test_quasi_separation_with_a_timestamp() -> None:
     np.testing.assert_allclose(np.abs(res.recession), [[0, 0, 0, 1]], atol=1e-12)
     assert _rel(res.coef[1:3], ref.coef[1:3]) <= 1e-10
     assert _rel(res.stderr[1:3], ref.stderr[1:3]) <= 1e-9
+
+
+def test_categorical_separation_by_a_timestamp() -> None:
+    # class 0 only before t[1000]: its column recedes; classes 1 and 2 after it are a
+    # logistic regression (uncentred: 4 recession directions, or the program failed)
+    rng = np.random.default_rng(0)
+    n = 3000
+    t = 1.7e9 + 3600.0 * np.arange(n)
+    z = rng.normal(size=n)
+    labels = np.where(t < t[1000], 0, rng.integers(1, 3, size=n))
+    res = expfam.glm(expfam.Categorical, np.c_[t, z], labels)
+    ref = expfam.glm(expfam.Categorical, np.c_[t - 1.7e9, z], labels)  # exact
+    assert not res.mle_exists
+    assert res.recession.shape == ref.recession.shape == (3, 3, 3)
+    rows = labels > 0
+    tc = t[rows] - t[rows].mean()
+    logit = sm.Logit((labels[rows] == 1).astype(float), sm.add_constant(np.c_[tc, z[rows]]))
+    sl = logit.fit(disp=0, tol=1e-12).params
+    diff = res.coef[:, 1] - res.coef[:, 2]  # class 1 against class 2
+    assert _rel(diff[1:], sl[1:]) <= 1e-8
+    np.testing.assert_allclose(res.predict().mean_params, ref.predict().mean_params, atol=1e-9)
