@@ -526,6 +526,19 @@ def _check_rank(Xs: F64, frac: float, data: Any, nobs: int, names: list[str]) ->
     raise_rank(null, names)
 
 
+def _centred_sample(Xs: F64, shift: F64 | None) -> F64:
+    """Return the sample's design rows ``[1, X]`` as ``[1, X - shift]``.
+
+    The existence program is well posed there, as in memory; whether the MLE exists
+    does not depend on the basis.
+    """
+    if shift is None:
+        return Xs
+    Xc = np.array(Xs, dtype=np.float64)
+    Xc[:, 1:] -= shift
+    return Xc
+
+
 def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-down
     family: Any,
     X: Any,
@@ -613,7 +626,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     if model_cls.discrete:
         unpen = unknowns_pen == 0
         sub_model = model_cls(ys, dict(spec_fixed) | ({"n": ns} if per_row_n else {}), ys.size)
-        sub = Problem(Xs, sub_model, ws, offs, None, np.zeros(q))
+        sub = Problem(_centred_sample(Xs, shift), sub_model, ws, offs, None, np.zeros(q))
         certified = False
         if design_null_space(Xs[:, unpen], int(np.count_nonzero(unpen))).shape[1] == 0:
             Z, side, _ = constraint_rows(sub, unpen, np.arange(ys.size))
@@ -1021,7 +1034,9 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
         _check_rank(Xs, frac, data, setup.nobs, names)
 
     # ---- existence, on the sample (monotone in the rows)
-    sub = Problem(Xs, CategoricalModel(_counts(spec, ys)), ws, offs, Q, np.zeros(p))
+    sub = Problem(
+        _centred_sample(Xs, shift), CategoricalModel(_counts(spec, ys)), ws, offs, Q, np.zeros(p)
+    )
     if not _sample_exists(sub, pen_coef == 0):
         return in_memory(
             f"the MLE may not exist (a sample of {ys.shape[0]} of the {n} rows is "

@@ -325,3 +325,21 @@ def test_categorical_separation_by_a_timestamp() -> None:
     diff = res.coef[:, 1] - res.coef[:, 2]  # class 1 against class 2
     assert _rel(diff[1:], sl[1:]) <= 1e-8
     np.testing.assert_allclose(res.predict().mean_params, ref.predict().mean_params, atol=1e-9)
+
+
+def test_dask_separation_by_a_timestamp() -> None:
+    # the sample's existence program on uncentred columns certified existence:
+    # mle_exists True and an intercept of -2e7 (out of core as in memory)
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+    rng = np.random.default_rng(10)
+    n = 300
+    t = 1.7e9 + 3600.0 * np.arange(n)
+    X = np.c_[t, rng.normal(size=n)]
+    y = (t > t[150]).astype(np.float64)
+    with dask.config.set(scheduler="sync"):
+        res = expfam.glm(
+            expfam.Bernoulli, da.from_array(X, chunks=(100, 2)), da.from_array(y, 100)
+        )
+        assert not res.mle_exists
+        np.testing.assert_array_equal(np.asarray(res.predict().mean_params)[:, 0], y)
