@@ -52,7 +52,7 @@ This module imports Dask; it is loaded only when a Dask array is passed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -69,7 +69,9 @@ from expfam._glm import (
     SUBSET_MIN,
     Problem,
     StartMoments,
+    column_centres,
     constraint_rows,
+    design_null_space,
     design_rows,
     fisher,
     glm,
@@ -89,10 +91,12 @@ from expfam._glm import (
     subsample_fit,
     substart_stride,
     sums,
+    tidy_null,
+    uncentre_map,
 )
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult
-from expfam._separation import find_face, null_space_rows
+from expfam._separation import find_face
 
 __all__ = ["glm_dask"]
 
@@ -114,6 +118,8 @@ class _Spec:
     model_cls: type[ScalarModel]
     intercept: bool
     fixed: dict[str, Any]  # known parameters, with per-row trials taken out
+    #: centres of the columns of `X` (the fit's design ``[1, X - shift]``), None: none
+    shift: F64 | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ class _CatSpec:
     labels: bool  # `y` holds integer labels (else rows of counts or probabilities)
     K: int  # categories (in the setup pass: `num_categories`, or 0 if not given)
     Q: F64  # (K, K - 1) orthonormal basis of the vectors summing to zero
+    #: centres of the columns of `X` (the design ``[1, X - shift]``), None: none
+    shift: F64 | None = None
 
 
 def _design_block(intercept: bool, xb: Any, m: int) -> F64:
@@ -151,6 +159,8 @@ def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
     w = np.ones(m) if wb is None else np.asarray(wb, dtype=np.float64)
     if isinstance(spec, _CatSpec):  # the softmax passes take the column of ones in X
         X = _design_block(spec.intercept, xb, m)
+        if spec.shift is not None:
+            X[:, 1:] -= spec.shift
         off_c = np.zeros((m, spec.K)) if ob is None else np.asarray(ob, dtype=np.float64)
         p = X.shape[1] * (spec.K - 1)
         return Problem(X, CategoricalModel(_counts(spec, yb)), w, off_c, spec.Q, np.zeros(p))
@@ -163,7 +173,9 @@ def _chunk_problem(  # noqa: PLR0917 - the blocks of one chunk
         fixed["n"] = np.asarray(nb)
     model = spec.model_cls(y, fixed, m)
     ones = xb is not None and spec.intercept
-    return Problem(X, model, w, off, None, np.zeros(X.shape[1] + ones), ones=ones)
+    prob = Problem(X, model, w, off, None, np.zeros(X.shape[1] + ones), ones=ones)
+    prob.shift = spec.shift if ones else None
+    return prob
 
 
 def _nrow(model: ScalarModel, m: int) -> F64:
@@ -491,19 +503,41 @@ def _fit_in_memory(  # noqa: PLR0917 - the data of the fallback
 def _check_rank(Xs: F64, frac: float, data: Any, nobs: int, names: list[str]) -> None:
     """Raise naming the dependent columns if the design is rank deficient.
 
-    A full-rank sample `Xs` settles it (adding rows never lowers the rank); else the
-    sample is all the rows (``frac >= 1``), or one more pass reduces the rows to a
-    triangular factor (a tall-skinny QR) whose singular values decide.
+    A full-rank sample `Xs` settles it (adding rows never lowers the rank;
+    :func:`expfam._glm.design_null_space`, as in memory); else the sample is all the
+    rows (``frac >= 1``), or one more pass reduces the rows of the design (centred by
+    ``data.spec.shift``) to a triangular factor (a tall-skinny QR) whose singular
+    values decide.
     """
     q = Xs.shape[1]
-    if not null_space_rows(Xs, q).shape[1]:
+    if not design_null_space(Xs, q).shape[1]:
         return
     if frac >= 1:
-        raise_rank(null_space_rows(Xs, q), names)
+        raise_rank(design_null_space(Xs, q), names)
     (R,) = data.reduce(_chunk_r, _merge_r)
     _, sv, vt = linalg.svd(R, full_matrices=True)
     tol = max(nobs, q) * np.finfo(np.float64).eps * (sv[0] if sv.size else 0.0)
-    raise_rank(np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T), names)
+    null = np.ascontiguousarray(vt[int(np.count_nonzero(sv > tol)) :].T)
+    shift = data.spec.shift
+    if shift is not None and null.shape[1]:  # back to the columns of [1, X]
+        B = uncentre_map(shift, 1)  # [1, X - shift] = [1, X] B^{-1}: Gram B^{-T} R^T R B^{-1}
+        Binv = uncentre_map(-shift, 1)
+        norms = np.sqrt(np.abs(np.diag(Binv.T @ (R.T @ R) @ Binv)))
+        null = tidy_null(B @ null, norms)
+    raise_rank(null, names)
+
+
+def _centred_sample(Xs: F64, shift: F64 | None) -> F64:
+    """Return the sample's design rows ``[1, X]`` as ``[1, X - shift]``.
+
+    The existence program is well posed there, as in memory; whether the MLE exists
+    does not depend on the basis.
+    """
+    if shift is None:
+        return Xs
+    Xc = np.array(Xs, dtype=np.float64)
+    Xc[:, 1:] -= shift
+    return Xc
 
 
 def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-down
@@ -572,6 +606,12 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     if setup.nobs == 0:
         raise ValueError("`weights` must not all be zero")
     Xs, ys, ws, offs, ns = setup.sample
+    # the fit on centred columns, as in memory (expfam._glm.centred): the chunks
+    # subtract the sample's column centres in their passes
+    shift = column_centres(Xs[:, 1:]) if X is not None and intercept else None
+    if shift is not None:
+        data.spec = replace(spec, shift=shift)
+    uncentre = None if shift is None else uncentre_map(shift, 1)
 
     def in_memory(reason: str) -> GLMResult:
         return _fit_in_memory(
@@ -587,9 +627,9 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     if model_cls.discrete:
         unpen = unknowns_pen == 0
         sub_model = model_cls(ys, dict(spec_fixed) | ({"n": ns} if per_row_n else {}), ys.size)
-        sub = Problem(Xs, sub_model, ws, offs, None, np.zeros(q))
+        sub = Problem(_centred_sample(Xs, shift), sub_model, ws, offs, None, np.zeros(q))
         certified = False
-        if null_space_rows(Xs[:, unpen], int(np.count_nonzero(unpen))).shape[1] == 0:
+        if design_null_space(Xs[:, unpen], int(np.count_nonzero(unpen))).shape[1] == 0:
             Z, side, _ = constraint_rows(sub, unpen, np.arange(ys.size))
             certified = side.size == 0 or find_face(Z, side).null.shape[1] == 0
         if not certified:
@@ -613,6 +653,8 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         gamma0[0] = b0
     else:
         gamma0 = -solve(setup.G, -setup.b) if setup.any_ok else np.zeros(q)
+        if uncentre is not None:  # R's start on [1, X], to the centred columns
+            gamma0 = np.asarray(linalg.solve(uncentre, gamma0), dtype=np.float64)
         if not math.isfinite(solver_pass(prob, gamma0, 0)[0]):
             if not intercept:
                 return in_memory("no starting point found in the natural domain")
@@ -623,6 +665,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         sub_model = model_cls(yr, dict(spec_fixed) | ({"n": nr} if per_row_n else {}), yr.size)
         pen = unknowns_pen * (float(np.sum(wr)) / setup.wsum)
         sub = Problem(Xr, sub_model, wr, offr, None, pen, ones=X is not None and bool(intercept))
+        sub.shift = shift
         gamma0 = subsample_fit(sub, gamma0)
     if gamma0.size >= LBFGS_MIN:
         gamma0 = lbfgs(prob, gamma0)
@@ -661,6 +704,8 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
         Hr = H + np.diag(unknowns_pen)
     Hinv = inv_sym(Hr)
     cov = Hinv @ S @ Hinv if cov_type == "robust" else Hinv
+    if uncentre is not None:  # the centred fit's covariance, exactly to [1, X]
+        cov = uncentre @ cov @ uncentre.T
     nobs = setup.nobs
     dispersion = 1.0
     if result_model.has_dispersion:
@@ -697,7 +742,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     return GLMResult(
         family=family,
         link=link,
-        coef=theta,
+        coef=theta if uncentre is None else uncentre @ theta,
         cov=cov,
         names=names,
         loglik=float(loglik),
@@ -909,7 +954,7 @@ def _sample_exists(sub: Problem, unpen: NDArray[np.bool_]) -> bool:
     if np.all(unpen) and interior_certificate(sub):
         return True
     nu = int(np.count_nonzero(unpen))
-    if null_space_rows(sub.X[:, unpen], nu).shape[1]:
+    if design_null_space(sub.X[:, unpen], nu).shape[1]:
         return False  # a direction free on the sample may recede on the other rows
     Z, side, _ = constraint_rows(sub, unpen, np.arange(sub.X.shape[0]))
     return side.size == 0 or find_face(Z, side).null.shape[1] == 0
@@ -974,6 +1019,11 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
     Xs, ys, ws, offs = setup.sample
     if offs.shape[1] == 0:
         offs = np.zeros((ys.shape[0], K))
+    # the fit on centred columns, as in memory (expfam._glm.centred)
+    shift = column_centres(Xs[:, 1:]) if X is not None and intercept else None
+    if shift is not None:
+        data.spec = replace(spec, shift=shift)
+    uncentre = None if shift is None else uncentre_map(shift, K - 1)
 
     def in_memory(reason: str) -> GLMResult:
         return _fit_in_memory(
@@ -986,7 +1036,9 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
         _check_rank(Xs, frac, data, setup.nobs, names)
 
     # ---- existence, on the sample (monotone in the rows)
-    sub = Problem(Xs, CategoricalModel(_counts(spec, ys)), ws, offs, Q, np.zeros(p))
+    sub = Problem(
+        _centred_sample(Xs, shift), CategoricalModel(_counts(spec, ys)), ws, offs, Q, np.zeros(p)
+    )
     if not _sample_exists(sub, pen_coef == 0):
         return in_memory(
             f"the MLE may not exist (a sample of {ys.shape[0]} of the {n} rows is "
@@ -1028,6 +1080,10 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
         Hr = H + np.diag(pen)
     Hinv = inv_sym(Hr)
     cov_theta = Hinv @ S @ Hinv if cov_type == "robust" else Hinv
+    theta_x = theta  # on the columns of [1, X]
+    if uncentre is not None:  # the centred fit, exactly to [1, X]
+        cov_theta = uncentre @ cov_theta @ uncentre.T
+        theta_x = uncentre @ theta
     M = np.kron(np.eye(q), Q)
     nobs = setup.nobs
     if null_mode == "same":
@@ -1047,7 +1103,7 @@ def _glm_dask_categorical(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeli
     return GLMResult(
         family=Categorical,
         link="canonical",
-        coef=theta.reshape(q, -1) @ Q.T,
+        coef=theta_x.reshape(q, -1) @ Q.T,
         cov=M @ cov_theta @ M.T,
         names=names,
         loglik=float(loglik),
