@@ -82,7 +82,6 @@ from expfam._glm import (
     names_of,
     newton,
     raise_rank,
-    reject_bool_labels,
     solve,
     solver_pass,
     start_intercept,
@@ -97,6 +96,7 @@ from expfam._glm import (
 from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult
 from expfam._separation import find_face
+from expfam._validation import reject_bool_labels
 
 __all__ = ["glm_dask"]
 
@@ -922,7 +922,7 @@ def _cat_arrays(  # noqa: C901, PLR0917 - one check per way an argument can be w
         arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
         cols = names_of(X, Xa.shape[1])
         names = ["intercept", *cols] if intercept else cols
-    reject_bool_labels(y)  # before the conversion to float64 hides the dtype
+    reject_bool_labels(y, "y", counts=True)  # before the conversion to float64 hides the dtype
     ya = _as_array(y, "y")
     if ya.ndim not in {1, 2} or ya.shape[0] != n:
         raise ValueError(f"`y` must have shape ({n},) (labels) or ({n}, K); got {ya.shape}")

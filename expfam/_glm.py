@@ -33,7 +33,7 @@ from expfam._glm_families import CategoricalModel, ScalarModel, make_model
 from expfam._glm_result import GLMResult, LimitInfo
 from expfam._glm_softmax import SoftmaxPasses, truncated_newton
 from expfam._separation import find_face, null_space_rows
-from expfam._validation import as_float_array
+from expfam._validation import as_float_array, reject_bool_labels
 
 __all__ = [
     "LBFGS_MIN",
@@ -48,7 +48,6 @@ __all__ = [
     "names_of",
     "newton",
     "raise_rank",
-    "reject_bool_labels",
     "solve",
     "solver_pass",
     "start_sums",
@@ -109,47 +108,11 @@ def _vector(a: ArrayLike, name: str, n: int) -> F64:
     return v
 
 
-def reject_bool_labels(y: Any) -> None:
-    """Raise ``TypeError`` naming `y` if Categorical labels `y` hold a bool.
-
-    A label is a category index, so bool labels are refused as in
-    :meth:`expfam.Categorical.fit` (numpy reads a bool array as a mask, and turns
-    ``[0, True]`` into integers). Arrays (numpy, pandas, Dask) are judged by their
-    dtype, a flat list or tuple by its elements. Rows of counts (2-d ``y``) may be
-    bool: a bool count is 0 or 1, as everywhere else.
-    """
-    dtype = getattr(y, "dtype", None)
-    if dtype is not None:
-        if getattr(dtype, "kind", None) == "b" and len(getattr(y, "shape", ())) == 1:
-            raise TypeError(
-                f"`y` must hold integer labels; got dtype {dtype} (a bool array is a mask, "
-                "not labels: convert it with `.astype(int)` if 0/1 are meant)"
-            )
-        return
-    if not isinstance(y, (list, tuple)):
-        return
-    kinds = set(map(type, y))  # a flat list: its elements' types (one fast scan)
-    if any(issubclass(k, (bool, np.bool_, np.ndarray)) for k in kinds):
-        bad = next((e for e in y if _is_bool_scalar(e)), None)
-        if bad is not None:
-            raise TypeError(
-                f"`y` must hold integer labels; found the bool {bool(bad)} (a label is a "
-                "category index: write 0/1 labels as integers)"
-            )
-
-
-def _is_bool_scalar(e: object) -> bool:
-    """Whether `e` is a bool scalar (Python, numpy, or a 0-d bool array)."""
-    if isinstance(e, (bool, np.bool_)):
-        return True
-    return isinstance(e, np.ndarray) and e.dtype.kind == "b" and e.ndim == 0
-
-
 def _categorical_counts(y: Any, n: int, fixed: dict[str, Any]) -> F64:
     K = fixed.pop("num_categories", None)
     if fixed:
         raise TypeError(f"glm with Categorical takes only `num_categories`; got {sorted(fixed)}")
-    reject_bool_labels(y)
+    reject_bool_labels(y, "y", counts=True)
     ya = np.asarray(y)
     if ya.dtype.kind == "c":
         raise TypeError("`y` must be real")

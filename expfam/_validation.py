@@ -21,6 +21,7 @@ __all__ = [
     "check_finite",
     "check_nonnegative",
     "check_weights",
+    "reject_bool_labels",
     "rescaled_weights",
     "result_float_dtype",
 ]
@@ -142,3 +143,50 @@ def rescaled_weights(weights: ArrayLike | None) -> ArrayLike | None:
     shift = 1000 - math.frexp(float(top))[1] - math.ceil(math.log2(w.size))  # total < 2**1000
     out: NDArray[Any] = w * np.asarray(2.0**shift, w.dtype)
     return out
+
+
+def reject_bool_labels(x: object, name: str, *, counts: bool = False) -> None:
+    """Raise ``TypeError`` naming `name` if labels `x` hold a bool.
+
+    A label is a category index: numpy reads a bool array as a mask and silently turns
+    ``[0, True]`` into integers, so bools are refused (``Categorical.fit``, ``glm``).
+    Arrays (numpy, pandas, Dask) are judged by their dtype; other input element by
+    element (nested lists too). With `counts`, 2-d input (rows of counts, as ``glm``
+    takes) may be bool: a bool count is 0 or 1, as everywhere else.
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        if getattr(dtype, "kind", None) == "b" and not (
+            counts and len(getattr(x, "shape", ())) != 1
+        ):
+            raise TypeError(
+                f"`{name}` must hold integer labels; got dtype {dtype} (a bool array is a "
+                "mask, not labels: convert it with `.astype(int)` if 0/1 are meant)"
+            )
+        return
+    if isinstance(x, (str, bytes)):
+        return  # not labels either: the conversion raises its own error
+    items: Any = x if isinstance(x, (list, tuple)) else [x]
+    kinds = set(map(type, items))  # a flat list: its elements' types (one fast scan)
+    if any(issubclass(k, (list, tuple, np.ndarray)) for k in kinds):  # nested
+        if counts and any(issubclass(k, (list, tuple)) for k in kinds):
+            return  # rows of counts
+        try:
+            items = np.asarray(x, dtype=object).ravel()
+        except (ValueError, TypeError):
+            return  # ragged input: the conversion raises its own error
+        kinds = set(map(type, items))
+    if any(issubclass(k, (bool, np.bool_, np.ndarray)) for k in kinds):
+        bad = next((e for e in items if _is_bool(e)), None)
+        if bad is not None:
+            raise TypeError(
+                f"`{name}` must hold integer labels; found the bool {bool(bad)} (a label is "
+                "a category index: write 0/1 labels as integers)"
+            )
+
+
+def _is_bool(e: object) -> bool:
+    """Whether `e` is a bool scalar (Python, numpy or a 0-d bool array)."""
+    if isinstance(e, (bool, np.bool_)):
+        return True
+    return isinstance(e, np.ndarray) and e.dtype.kind == "b" and e.ndim == 0

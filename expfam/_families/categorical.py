@@ -39,7 +39,7 @@ from expfam._families.dirichlet import Dirichlet
 from expfam._family import ExponentialFamily
 from expfam._kernels import log_softmax, logsumexp, mul0
 from expfam._suffstats import Block, SufficientStatistics
-from expfam._validation import FloatArray, as_float_array
+from expfam._validation import FloatArray, as_float_array, reject_bool_labels
 
 __all__ = ["Categorical"]
 
@@ -657,7 +657,7 @@ class Categorical(ExponentialFamily):
         >>> s.count, s.mean_params
         (3, array([0.33333333, 0.        , 0.66666667]))
         """
-        _reject_bool_labels(x)
+        reject_bool_labels(x, "x")
         return super().suffstats(x, weights=weights, **fixed)
 
     @classmethod
@@ -1022,46 +1022,8 @@ def _check_nonneg_finite(a: FloatArray, name: str) -> None:
         raise ValueError(f"`{name}` must be non-negative; found {a[a < 0].flat[0].item()}")
 
 
-def _reject_bool_labels(x: object) -> None:
-    """Raise ``TypeError`` naming `x` if it holds a bool: a label is a category index.
-
-    Arrays (numpy, Dask) are judged by their dtype; other input (a Python bool, nested
-    lists) element by element, since numpy silently turns ``[0, True]`` into integers.
-    """
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None:
-        if getattr(dtype, "kind", None) == "b":
-            raise TypeError(
-                f"`x` must hold integer labels; got dtype {dtype} (a bool array is a mask, "
-                "not labels: convert it with `.astype(int)` if 0/1 are meant)"
-            )
-        return
-    if isinstance(x, (str, bytes)):
-        return  # not labels either: the conversion raises its own error
-    items: Any = x if isinstance(x, (list, tuple)) else [x]
-    kinds = set(map(type, items))  # a flat list: its elements' types (twice as fast)
-    if any(issubclass(k, (list, tuple, np.ndarray)) for k in kinds):  # nested
-        try:
-            items = np.asarray(x, dtype=object).ravel()
-        except (ValueError, TypeError):
-            return  # ragged input: the conversion raises its own error
-        kinds = set(map(type, items))
-    if any(issubclass(k, (bool, np.bool_, np.ndarray)) for k in kinds):
-        bad = next((e for e in items if _is_bool(e)), None)
-        if bad is not None:
-            raise TypeError(
-                f"`x` must hold integer labels; found the bool {bool(bad)} (a label is a "
-                "category index: write 0/1 labels as integers)"
-            )
-
-
-def _is_bool(e: object) -> bool:
-    """Whether `e` is a bool scalar (Python, numpy or a 0-d bool array)."""
-    return isinstance(e, (bool, np.bool_)) or (isinstance(e, np.ndarray) and e.dtype.kind == "b")
-
-
 def _check_labels(x: ArrayLike, K: int) -> NDArray[np.intp]:
-    _reject_bool_labels(x)
+    reject_bool_labels(x, "x")
     a = np.asarray(x)
     if a.dtype.kind == "f":
         if not (np.all(np.isfinite(a)) and np.all(a == np.round(a))):
