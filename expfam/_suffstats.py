@@ -324,15 +324,19 @@ def exact_block_sum(
         if top is None:
             top = np.max(np.abs(v), axis=axis, initial=0.0)
         finite = np.isfinite(top) & (top > 0)
-        sigma = np.where(
-            finite,
-            np.ldexp(1.0, np.frexp(np.where(finite, top, 1.0))[1] + max(n, 1).bit_length() + 1),
-            0.0,
-        )
+        e = np.frexp(np.where(finite, top, 1.0))[1] + max(n, 1).bit_length() + 1
+        # a splitter beyond the float range (|v| within ~4n of the largest float): the
+        # extraction runs on v / 2**64 (exact) and the parts are scaled back
+        big = finite & (e > 1023)
+        sigma = np.where(finite, np.ldexp(1.0, np.where(big, e - 64, e)), 0.0)
         s = np.expand_dims(sigma, axis)
-        q = (s + v) - s
+        vs = v * np.expand_dims(np.where(big, 2.0**-64, 1.0), axis) if np.any(big) else v
+        q = (s + vs) - s
         hi = q.sum(axis=axis)
-        lo = (v - q).sum(axis=axis)
+        lo = (vs - q).sum(axis=axis)
+        if np.any(big):
+            up = np.where(big, 2.0**64, 1.0)
+            hi, lo = hi * up, lo * up  # (exact, or inf where the sum itself overflows)
     plain = ~finite
     if np.any(plain):
         hi = np.where(plain, v.sum(axis=axis), hi)

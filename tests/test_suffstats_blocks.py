@@ -388,3 +388,38 @@ def test_no_spread_is_infeasible_in_every_chunking(family: Any) -> None:
             y = x.copy()
             y[-1] = 0.5 if family is Beta else [0.5, 0.5]  # the last block differs
             assert family.fit(y).batch_shape == ()
+
+
+@given(
+    st.lists(
+        st.floats(min_value=-1.7e308, max_value=1.7e308, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(min_value=2.0**1000, max_value=1.7e308),
+)
+@example(values=[1e300, 1.7e308], big=1.7e308)
+@example(values=[1.7e308, -1.6e308, 1.0], big=1.7e308)
+def test_exact_block_sum_near_the_largest_float(values: list[float], big: float) -> None:
+    """Values within ~4n of the largest float: the splitter 2**k >= 2n max|v| would
+    overflow (the parts were nan: `Poisson.fit([1e300, 1.7e308])` named `mean_params`);
+    the extraction runs on v / 2**64 and the pair is scaled back, exactly."""
+    from fractions import Fraction  # noqa: PLC0415 - this test only
+
+    from expfam._suffstats import exact_block_sum  # noqa: PLC0415 - the private helper
+
+    v = np.array([*values, big])
+    hi, lo = exact_block_sum(v)
+    exact = sum(Fraction(x) for x in v.tolist())
+    if abs(exact) > Fraction(np.finfo(np.float64).max):
+        return  # (the sum overflows: inf is right; not checked here)
+    assert np.isfinite(hi)
+    assert np.isfinite(lo)
+    n = v.size
+    bound = Fraction(n * n) * Fraction(2.0**-104) * sum(abs(Fraction(x)) for x in v.tolist())
+    assert abs(Fraction(float(hi)) + Fraction(float(lo)) - exact) <= bound
+
+
+def test_poisson_fit_of_counts_near_the_largest_float() -> None:
+    d = Poisson.fit([1e300, 1.7e308])
+    assert float(d.rate) == pytest.approx((1e300 + 1.7e308) / 2, rel=4e-16)
