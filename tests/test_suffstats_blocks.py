@@ -9,6 +9,7 @@ log-moment gap with mpmath) as closely as merged chunks do.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 from unittest import mock
 
@@ -22,6 +23,7 @@ import expfam._families.gamma as gamma_module
 import expfam._family
 from expfam import Bernoulli, Beta, Categorical, Dirichlet, Exponential, Gamma, Normal, Poisson
 from expfam._special import _BERNOULLI_2K, _log_sum_fixed, _log_table, _phi_terms
+from expfam._suffstats import exact_block_sum
 from tests.helpers import assert_same_fit
 from tests.registry import FamilyCase, get_registry
 from tests.test_suffstats import FIT_ULPS, _sample
@@ -404,19 +406,15 @@ def test_exact_block_sum_near_the_largest_float(values: list[float], big: float)
     """Values within ~4n of the largest float: the splitter 2**k >= 2n max|v| would
     overflow (the parts were nan: `Poisson.fit([1e300, 1.7e308])` named `mean_params`);
     the extraction runs on v / 2**64 and the pair is scaled back, exactly."""
-    from fractions import Fraction  # noqa: PLC0415 - this test only
-
-    from expfam._suffstats import exact_block_sum  # noqa: PLC0415 - the private helper
-
     v = np.array([*values, big])
     hi, lo = exact_block_sum(v)
-    exact = sum(Fraction(x) for x in v.tolist())
-    if abs(exact) > Fraction(np.finfo(np.float64).max):
+    exact = sum((Fraction(x) for x in v.tolist()), Fraction(0))
+    if abs(exact) > Fraction(float(np.finfo(np.float64).max)):
         return  # (the sum overflows: inf is right; not checked here)
     assert np.isfinite(hi)
     assert np.isfinite(lo)
     n = v.size
-    bound = Fraction(n * n) * Fraction(2.0**-104) * sum(abs(Fraction(x)) for x in v.tolist())
+    bound = Fraction(n * n, 2**104) * sum((abs(Fraction(x)) for x in v.tolist()), Fraction(0))
     assert abs(Fraction(float(hi)) + Fraction(float(lo)) - exact) <= bound
 
 
