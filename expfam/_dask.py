@@ -119,6 +119,9 @@ def as_dask_array(x: Any, name: str) -> Any:
     """
     da = dask_module()
     if not isinstance(x, da.Array):
+        dtype = getattr(x, "dtype", None)
+        if isinstance(dtype, np.dtype) and dtype.kind == "O":  # (dask cannot chunk it)
+            raise TypeError(f"`{name}` must be a real numeric array; got dtype object")
         try:
             x = da.asarray(x)
         except (TypeError, ValueError) as exc:

@@ -647,3 +647,13 @@ def test_softmax_on_a_local_cluster(dask_client: Any) -> None:
         weights=da.from_array(w, chunks=700),
     )
     assert_same_glm(got, expfam.glm(expfam.Categorical, Xs, P, weights=w))
+
+
+def test_object_dtype_response_beside_dask_x_raises_type_error_naming_y() -> None:
+    """A numpy object array next to a Dask `X` raised dask's NotImplementedError (it
+    cannot chunk object data); now the TypeError of every other non-numeric input."""
+    rng = np.random.default_rng(29)
+    dX = da.from_array(rng.normal(size=(40, 2)), chunks=(20, 2))
+    y = np.array([1, 2] * 20, dtype=object)
+    with pytest.raises(TypeError, match=r"^`y` must be a real numeric array; got dtype object"):
+        expfam.glm(expfam.Poisson, dX, y)
