@@ -566,14 +566,7 @@ def glm_dask(  # noqa: C901, PLR0912, PLR0915, PLR0917 - the pipeline, read top-
     assert chunks is not None  # noqa: S101 - called only with a Dask argument
     n = sum(chunks)
     arrays: dict[str, Any] = {}
-    names = ["intercept"]
-    if X is not None:
-        Xa = _as_array(X, "X")
-        if Xa.ndim != 2:
-            raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
-        arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
-        cols = names_of(X, Xa.shape[1])
-        names = ["intercept", *cols] if intercept else cols
+    names = _design(X, n, chunks, intercept, arrays)
     arrays["y"] = _rows(y, "y", n, chunks, (n,))
     if n == 0:
         raise ValueError("`y` must hold at least one observation")
@@ -902,7 +895,21 @@ def _cat_chunk_infer(  # noqa: PLR0917
     return dev, loglik, null, H, S
 
 
-def _cat_arrays(  # noqa: C901, PLR0917 - one check per way an argument can be wrong
+def _design(
+    X: Any, n: int, chunks: tuple[int, ...], intercept: bool, arrays: dict[str, Any]
+) -> list[str]:
+    """Check `X`, put its row-chunked array in `arrays` and return the coefficient names."""
+    if X is None:
+        return ["intercept"]
+    Xa = _as_array(X, "X")
+    if Xa.ndim != 2:
+        raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
+    arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
+    cols = names_of(X, Xa.shape[1])
+    return ["intercept", *cols] if intercept else cols
+
+
+def _cat_arrays(  # noqa: PLR0917 - one check per way an argument can be wrong
     X: Any, y: Any, weights: Any, offset: Any, intercept: bool, fixed: dict[str, Any]
 ) -> tuple[dict[str, Any], tuple[int, ...], list[str], int | None]:
     """Return the row-chunked arrays, the row chunks, the names and ``num_categories``."""
@@ -914,14 +921,7 @@ def _cat_arrays(  # noqa: C901, PLR0917 - one check per way an argument can be w
     assert chunks is not None  # noqa: S101 - called only with a Dask argument
     n = sum(chunks)
     arrays: dict[str, Any] = {}
-    names = ["intercept"]
-    if X is not None:
-        Xa = _as_array(X, "X")
-        if Xa.ndim != 2:
-            raise ValueError(f"`X` must be 2-d (rows = observations); got shape {Xa.shape}")
-        arrays["X"] = _rows(Xa, "X", n, chunks, (n, Xa.shape[1]))
-        cols = names_of(X, Xa.shape[1])
-        names = ["intercept", *cols] if intercept else cols
+    names = _design(X, n, chunks, intercept, arrays)
     reject_bool_labels(y, "y", counts=True)  # before the conversion to float64 hides the dtype
     ya = _as_array(y, "y")
     if ya.ndim not in {1, 2} or ya.shape[0] != n:
