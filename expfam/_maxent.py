@@ -218,9 +218,9 @@ def max_entropy(
     applied by the passes that read them), summing the Gram matrix of a float32 copy
     of each cached block (without a prior, the Hessian of the dual at zero
     multipliers: the first Newton step needs no pass); each further Newton step
-    takes one fused pass (value, gradient and Hessian, the Hessian summed in float32
-    while the residual is above 1e-2 of the feature scale; typically two); the
-    polish's gradient pass also writes ``q`` and ``log q`` (normalised by the
+    takes one fused pass (value, gradient and Hessian; typically two, the last
+    handing its float64 gradient and Hessian to the polish); the polish's gradient
+    pass also writes ``q`` and ``log q`` (normalised by the
     log-partition predicted to second order in its rounding-level step, checked
     against the sum).
     A single free feature (``m = 1``, or one left after pinning) uses the solver of
@@ -376,7 +376,8 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
     # interior solve gets its chance
     before_face: tuple[NDArray[np.bool_], FloatArray] | None = None
     while True:
-        active, rows = _pin_axes(F, mu, support, lam, fused=bool(np.sum(support) > _LARGE))
+        fused = bool(np.sum(support) > _LARGE)
+        active, rows = _pin_axes(F, mu, support, lam, fused=fused, unscaled_ok=pi is None)
         GT = rows.D
         if not active:
             q, logq = _restricted_prior(pi, support)
@@ -407,7 +408,7 @@ def _solve_general(  # noqa: C901, PLR0912, PLR0915 - the reduction loop: pin, f
             s = rows.scale
         else:  # centred at the moments, scaled to [-1, 1], in one blocked pass
             s = np.maximum(dmax, -dmin)
-            _scale_rows(GT, s)
+            GT /= s[:, None]
         gbar = None if pi is not None or rows.dsum is None else rows.dsum / s / GT.shape[1]
         start = cov0 = None
         if pi is None and rows.sums is not None:  # the Newton phase's start, uniform q
@@ -542,6 +543,7 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
     lam: FloatArray,
     *,
     fused: bool = False,
+    unscaled_ok: bool = False,
 ) -> tuple[list[int], _Rows]:
     """Exact axis-aligned reductions; return the features that still need a multiplier.
 
@@ -550,8 +552,10 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
     max, setting that multiplier to ``-inf`` or ``+inf``. Also returns the differences
     ``f_i - mu_i`` of the remaining features on the support, one row each (their signs
     are exact, so the comparisons are). With `fused` (many states), the same pass
-    divides them by powers of two near their largest magnitude on a strided
-    subsample (exactly) and writes their float32 copy: no pass of its own for that.
+    finds powers of two near their largest magnitude on a strided subsample and
+    divides the rows by them (exactly), unless `unscaled_ok` and the powers are
+    within 2**+-100 (then the dual's evaluator applies them), and sums the Gram
+    matrix of a float32 copy of each block: no pass of its own for that.
     """
     m = F.shape[1]
     where = "" if np.all(support) else " over the states with positive prior"
@@ -576,7 +580,11 @@ def _pin_axes(  # noqa: C901, PLR0912, PLR0915 - the pinning loop with its one f
         # scales within 2**+-100: the rows stay unscaled (the dual's evaluator scales
         # its multipliers and sums instead, by the same powers of two: the same numbers
         # exactly, and one operation per element fewer here)
-        moderate = scale is not None and bool(np.all((scale >= 2.0**-100) & (scale <= 2.0**100)))
+        moderate = (
+            unscaled_ok
+            and scale is not None
+            and bool(np.all((scale >= 2.0**-100) & (scale <= 2.0**100)))
+        )
         mcol = mc[:, None]
         # extremes of each block of the float32 copy, reduced after the loop
         ext32 = np.empty((2, -(-n // _BLOCK), nc), dtype=np.float32) if fused else None
@@ -710,11 +718,6 @@ def _raise_if_beyond_face(
             )
 
 
-def _scale_rows(GT: FloatArray, s: FloatArray) -> None:
-    """Divide the rows of `GT` by `s` in place."""
-    GT /= s[:, None]
-
-
 def _restricted_prior(
     pi: FloatArray | None, support: NDArray[np.bool_]
 ) -> tuple[FloatArray, FloatArray]:
@@ -827,8 +830,8 @@ def _whitening(
     """Whitening of the centred, scaled features `GT`, dropping constant directions.
 
     `cov`, the covariance of `GT` under uniform weights when known (and no prior),
-    replaces the estimate from a subsample. With `inv`, `GT` holds the rows unscaled:
-    they are multiplied by `inv` where used.
+    replaces the estimate from a subsample. With `inv` (and `cov`: no prior), `GT`
+    holds the rows unscaled: they are multiplied by `inv` where used.
 
     Raises :class:`InfeasibleError` when the moments leave the affine hull of the
     feature vectors (a combination of features constant on the support but not at
@@ -843,12 +846,12 @@ def _whitening(
         ps = pi if full else pi[support]
         w0 = ps / accurate_sum(ps)
         lp = np.log(w0)
-        gbar = GT @ w0 if inv is None else (GT @ w0) * inv
+        gbar = GT @ w0
     # Covariance for whitening, from at most ~8192 strided states: whitening only
     # conditions the problem; near-dependence is re-checked on all states below.
     if cov is None or w0 is not None:
         step = -(-n // _GEMM)  # ceil: at most 8192 states (a single-threaded BLAS product)
-        Gs = GT[:, ::step] if inv is None else GT[:, ::step] * inv[:, None]
+        Gs = GT[:, ::step]
         ws = np.full(Gs.shape[1], 1 / Gs.shape[1]) if w0 is None else w0[::step] / w0[::step].sum()
         Gs = Gs - (Gs @ ws)[:, None]
         cov = (Gs * ws) @ Gs.T
@@ -928,7 +931,7 @@ def _polish(
             break
         eta, g = eta2, g2
         if gn > 1e-3:  # far from the solution: refresh the Hessian
-            cov = ev.moments(eta, hess=True, hess32=True)[2]
+            cov = ev.moments(eta, hess=True)[2]
             hm = B.T @ cov @ B
     return eta, g, steps
 
@@ -965,7 +968,7 @@ def _dual_solve(
     message = "fused Newton"
     done = False
     if large:
-        eta, hm, passes, ok, g = _newton(ev64, B, eta, gtol=1e-5, start=start, switch=1e-2)
+        eta, hm, passes, ok, g = _newton(ev64, B, eta, gtol=1e-5, start=start)
         iterations += passes
         if ok:
             eta, g, steps = _polish(ev64, ev64, B, eta, hm, g=g)
@@ -1143,23 +1146,14 @@ class _DualEval:
         return self.moments(eta, hess=False)[1]
 
     def moments(
-        self, eta: FloatArray, *, hess: bool, hess32: bool = False
+        self, eta: FloatArray, *, hess: bool
     ) -> tuple[float, FloatArray, FloatArray | None]:
         """Dual value, ``E_q[g]`` and (if `hess`) ``Cov_q(g)``, in one pass over ``GT``.
 
         The weights of each cache-sized block are shifted by the running maximum of
         the log-weights (accumulators rescaled when it grows), so nothing overflows
-        and ``q`` is never stored. With `hess32`, the second moments are summed from
-        float32 copies of each block (in cache; half the work of float64 products,
-        relative error ~1e-7, ample for a Hessian that steers a Newton step).
+        and ``q`` is never stored.
         """
-        h32 = None
-        if hess and hess32 and self.dtype == np.float64:
-            h32 = (
-                np.empty(self.buf.shape, np.float32),  # the block, in float32
-                np.empty(self.buf.shape[1], np.float32),  # its weights
-                np.empty(self.buf.shape, np.float32),  # their products
-            )
         c = (self.Bc @ eta).astype(self.dtype)
         a, n = self.GT.shape
         top = -math.inf
@@ -1187,41 +1181,18 @@ class _DualEval:
                 np.exp(zb, out=zb)
                 parts.append(float(np.add.reduce(zb, dtype=np.float64)))
                 s1 += gb @ zb
-                if hess:
-                    self._second(gb, zb, s2, h32)
+                if hess:  # (blocks of _HBLOCK <= _GEMM states: single-threaded BLAS)
+                    s2 += np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]]) @ gb.T
         s0 = math.fsum(parts)
         g = s1 / s0
         if self.inv is not None:
             g *= self.inv
-            if h32 is None:
-                s2 *= np.outer(self.inv, self.inv)
+            s2 *= np.outer(self.inv, self.inv)
         cov = s2 / s0 - np.outer(g, g) if hess else None
         if len(self.norms) >= 2:
             self.norms.pop(next(iter(self.norms)))
         self.norms[eta.tobytes()] = (top, s0)
         return top + math.log(s0), g, cov
-
-    def _second(
-        self,
-        gb: FloatArray,
-        zb: FloatArray,
-        s2: FloatArray,
-        h32: tuple[FloatArray, FloatArray, FloatArray] | None,
-    ) -> None:
-        """Add the weighted second moments of a block to `s2` (float32 with `h32`)."""
-        if h32 is not None:
-            nb = gb.shape[1]
-            g32, w32, p32 = h32[0][:, :nb], h32[1][:nb], h32[2][:, :nb]
-            if self.inv is None:
-                np.copyto(g32, gb, casting="same_kind")
-            else:  # (scaled: float32 products of unscaled rows could overflow)
-                np.multiply(gb, self.inv[:, None], out=g32, casting="same_kind")
-            np.copyto(w32, zb, casting="same_kind")
-            s2 += np.multiply(g32, w32, out=p32) @ g32.T
-            return
-        hb = np.multiply(gb, zb, out=self.buf[:, : gb.shape[1]])
-        for a0 in range(0, gb.shape[1], _GEMM):  # single-threaded BLAS sizes
-            s2 += hb[:, a0 : a0 + _GEMM] @ gb[:, a0 : a0 + _GEMM].T
 
     def grad_writing(self, eta: FloatArray, top: float, s_pred: float) -> FloatArray:
         """:meth:`grad_accurate`, also writing ``q`` and ``log q`` for :meth:`final`.
@@ -1337,20 +1308,17 @@ def _newton(
     gtol: float,
     maxiter: int = 60,
     start: tuple[float, FloatArray, FloatArray] | None = None,
-    switch: float = 0.0,
 ) -> tuple[FloatArray, FloatArray, int, bool, FloatArray]:
     """Damped Newton on the whitened dual, one fused pass (value, gradient, Hessian) each.
 
     Backtracking (Armijo) from the full step; stops when every scaled residual
     ``|E_q[g_i]|`` is at most `gtol` or no step makes progress (rounding level of
     `ev`'s precision). `start` (value, ``E_q[g]`` and ``Cov_q(g)`` at `eta`, known
-    without a pass) saves the first pass. A pass from a point whose largest scaled
-    residual is above `switch` computes its Hessian in float32 (:meth:`_DualEval.moments`):
-    there the Hessian only steers the next step, and the step that meets `gtol`
-    comes from a point below `switch`, with the float64 Hessian the polish uses.
+    without a pass) saves the first pass.
 
     Returns eta, the last whitened Hessian, passes, whether `gtol` was met and
-    ``E_q[g]`` at eta.
+    ``E_q[g]`` at eta: for a float64 `ev`, the gradient and Hessian the polish
+    starts from, with no pass of its own.
     """
     f, g, cov = ev.moments(eta, hess=True) if start is None else start
     passes = 1 if start is None else 0
@@ -1369,7 +1337,7 @@ def _newton(
         alpha = 1.0
         while True:
             trial = eta + alpha * step
-            ft, gt, ct = ev.moments(trial, hess=True, hess32=gmax > switch)
+            ft, gt, ct = ev.moments(trial, hess=True)
             passes += 1
             if ft <= f + 1e-4 * alpha * slope + noise * max(1.0, abs(f)):
                 break

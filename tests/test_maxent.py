@@ -185,8 +185,7 @@ def test_invariances() -> None:
 
 
 def test_large_problem_float32_phase() -> None:
-    # more states than the float32 threshold: fused Newton passes (float32 Hessians
-    # far from the solution), float64 polish
+    # more states than the float32 threshold: fused Newton passes, float64 polish
     rng = np.random.default_rng(12)
     F, mu, lam = _random_interior(rng, _maxent._LARGE + 5000, 3)
     r = expfam.max_entropy(F, mu)
